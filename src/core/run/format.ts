@@ -1,0 +1,83 @@
+/**
+ * The run directory: what one training run leaves on disk, read by the analysis, the CLI and the editor.
+ *   cfg.json            SaeCfg (sparsify/SAELens-style field names)
+ *   sae.safetensors     W_enc F32 [d_in, num_latents], W_dec F32 [num_latents, d_in] (= W_encᵀ, tied)
+ *   latents.safetensors row_ptr I32 [T+1], index I32 [nnz], value F32 [nnz] (CSR, rows = tokens)
+ *   metrics.json        RunMetrics
+ *   tokens.json         RunTokens
+ *   analysis.json       written by the analysis (issue 4), versioned separately
+ */
+export const RUN_FORMAT_VERSION = 1;
+
+export interface RunToken {
+  id: number;
+  text: string;
+  /** [start, end) in UTF-16 code units of the source text. */
+  start: number;
+  end: number;
+}
+
+export interface RunTokens {
+  version: number;
+  /** Where the text came from (a file path, or a description such as "untitled:1 (selection)"). */
+  source: string;
+  /** Offset of the tokenized text inside the source (non-zero for a selection). */
+  offset: number;
+  tokens: RunToken[];
+}
+
+export interface SaeCfg {
+  version: number;
+  d_in: number;
+  num_latents: number;
+  k: number;
+  hook_name: string;
+  layer: number;
+  model: string;
+  /** True when the model is a generated random-weight test model: every display must say so. */
+  random_weights: boolean;
+  tied: true;
+  preset: string;
+  seed: number;
+  lr: number;
+  epochs: number;
+  l1: number;
+  decor: number;
+  engine: string;
+  device: string;
+  n_tokens: number;
+}
+
+export interface EpochMetrics {
+  epoch: number; // 1-based
+  loss: number;
+  mse: number;
+  l1: number;
+  decor: number;
+  fve: number;
+  l0: number;
+  dead_fraction: number;
+  ms: number;
+}
+
+export interface RunMetrics {
+  version: number;
+  curve: EpochMetrics[];
+  final: {
+    loss: number;
+    mse: number;
+    l1: number;
+    decor: number;
+    fve: number;
+    l0: number;
+    dead_fraction: number;
+    /** % of latents that fire on at least one token. */
+    layer_density: number;
+  };
+  ms_per_epoch: number;
+  total_ms: number;
+  engine: string;
+  device: string;
+  /** How batches were formed, in words (e.g. "full batch of 220 tokens" or "minibatches of 4096, shuffled, seed 0"). */
+  batching: string;
+}
