@@ -1,8 +1,10 @@
 import { isUserError } from './core/errors';
 import type { Command } from './cli/args';
+import { makeTestModelCommand } from './cli/makeTestModel';
+import { extractCommand } from './cli/extract';
 
 /** Every subcommand; each lives in src/cli/<name>.ts. */
-const commands: Command[] = [];
+const commands: Command[] = [makeTestModelCommand, extractCommand];
 
 function help(): string {
   const w = Math.max(...commands.map((c) => c.name.length), 4);

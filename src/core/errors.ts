@@ -12,3 +12,23 @@ export class UserError extends Error {
 export function isUserError(e: unknown): e is UserError {
   return e instanceof UserError;
 }
+
+/**
+ * Thrown when the user cancels a long operation (AbortSignal). A UserError (code E_CANCELLED) so that
+ * generic handlers print it plainly; callers that care test isCancelled and report a cancel, not a failure.
+ */
+export class CancelledError extends UserError {
+  override name = 'CancelledError';
+  constructor(what = 'operation') {
+    super(`${what} cancelled.`, 'E_CANCELLED');
+  }
+}
+
+export function isCancelled(e: unknown): e is CancelledError {
+  return e instanceof CancelledError;
+}
+
+/** Throws CancelledError when `signal` has been aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined, what?: string): void {
+  if (signal?.aborted) throw new CancelledError(what);
+}
