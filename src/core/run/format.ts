@@ -1,7 +1,9 @@
 /**
  * The run directory: what one training run leaves on disk, read by the analysis, the CLI and the editor.
  *   cfg.json            SaeCfg (sparsify/SAELens-style field names)
- *   sae.safetensors     W_enc F32 [d_in, num_latents], W_dec F32 [num_latents, d_in] (= W_encᵀ, tied)
+ *   sae.safetensors     W_enc F32 [d_in, num_latents], W_dec F32 [num_latents, d_in] (= W_encᵀ, tied),
+ *                       b_enc F32 [num_latents], b_dec F32 [d_in] (zeros: the model has no biases; present so
+ *                       SAELens-style loaders find every tensor they expect)
  *   latents.safetensors row_ptr I32 [T+1], index I32 [nnz], value F32 [nnz] (CSR, rows = tokens)
  *   metrics.json        RunMetrics
  *   tokens.json         RunTokens
@@ -46,6 +48,15 @@ export interface SaeCfg {
   engine: string;
   device: string;
   n_tokens: number;
+  /** The same facts under SAELens's names, for tools that load SAELens cfg.json files. */
+  architecture: 'topk';
+  d_sae: number;
+  hook_layer: number;
+  model_name: string;
+  activation_fn_kwargs: { k: number };
+  apply_b_dec_to_input: false;
+  normalize_activations: 'none';
+  dtype: 'float32';
 }
 
 export interface EpochMetrics {

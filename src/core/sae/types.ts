@@ -2,6 +2,12 @@
  * Shared types of the SAE trainer. Model: W [dIn, nLatents] (one matrix, tied):
  *   pre = ReLU(x·W), z = TopK_k(pre) (per token, zero outside the k largest), x̂ = z·Wᵀ.
  * Loss = MSE(x̂, x) + l1·mean|z| + decor·Σ_{i≠j} Cov(z)_ij²   (MSE and mean|z| average over all elements).
+ *
+ * Top-k rule, the same in every engine: with r = ReLU(x·W) for one token and kth its k-th largest
+ * value (TopK values, position k − 1, counting equal values separately), z_j = r_j where r_j ≥ kth,
+ * else 0. Values tied with kth are all kept, so a token can have more than k non-zero latents (only
+ * on exact float ties); with fewer than k positive values, kth is 0 and every positive value is kept.
+ * The gradient treats the mask as constant and flows where z_j ≠ 0 (the top-k mask and the ReLU gate).
  */
 export interface SaeHyper {
   dIn: number;
@@ -22,7 +28,7 @@ export interface StepResult {
   loss: number;
   mse: number;
   l1: number; // mean|z| (unweighted)
-  decor: number; // Σ_{i≠j} Cov(z)_ij² (unweighted)
+  decor: number; // Σ_{i≠j} Cov(z)_ij² (unweighted); 0 when hyper.decor = 0 (not computed: it costs nL² work)
   sse: number; // Σ‖x − x̂‖² over the batch
   l0: number; // mean number of non-zero latents per token
   fired: Uint8Array; // [nLatents] 1 where the latent is non-zero on some token of the batch

@@ -1,0 +1,170 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../core/errors';
+import { runPipeline, type PipelineProgress, type PipelineResult } from '../core/pipeline';
+import { PRESETS, type SaeOverrides } from '../core/sae/presets';
+import { ENGINE_CHOICES, type EngineChoice } from '../core/sae/train';
+import { type Command, num, parse } from './args';
+
+const BAR = 24;
+
+function duration(ms: number): string {
+  if (ms < 1000) return `${ms.toFixed(0)} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+function progressLine(p: PipelineProgress): string {
+  if (p.phase === 'train' && p.epoch) {
+    const { epoch, epochs, metrics, etaMs } = p.epoch;
+    const filled = Math.round((BAR * epoch) / epochs);
+    return `train [${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] epoch ${epoch}/${epochs}  loss ${metrics.loss.toExponential(3)}  FVE ${metrics.fve.toFixed(3)}  ETA ${duration(etaMs)}`;
+  }
+  const pct = p.fraction === undefined ? '' : ` ${Math.floor(100 * p.fraction)}%`;
+  return `${p.message}${pct}`;
+}
+
+/**
+ * Progress on stderr: one line redrawn in place on a terminal; otherwise plain lines, one per
+ * phase change and per tenth of the epochs (or of a download).
+ */
+function progressReporter(stream: NodeJS.WriteStream): { update(p: PipelineProgress): void; end(): void } {
+  let lastDraw = 0;
+  let lastKey = '';
+  let drawn = false;
+  return {
+    update(p) {
+      const line = progressLine(p);
+      if (stream.isTTY) {
+        const now = Date.now();
+        const final = p.epoch !== undefined && p.epoch.epoch === p.epoch.epochs;
+        if (now - lastDraw < 100 && !final && p.phase === 'train') return;
+        lastDraw = now;
+        stream.write(`\r\x1b[K${line.slice(0, (stream.columns || 100) - 1)}`);
+        drawn = true;
+      } else {
+        const key = `${p.phase}:${p.message.startsWith('epoch') ? '' : p.message}:${p.fraction === undefined ? '' : Math.floor(10 * p.fraction)}`;
+        if (key === lastKey) return;
+        lastKey = key;
+        stream.write(`${line}\n`);
+      }
+    },
+    end() {
+      if (drawn) stream.write('\r\x1b[K');
+    },
+  };
+}
+
+const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
+
+/** The one-screen summary printed after a run. */
+export function summary(r: PipelineResult, source: string): string {
+  const { cfg, metrics: m } = r;
+  const f = m.final;
+  const lines = [
+    ...(r.randomWeights ? ['*** RANDOM WEIGHTS: the model is a generated test model; these latents say nothing about GPT-2. ***'] : []),
+    ...(r.notice ? [r.notice] : []),
+    `model     ${r.modelLabel}`,
+    `text      ${source} — ${r.nTokens} tokens${r.extract ? ` (extracted on ${r.extract.provider} in ${duration(r.extract.ms)})` : ''}`,
+    `hook      ${cfg.hook_name} (d_in ${cfg.d_in}), preset ${cfg.preset}`,
+    `SAE       ${cfg.num_latents} latents, top-k ${cfg.k}, λ1 ${cfg.l1}, λc ${cfg.decor}, lr ${cfg.lr}, ${cfg.epochs} epochs, seed ${cfg.seed}`,
+    `engine    ${m.engine} on ${m.device}; ${m.batching}`,
+    `time      ${m.ms_per_epoch.toFixed(1)} ms per epoch, ${duration(m.total_ms)} training in all`,
+    `FVE       ${f.fve.toFixed(4)}   (final loss ${f.loss.toExponential(3)}, MSE ${f.mse.toExponential(3)})`,
+    `L0        ${f.l0.toFixed(1)} non-zero latents per token`,
+    `dead      ${pct(f.dead_fraction)} of latents never fire on this text — layer density ${f.layer_density.toFixed(1)} %`,
+    `run       ${path.resolve(r.out)}`,
+  ];
+  return lines.join('\n');
+}
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'extract one layer of GPT-2 for a file and train a Top-K tied SAE on it; writes a run directory',
+  usage:
+    'latent-lens train FILE --out RUNDIR [--model DIR|gpt2] [--preset seed|course] [--layer N] [--hook NAME] [--latents N|8x] [--k N|0.5] ' +
+    '[--epochs N] [--lr X] [--l1 X] [--decor X] [--seed N] [--engine auto|ort|tfjs] [--threads 2] [--batch-tokens 4096]\n' +
+    '       latent-lens train --activations ACTS.safetensors --out RUNDIR [same SAE options]',
+  async run(argv) {
+    const { values, positionals } = parse(this, argv, {
+      out: { type: 'string' },
+      activations: { type: 'string' },
+      model: { type: 'string' },
+      preset: { type: 'string' },
+      layer: { type: 'string' },
+      hook: { type: 'string' },
+      latents: { type: 'string' },
+      k: { type: 'string' },
+      epochs: { type: 'string' },
+      lr: { type: 'string' },
+      l1: { type: 'string' },
+      decor: { type: 'string' },
+      seed: { type: 'string' },
+      engine: { type: 'string' },
+      threads: { type: 'string' },
+      'batch-tokens': { type: 'string' },
+    });
+    const out = values.out;
+    if (!out) throw new UserError(`--out RUNDIR is required.\nusage: ${this.usage}`, 'E_USAGE');
+    if (values.activations !== undefined) {
+      if (positionals.length > 0) throw new UserError(`give either a text FILE or --activations, not both.\nusage: ${this.usage}`, 'E_USAGE');
+      if (values.model !== undefined) throw new UserError('--model does not apply to --activations: the activations were already extracted with a model.', 'E_USAGE');
+    } else if (positionals.length !== 1) {
+      throw new UserError(`give exactly one input FILE (got ${positionals.length}), or --activations ACTS.safetensors.\nusage: ${this.usage}`, 'E_USAGE');
+    }
+    if (values.preset !== undefined && !(values.preset in PRESETS)) throw new UserError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got "${values.preset}".`, 'E_USAGE');
+    const engine = (values.engine ?? 'auto') as EngineChoice;
+    if (!ENGINE_CHOICES.includes(engine)) throw new UserError(`--engine must be one of ${ENGINE_CHOICES.join(', ')}, got "${values.engine}".`, 'E_USAGE');
+    const settings: SaeOverrides = {
+      preset: values.preset,
+      layer: num('layer', values.layer),
+      hook: values.hook,
+      latents: values.latents,
+      k: values.k,
+      epochs: num('epochs', values.epochs),
+      lr: num('lr', values.lr),
+      l1: num('l1', values.l1),
+      decor: num('decor', values.decor),
+      seed: num('seed', values.seed),
+    };
+
+    let text: string | undefined;
+    const source = values.activations ?? positionals[0];
+    if (values.activations === undefined) {
+      try {
+        text = fs.readFileSync(source, 'utf8');
+      } catch (e) {
+        throw new UserError(`cannot read ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}. Give the path of a text file.`, 'E_INPUT');
+      }
+    }
+
+    const controller = new AbortController();
+    const onSigint = () => {
+      process.stderr.write('\ncancelling… (press Ctrl-C again to stop at once)\n');
+      controller.abort();
+      process.off('SIGINT', onSigint);
+    };
+    process.on('SIGINT', onSigint);
+    const progress = progressReporter(process.stderr);
+    let result: PipelineResult;
+    try {
+      result = await runPipeline({
+        text,
+        source: values.activations === undefined ? source : undefined,
+        activations: values.activations,
+        modelSpec: values.model,
+        settings,
+        out,
+        engine,
+        threads: num('threads', values.threads) ?? 2,
+        maxBatchTokens: num('batch-tokens', values['batch-tokens']),
+        signal: controller.signal,
+        onProgress: (p) => progress.update(p),
+      });
+    } finally {
+      progress.end();
+      process.off('SIGINT', onSigint);
+    }
+    console.log(summary(result, source));
+  },
+};

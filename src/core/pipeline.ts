@@ -1,0 +1,210 @@
+import { readActivationsFile } from './activationsFile';
+import { CancelledError, isCancelled, throwIfAborted, UserError } from './errors';
+import { extractActivations } from './extract';
+import { hookWidth } from './hooks';
+import type { DownloadProgress } from './model/download';
+import { resolveModelOrRandom } from './model/fallback';
+import { checkFinite, loadModel } from './model/load';
+import { RUN_FORMAT_VERSION, type EpochMetrics, type RunMetrics, type SaeCfg } from './run/format';
+import { checkRunTarget, makeCfg, writeRun } from './run/runDir';
+import { getPreset, hookKindOf, parseK, parseLatents, resolveHook, resolveSettings, type SaeOverrides, type SaeSettings } from './sae/presets';
+import { trainSae, validateHyper, validateSizes, validateTrainOptions, type EngineChoice } from './sae/train';
+import { tokenize, type Token } from './tokenizer';
+
+export type Phase = 'download' | 'tokenize' | 'extract' | 'train' | 'write';
+
+export interface PipelineProgress {
+  phase: Phase;
+  /** One line saying what is happening. */
+  message: string;
+  /** Share of the phase done, in [0, 1], when known. */
+  fraction?: number;
+  /** Phase 'download': bytes of the current file. */
+  download?: DownloadProgress;
+  /** Phase 'train': the epoch just finished. */
+  epoch?: { epoch: number; epochs: number; metrics: EpochMetrics; etaMs: number };
+}
+
+export interface PipelineOptions {
+  /** The document to train on (with `source`), or… */
+  text?: string;
+  /** Where the text came from (a path, or e.g. "untitled:1 (selection)"). */
+  source?: string;
+  /** Offset of `text` inside the source (a selection); default 0. */
+  offset?: number;
+  /** …a safetensors file written by `latent-lens extract` (then no model is needed). */
+  activations?: string;
+  /** Model directory or hub name (e.g. "gpt2"); undefined downloads GPT-2 Small. */
+  modelSpec?: string;
+  settings?: SaeOverrides;
+  /** Run directory to write. */
+  out: string;
+  engine?: EngineChoice;
+  threads?: number;
+  maxBatchTokens?: number;
+  onProgress?: (p: PipelineProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface PipelineResult {
+  /** The run directory as given. */
+  out: string;
+  cfg: SaeCfg;
+  metrics: RunMetrics;
+  modelLabel: string;
+  randomWeights: boolean;
+  nTokens: number;
+  /** Extraction on ORT, absent when training on saved activations. */
+  extract?: { provider: string; ms: number };
+  /** Set when the default model could not be downloaded and a random-weight stand-in was used: show it. */
+  notice?: string;
+}
+
+/** Checks everything that does not depend on the model, so bad flags fail before a download. */
+function precheck(o: PipelineOptions): void {
+  const s = o.settings ?? {};
+  const p = getPreset(s.preset);
+  validateHyper({ epochs: s.epochs ?? p.epochs, lr: s.lr ?? p.lr, l1: s.l1 ?? p.l1, decor: s.decor ?? p.decor, seed: s.seed ?? p.seed });
+  validateTrainOptions({ engine: o.engine, threads: o.threads, maxBatchTokens: o.maxBatchTokens });
+  // Sizes given as counts can be checked now; relative ones need d_in.
+  const k = parseK(s.k ?? p.k, 1);
+  const nLatents = parseLatents(s.latents ?? p.latents, 1);
+  const counts = /^\d+$/;
+  if (counts.test(String(s.k ?? p.k)) && counts.test(String(s.latents ?? p.latents))) validateSizes({ dIn: 1, nLatents, k });
+  if ((o.text === undefined) === (o.activations === undefined)) throw new Error('runPipeline needs exactly one of text and activations');
+  checkRunTarget(o.out);
+}
+
+/** The hook the settings ask for must be the one the saved activations hold. */
+function hookOfFile(file: { path: string; hook?: string; d: number }, s: SaeOverrides): { name: string; layer: number } {
+  if (!file.hook) throw new UserError(`${file.path} does not record which hook it holds (no "hook" metadata); write it with \`latent-lens extract FILE --out X.safetensors\`.`, 'E_ACTIVATIONS');
+  const fileKind = hookKindOf(file.hook);
+  const layer = Number(/^blocks\.(\d+)\./.exec(file.hook)?.[1]);
+  if (!fileKind || !Number.isInteger(layer)) throw new UserError(`${file.path} records hook "${file.hook}", which is not a hook name Latent Lens knows; re-extract the activations.`, 'E_ACTIVATIONS');
+  const wantKind = s.hook === undefined ? getPreset(s.preset).hookKind : hookKindOf(s.hook);
+  const dModel = fileKind === 'mlp.hook_pre' || fileKind === 'mlp.hook_post' ? file.d / 4 : file.d;
+  const asked = s.hook !== undefined ? `--hook ${s.hook}` : `preset ${getPreset(s.preset).name}`;
+  if (wantKind !== fileKind) {
+    const want = wantKind ? ` (d_in ${hookWidth(wantKind, dModel)} for this model)` : '';
+    throw new UserError(
+      `${file.path} holds ${file.hook} activations (d_in ${file.d}), but ${asked} trains on ${wantKind ?? s.hook}${want}; pass --hook ${file.hook}${fileKind === 'mlp.hook_pre' ? ' or --preset course' : ''}, or extract the hook you want.`,
+      'E_DIN',
+    );
+  }
+  const wantLayer = s.layer ?? Number(/^blocks\.(\d+)\./.exec(s.hook ?? '')?.[1] ?? layer);
+  if (wantLayer !== layer) throw new UserError(`${file.path} holds layer ${layer} (${file.hook}), but the settings ask for layer ${wantLayer}; drop --layer or extract that layer.`, 'E_DIN');
+  return { name: file.hook, layer };
+}
+
+interface Prepared {
+  settings: SaeSettings;
+  acts: Float32Array; // [T, dIn]
+  tokens: Token[];
+  modelLabel: string;
+  randomWeights: boolean;
+  extract?: { provider: string; ms: number };
+  notice?: string;
+}
+
+async function fromText(o: PipelineOptions, text: string, s: SaeOverrides): Promise<Prepared> {
+  const progress = o.onProgress ?? (() => {});
+  progress({ phase: 'download', message: `loading model ${o.modelSpec ?? 'gpt2'}` });
+  const { dir, fallback } = await resolveModelOrRandom(o.modelSpec, {
+    signal: o.signal,
+    onProgress: (d) => progress({ phase: 'download', message: `downloading ${d.file}`, fraction: d.total ? d.done / d.total : undefined, download: d }),
+  });
+  if (fallback) progress({ phase: 'download', message: fallback });
+  const model = loadModel(dir);
+  checkFinite(model);
+  const hook = resolveHook(s, model.config);
+  const settings = resolveSettings(s, hook, hook.width);
+  validateSizes(settings);
+  throwIfAborted(o.signal, 'training run');
+
+  progress({ phase: 'tokenize', message: `tokenizing ${o.source ?? 'the text'}` });
+  const tokens = tokenize(text);
+  progress({ phase: 'extract', message: `extracting ${hook.name} for ${tokens.length} tokens` });
+  const ex = await extractActivations(tokens, model, [hook.name], { threads: o.threads, signal: o.signal });
+  return {
+    settings,
+    acts: ex.acts.get(hook.name)!,
+    tokens,
+    modelLabel: model.label,
+    randomWeights: model.randomWeights,
+    extract: { provider: ex.provider, ms: ex.ms },
+    notice: fallback,
+  };
+}
+
+function fromFile(file: string, s: SaeOverrides): Prepared {
+  const f = readActivationsFile(file);
+  const hook = hookOfFile(f, s);
+  const settings = resolveSettings(s, hook, f.d);
+  validateSizes(settings);
+  return { settings, acts: f.acts, tokens: f.tokens, modelLabel: f.model ?? 'unknown model', randomWeights: f.randomWeights };
+}
+
+async function run(o: PipelineOptions): Promise<PipelineResult> {
+  precheck(o);
+  const s = o.settings ?? {};
+  const progress = o.onProgress ?? (() => {});
+  const prep = o.text !== undefined ? await fromText(o, o.text, s) : fromFile(o.activations!, s);
+  const { settings, tokens } = prep;
+  const T = tokens.length;
+
+  progress({ phase: 'train', message: `training ${settings.nLatents} latents, k ${settings.k}, on ${T} tokens` });
+  const result = await trainSae(prep.acts, T, settings.dIn, settings, {
+    engine: o.engine,
+    threads: o.threads,
+    maxBatchTokens: o.maxBatchTokens,
+    signal: o.signal,
+    onProgress: (epoch, epochs, metrics, etaMs) =>
+      progress({ phase: 'train', message: `epoch ${epoch}/${epochs}`, fraction: epoch / epochs, epoch: { epoch, epochs, metrics, etaMs } }),
+  });
+
+  throwIfAborted(o.signal, 'training run');
+  progress({ phase: 'write', message: `writing ${o.out}` });
+  const cfg = makeCfg({
+    d_in: settings.dIn,
+    num_latents: settings.nLatents,
+    k: settings.k,
+    hook_name: settings.hookName,
+    layer: settings.layer,
+    model: prep.modelLabel,
+    random_weights: prep.randomWeights,
+    preset: settings.preset,
+    seed: settings.seed,
+    lr: settings.lr,
+    epochs: settings.epochs,
+    l1: settings.l1,
+    decor: settings.decor,
+    engine: result.metrics.engine,
+    device: result.metrics.device,
+    n_tokens: T,
+  });
+  const source = o.text !== undefined ? (o.source ?? 'text') : o.activations!;
+  writeRun(o.out, {
+    cfg,
+    w: result.w,
+    codes: result.codes,
+    metrics: result.metrics,
+    tokens: { version: RUN_FORMAT_VERSION, source, offset: o.offset ?? 0, tokens: tokens.map(({ id, text, start, end }) => ({ id, text, start, end })) },
+  });
+  return { out: o.out, cfg, metrics: result.metrics, modelLabel: prep.modelLabel, randomWeights: prep.randomWeights, nTokens: T, extract: prep.extract, notice: prep.notice };
+}
+
+/**
+ * The whole product in one call, used by the CLI, the editor's worker and the README's main command:
+ * resolve the model (downloading it if needed), tokenize, extract the hook's activations, train the
+ * SAE and write the run directory atomically (or train on saved activations). Settings are checked
+ * before any work; aborting `signal` throws CancelledError and leaves no run directory behind.
+ */
+export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
+  try {
+    return await run(o);
+  } catch (e) {
+    // Extraction aborts with the platform's AbortError; report every cancel the same way.
+    if (o.signal?.aborted && !isCancelled(e)) throw new CancelledError('training run');
+    throw e;
+  }
+}

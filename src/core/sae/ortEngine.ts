@@ -1,0 +1,187 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { UserError } from '../errors';
+import { blockRows, buildEncodeGraph, buildTrainGraph, nextNames, stateNames } from './trainGraph';
+import type { EngineOptions, SaeHyper, SparseCodes, StepResult, TrainEngine } from './types';
+
+export type OrtProvider = 'auto' | 'cpu' | 'cuda';
+
+export interface OrtEngineOptions extends EngineOptions {
+  /** `auto` (default): CUDA when onnxruntime-node's CUDA provider library is installed, else CPU. */
+  provider?: OrtProvider;
+  /** Latent blocks of the train graph (default: about 1024 latents each). */
+  blocks?: number;
+  /** Also compute ∇W each step, readable with `lastGradient()` (gradient checks). */
+  gradOutput?: boolean;
+}
+
+/** The ort engine, plus what tests need to look inside. */
+export interface OrtEngine extends TrainEngine {
+  /** ∇W [dIn, nLatents] of the last step (only with `gradOutput`). */
+  lastGradient(): Float32Array;
+}
+
+/** Tokens per encode run: bounds the [tokens, nLatents] intermediates. */
+const ENCODE_CHUNK = 1024;
+
+/**
+ * Latent blocks of about 1024 latents: each block's gradient and Adam update run on a slice of W
+ * small enough to stay in cache between their ops. On workload S and the course preset, 3–12 blocks
+ * measured within 5 % of each other.
+ */
+function defaultBlocks(h: SaeHyper): number {
+  return Math.max(1, Math.round(h.nLatents / 1024));
+}
+
+/** Whether the CUDA provider library sits next to the binding (the path onnxruntime-node's binding.js loads from). */
+function cudaProviderInstalled(): boolean {
+  const dir = path.join(path.dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  return existsSync(path.join(dir, process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'));
+}
+
+async function openSessions(opts: OrtEngineOptions, train: Uint8Array, encode: Uint8Array) {
+  const cpu: ort.InferenceSession.SessionOptions = {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: opts.threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  };
+  const provider = opts.provider ?? 'auto';
+  if (provider === 'cuda' || (provider === 'auto' && cudaProviderInstalled())) {
+    const cuda = { ...cpu, executionProviders: ['cuda', 'cpu'] };
+    try {
+      return { train: await ort.InferenceSession.create(train, cuda), encode: await ort.InferenceSession.create(encode, cuda), device: 'cuda:0' };
+    } catch (e) {
+      if (provider === 'cuda') {
+        throw new UserError(`the CUDA execution provider did not load (${(e as Error).message.split('\n')[0]}); install onnxruntime-node's CUDA binaries or choose the CPU.`, 'E_DEVICE');
+      }
+    }
+  }
+  return { train: await ort.InferenceSession.create(train, cpu), encode: await ort.InferenceSession.create(encode, cpu), device: `cpu (${opts.threads} thread${opts.threads === 1 ? '' : 's'})` };
+}
+
+const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
+
+/**
+ * The SAE trainer on onnxruntime-node: one generated train-step graph (see trainGraph.ts). Wᵀ and the
+ * Adam moments live in ORT tensors; each step feeds them in (inputs are not copied) and receives the
+ * updated ones into a second set of buffers given as preallocated outputs, then the two sets swap —
+ * no arrays are allocated per step. onnxruntime-node 1.30 still copies each CPU output from ORT's
+ * memory into the given buffer (about 2 ms per 19 MB here); its IO binding covers WebGPU buffers only.
+ * Same inputs, seed and thread count give bit-identical results (checked in the tests).
+ */
+export async function createOrtEngine(opts: OrtEngineOptions): Promise<OrtEngine> {
+  const h = opts.hyper;
+  const { dIn: d, nLatents: L } = h;
+  if (opts.w0.length !== d * L) throw new Error(`w0 has ${opts.w0.length} values, expected dIn·nLatents = ${d * L}`);
+  const blocks = opts.blocks ?? defaultBlocks(h);
+  const rows = blockRows(L, blocks);
+  const offsets = rows.map((_, b) => rows.slice(0, b).reduce((a, c) => a + c, 0));
+  const sessions = await openSessions(opts, buildTrainGraph({ hyper: h, blocks, gradOutput: opts.gradOutput }), buildEncodeGraph(h, blocks));
+
+  // Wᵀ blocks from w0 [d, L]; moments start at zero.
+  const state: Record<string, ort.Tensor> = {};
+  const spare: Record<string, ort.Tensor> = {};
+  rows.forEach((rb, b) => {
+    const wt = new Float32Array(rb * d);
+    for (let r = 0; r < rb; r++) for (let i = 0; i < d; i++) wt[r * d + i] = opts.w0[i * L + offsets[b] + r];
+    const s = stateNames(b);
+    const nx = nextNames(b);
+    state[s.wt] = f32(wt, [rb, d]);
+    state[s.m] = f32(new Float32Array(rb * d), [rb, d]);
+    state[s.v] = f32(new Float32Array(rb * d), [rb, d]);
+    for (const key of ['wt', 'm', 'v'] as const) spare[nx[key]] = f32(new Float32Array(rb * d), [rb, d]);
+  });
+  let t: ort.Tensor = f32(Float32Array.of(0), []);
+  let grad: ort.Tensor[] = [];
+
+  const checkBatch = (x: Float32Array, n: number, min: number) => {
+    if (!Number.isInteger(n) || n < min || x.length !== n * d) throw new Error(`batch of ${n} tokens with ${x.length} values; need n ≥ ${min} and n·dIn = ${n * d} values`);
+  };
+
+  const transposeBlocks = (parts: ArrayLike<number>[]) => {
+    const w = new Float32Array(d * L);
+    parts.forEach((wt, b) => {
+      for (let r = 0; r < rows[b]; r++) for (let i = 0; i < d; i++) w[i * L + offsets[b] + r] = wt[r * d + i];
+    });
+    return w;
+  };
+
+  return {
+    kind: 'ort',
+    device: sessions.device,
+
+    async step(x: Float32Array, n: number): Promise<StepResult> {
+      checkBatch(x, n, h.decor > 0 ? 2 : 1); // the covariance needs n − 1 > 0
+      const fetches: Record<string, ort.Tensor | null> = { ...spare, stats: null, fired: null, t_next: null };
+      if (opts.gradOutput) rows.forEach((_, b) => (fetches[`grad${b}`] = null));
+      const out = await sessions.train.run({ ...state, x: f32(x, [n, d]), t }, fetches);
+      rows.forEach((_, b) => {
+        const s = stateNames(b);
+        const nx = nextNames(b);
+        for (const key of ['wt', 'm', 'v'] as const) {
+          const used = state[s[key]];
+          state[s[key]] = spare[nx[key]];
+          spare[nx[key]] = used;
+        }
+      });
+      t = out.t_next as ort.Tensor;
+      if (opts.gradOutput) grad = rows.map((_, b) => out[`grad${b}`] as ort.Tensor);
+      const [loss, mse, l1, decor, sse, l0] = out.stats.data as Float32Array;
+      return { loss, mse, l1, decor, sse, l0, fired: out.fired.data as Uint8Array };
+    },
+
+    async weights(): Promise<Float32Array> {
+      return transposeBlocks(rows.map((_, b) => state[stateNames(b).wt].data as Float32Array));
+    },
+
+    lastGradient(): Float32Array {
+      if (!opts.gradOutput) throw new Error('lastGradient() needs the engine created with gradOutput');
+      return transposeBlocks(grad.map((g) => g.data as Float32Array));
+    },
+
+    async encode(x: Float32Array, n: number): Promise<{ codes: SparseCodes; sse: number }> {
+      checkBatch(x, n, 1);
+      const weights = Object.fromEntries(rows.map((_, b) => [stateNames(b).wt, state[stateNames(b).wt]]));
+      const rowPtr = new Int32Array(n + 1);
+      const parts: { index: Int32Array; value: Float32Array }[] = [];
+      let nnz = 0;
+      let sse = 0;
+      for (let from = 0; from < n; from += ENCODE_CHUNK) {
+        const m = Math.min(ENCODE_CHUNK, n - from);
+        const out = await sessions.encode.run({ ...weights, x: f32(x.subarray(from * d, (from + m) * d), [m, d]) });
+        const vals = out.values.data as Float32Array;
+        const ids = out.indices.data as BigInt64Array;
+        const thr = out.thr.data as Float32Array;
+        const c = out.values.dims[1];
+        const part = { index: new Int32Array(m * c), value: new Float32Array(m * c) };
+        let p = 0;
+        for (let i = 0; i < m; i++) {
+          for (let j = i * c; j < (i + 1) * c && vals[j] > 0 && vals[j] >= thr[i]; j++, p++) {
+            part.index[p] = Number(ids[j]);
+            part.value[p] = vals[j];
+          }
+          rowPtr[from + i + 1] = nnz + p;
+        }
+        parts.push({ index: part.index.subarray(0, p), value: part.value.subarray(0, p) });
+        nnz += p;
+        sse += (out.sse.data as Float32Array)[0];
+      }
+      const codes: SparseCodes = { rowPtr, index: new Int32Array(nnz), value: new Float32Array(nnz) };
+      let at = 0;
+      for (const part of parts) {
+        codes.index.set(part.index, at);
+        codes.value.set(part.value, at);
+        at += part.index.length;
+      }
+      return { codes, sse };
+    },
+
+    async dispose(): Promise<void> {
+      await sessions.train.release();
+      await sessions.encode.release();
+    },
+  };
+}

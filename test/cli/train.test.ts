@@ -1,0 +1,110 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isCancelled } from '../../src/core/errors';
+import { makeTestModel } from '../../src/core/model/testModel';
+import { runPipeline } from '../../src/core/pipeline';
+import { readRun } from '../../src/core/run/runDir';
+import { tokenize } from '../../src/core/tokenizer';
+
+const repo = path.join(__dirname, '..', '..');
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-train-'));
+test.after(() => fs.rmSync(root, { recursive: true, force: true }));
+const modelDir = path.join(root, 'model');
+makeTestModel({ out: modelDir, layers: 2, dModel: 64, heads: 4, seed: 0 });
+const doc = path.join(root, 'doc.md');
+const TEXT = fs.readFileSync(path.join(repo, 'samples', 'palinka.md'), 'utf8');
+fs.writeFileSync(doc, TEXT);
+const SMALL = ['--latents', '128', '--k', '8', '--epochs', '5', '--lr', '1e-3', '--threads', '1'];
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: repo, encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function dotEntries(dir: string): string[] {
+  return fs.readdirSync(dir).filter((e) => e.startsWith('.'));
+}
+
+test('train FILE on a tiny random model (default engine): progress on stderr, one-screen summary, a readable run directory', () => {
+  const out = path.join(root, 'run-text');
+  const r = cli('train', doc, '--model', modelDir, ...SMALL, '--out', out);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /^train \[#+\.*\] epoch 5\/5 {2}loss /m, 'plain progress lines when stderr is not a TTY');
+  for (const re of [/RANDOM WEIGHTS/, /hook {6}blocks\.1\.hook_mlp_out \(d_in 64\), preset seed/, /128 latents, top-k 8/, /engine {4}ort on cpu \(1 thread\); full batch of \d+ tokens/, /ms per epoch/, /^FVE +-?\d\.\d{4}/m, /^L0 +\d+\.\d non-zero latents per token/m, /^dead +\d+\.\d % of latents never fire.*layer density \d+\.\d %/m]) {
+    assert.match(r.out, re);
+  }
+  assert.ok(r.out.split('\n').length <= 24, 'fits one screen');
+  const run = readRun(out);
+  const T = tokenize(TEXT).length;
+  assert.equal(run.cfg.n_tokens, T);
+  assert.equal(run.cfg.hook_name, 'blocks.1.hook_mlp_out');
+  assert.equal(run.cfg.random_weights, true);
+  assert.equal(run.cfg.engine, 'ort');
+  assert.equal(run.metrics.curve.length, 5);
+  assert.equal(run.tokens.source, doc);
+  assert.equal(run.codes.rowPtr.length, T + 1);
+  assert.deepEqual(dotEntries(root), []);
+});
+
+test('train --activations: trains on saved activations; a preset for another hook is a d_in mismatch', () => {
+  const acts = path.join(root, 'acts.safetensors');
+  const ex = cli('extract', doc, '--model', modelDir, '--threads', '1', '--out', acts);
+  assert.equal(ex.code, 0, ex.err);
+  const out = path.join(root, 'run-acts');
+  const r = cli('train', '--activations', acts, ...SMALL, '--engine', 'tfjs', '--out', out);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /RANDOM WEIGHTS/);
+  assert.match(r.out, /engine {4}tfjs on tfjs cpu backend/);
+  assert.equal(readRun(out).cfg.hook_name, 'blocks.1.hook_mlp_out');
+
+  const bad = cli('train', '--activations', acts, '--preset', 'course', ...SMALL, '--out', path.join(root, 'run-bad'));
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /holds blocks\.1\.hook_mlp_out activations \(d_in 64\), but preset course trains on mlp\.hook_pre \(d_in 256 for this model\)/);
+  assert.equal(fs.existsSync(path.join(root, 'run-bad')), false);
+});
+
+test('train: bad flags fail with exit code 2 before any work and write nothing', () => {
+  const out = path.join(root, 'run-never');
+  for (const [flags, re] of [
+    [['--k', '0'], /k must be an integer from 1 to 127.*got 0/],
+    [['--epochs', '0'], /epochs must be an integer ≥ 1, got 0/],
+    [['--lr=-1'], /learning rate must be a positive number/],
+    [['--latents', '0'], /number of latents must be an integer ≥ 1/],
+    [['--engine', 'gpu'], /--engine must be one of auto, ort, tfjs/],
+    [['--k', 'lots'], /k "lots" is neither a count/],
+  ] as const) {
+    const r = cli('train', doc, '--model', modelDir, ...SMALL, ...flags, '--out', out);
+    assert.equal(r.code, 2, `${flags.join(' ')}: ${r.err}`);
+    assert.match(r.err, re);
+    assert.equal(fs.existsSync(out), false);
+  }
+});
+
+test('cancelling the pipeline mid-training leaves no run directory and no temp directory', async () => {
+  const parent = fs.mkdtempSync(path.join(root, 'cancel-'));
+  const out = path.join(parent, 'run');
+  const ac = new AbortController();
+  let epochs = 0;
+  await assert.rejects(
+    runPipeline({
+      text: TEXT,
+      source: doc,
+      modelSpec: modelDir,
+      settings: { latents: '128', k: '8', epochs: 100000 },
+      engine: 'tfjs',
+      threads: 1,
+      out,
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.phase === 'train' && p.epoch && ++epochs === 3) ac.abort();
+      },
+    }),
+    (e: unknown) => isCancelled(e),
+  );
+  assert.equal(epochs, 3);
+  assert.deepEqual(fs.readdirSync(parent), []);
+});

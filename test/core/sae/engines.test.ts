@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../../../src/core/rng';
+import { trainSae, type TrainConfig, type TrainResult } from '../../../src/core/sae/train';
+
+const T = 96;
+const dIn = 32;
+
+/** Sparse non-negative mixtures of 40 directions plus noise: structured like real activations, unlike isotropic noise. */
+function activations(seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const dirs = rng.fillNormal(new Float32Array(40 * dIn), 1);
+  const x = new Float32Array(T * dIn);
+  for (let t = 0; t < T; t++) {
+    for (let j = 0; j < 4; j++) {
+      const a = rng.int(40);
+      const c = 0.5 + rng.uniform();
+      for (let i = 0; i < dIn; i++) x[t * dIn + i] += c * dirs[a * dIn + i];
+    }
+    for (let i = 0; i < dIn; i++) x[t * dIn + i] += 0.1 * rng.normal();
+  }
+  return x;
+}
+
+function relDiff(a: Float32Array, b: Float32Array): number {
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    n += a[i] ** 2;
+  }
+  return Math.sqrt(d / n);
+}
+
+/** Curves without wall times, for exact comparison. */
+const curve = (r: TrainResult) => r.metrics.curve.map(({ ms: _ms, ...m }) => m);
+
+for (const [name, l1, decor] of [
+  ['MSE only (seed preset terms)', 0, 0],
+  ['MSE + λ1 + λc (course preset terms)', 1, 0.0005],
+] as const) {
+  test(`ort and tfjs from the same seed agree after 10 Adam steps: ${name}`, async () => {
+    const x = activations(5);
+    const cfg: TrainConfig = { dIn, nLatents: 128, k: 12, l1, decor, lr: 1e-3, epochs: 10, seed: 3 };
+    const ort = await trainSae(x, T, dIn, cfg, { engine: 'ort', threads: 2 });
+    const tfjs = await trainSae(x, T, dIn, cfg, { engine: 'tfjs' });
+    assert.equal(ort.metrics.engine, 'ort');
+    assert.equal(tfjs.metrics.engine, 'tfjs');
+    for (let e = 0; e < 10; e++) {
+      const a = ort.metrics.curve[e].loss;
+      const b = tfjs.metrics.curve[e].loss;
+      assert.ok(Math.abs(a - b) <= 1e-4 * Math.abs(a), `epoch ${e + 1}: loss ${a} (ort) vs ${b} (tfjs)`);
+    }
+    const d = relDiff(ort.w, tfjs.w);
+    assert.ok(d <= 1e-4, `‖W_ort − W_tfjs‖ / ‖W_ort‖ = ${d}`);
+  });
+}
+
+test('the same seed and thread count give bit-identical results twice on ORT CPU', async () => {
+  const x = activations(6);
+  const cfg: TrainConfig = { dIn, nLatents: 128, k: 12, l1: 1, decor: 0.0005, lr: 1e-3, epochs: 10, seed: 11 };
+  const a = await trainSae(x, T, dIn, cfg, { engine: 'ort', threads: 2 });
+  const b = await trainSae(x, T, dIn, cfg, { engine: 'ort', threads: 2 });
+  assert.deepEqual(b.w, a.w);
+  assert.deepEqual(curve(b), curve(a));
+  assert.deepEqual(b.codes, a.codes);
+  assert.deepEqual(b.metrics.final, a.metrics.final);
+});

@@ -1,0 +1,149 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isCancelled, UserError } from '../../../src/core/errors';
+import { Rng } from '../../../src/core/rng';
+import { totalVariance } from '../../../src/core/sae/metrics';
+import { trainSae, type TrainConfig } from '../../../src/core/sae/train';
+
+const T = 64;
+const dIn = 16;
+
+/** Activations with structure: sparse non-negative mixtures of 24 fixed directions, plus noise. */
+function activations(T: number, seed = 1): Float32Array {
+  const rng = new Rng(seed);
+  const dirs = rng.fillNormal(new Float32Array(24 * dIn), 1);
+  const x = new Float32Array(T * dIn);
+  for (let t = 0; t < T; t++) {
+    for (let j = 0; j < 3; j++) {
+      const a = rng.int(24);
+      const c = 1 + rng.uniform();
+      for (let i = 0; i < dIn; i++) x[t * dIn + i] += c * dirs[a * dIn + i];
+    }
+    for (let i = 0; i < dIn; i++) x[t * dIn + i] += 0.05 * rng.normal();
+  }
+  return x;
+}
+
+const cfg: TrainConfig = { dIn, nLatents: 48, k: 6, l1: 0, decor: 0, lr: 1e-2, epochs: 20, seed: 0 };
+
+function rejects(p: Promise<unknown>, re: RegExp): Promise<void> {
+  return assert.rejects(p, (e: unknown) => e instanceof UserError && re.test(e.message));
+}
+
+test('k = 0 is rejected before any work', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, k: 0 }, { engine: 'tfjs' }), /k must be an integer from 1 to 47.*got 0/));
+test('negative k is rejected', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, k: -3 }, { engine: 'tfjs' }), /k must be .*got -3/));
+test('k equal to the number of latents is rejected', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, k: 48 }, { engine: 'tfjs' }), /fewer than the 48 latents.*got 48/));
+test('k above the number of latents is rejected', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, k: 100 }, { engine: 'tfjs' }), /got 100/));
+test('zero latents are rejected', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, nLatents: 0 }, { engine: 'tfjs' }), /number of latents must be an integer ≥ 1, got 0/));
+test('zero epochs are rejected', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, epochs: 0 }, { engine: 'tfjs' }), /epochs must be an integer ≥ 1, got 0/));
+test('negative epochs are rejected', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, epochs: -5 }, { engine: 'tfjs' }), /epochs .* got -5/));
+test('a zero learning rate is rejected', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, lr: 0 }, { engine: 'tfjs' }), /learning rate must be a positive number, got 0/));
+test('a negative learning rate is rejected', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, lr: -1e-4 }, { engine: 'tfjs' }), /learning rate .* got -0\.0001/));
+test('one token is too few', () => rejects(trainSae(activations(1), 1, dIn, cfg, { engine: 'tfjs' }), /at least 2 tokens, got 1/));
+test('zero tokens are too few', () => rejects(trainSae(new Float32Array(0), 0, dIn, cfg, { engine: 'tfjs' }), /at least 2 tokens, got 0/));
+
+test('NaN activations name the first bad token', () => {
+  const x = activations(T);
+  x[37 * dIn + 5] = NaN;
+  x[50 * dIn] = NaN;
+  return rejects(trainSae(x, T, dIn, cfg, { engine: 'tfjs' }), /token 37 contain NaN \(feature 5\)/);
+});
+
+test('infinite activations name the first bad token', () => {
+  const x = activations(T);
+  x[3 * dIn + 1] = -Infinity;
+  return rejects(trainSae(x, T, dIn, cfg, { engine: 'tfjs' }), /token 3 contain -Infinity/);
+});
+
+test('activations of another width than d_in are rejected', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, dIn: 32 }, { engine: 'tfjs' }), /16 features per token but the SAE is set up for d_in 32/));
+test('an activation buffer of the wrong length is rejected', () => rejects(trainSae(activations(T).subarray(1), T, dIn, cfg, { engine: 'tfjs' }), /not 64 tokens × 16 features/));
+test('identical activations on every token are rejected', () => rejects(trainSae(new Float32Array(T * dIn).fill(1), T, dIn, cfg, { engine: 'tfjs' }), /identical activations/));
+test('a batch limit below 2 tokens is rejected', () => rejects(trainSae(activations(T), T, dIn, cfg, { engine: 'tfjs', maxBatchTokens: 1 }), /batch size must be an integer ≥ 2/));
+test('an unknown engine is rejected', () => rejects(trainSae(activations(T), T, dIn, cfg, { engine: 'cuda' as never }), /unknown engine "cuda"/));
+
+/** JS forward of the trained SAE from its codes: Σ‖x − codes·Wᵀ‖². */
+function sseFromCodes(x: Float32Array, w: Float32Array, codes: { rowPtr: Int32Array; index: Int32Array; value: Float32Array }, L: number): number {
+  let sse = 0;
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < dIn; i++) {
+      let xh = 0;
+      for (let j = codes.rowPtr[t]; j < codes.rowPtr[t + 1]; j++) xh += codes.value[j] * w[i * L + codes.index[j]];
+      sse += (x[t * dIn + i] - xh) ** 2;
+    }
+  }
+  return sse;
+}
+
+test('full-batch training on tfjs: loss falls, and final FVE, L0, dead fraction and density follow from the codes', async () => {
+  const x = activations(T);
+  const seen: number[] = [];
+  const r = await trainSae(x, T, dIn, cfg, { engine: 'tfjs', onProgress: (epoch, epochs, m, eta) => {
+    seen.push(epoch);
+    assert.equal(epochs, 20);
+    assert.ok(eta >= 0 && m.ms >= 0);
+  } });
+  assert.deepEqual(seen, Array.from({ length: 20 }, (_, i) => i + 1));
+  const c = r.metrics.curve;
+  assert.equal(c.length, 20);
+  assert.ok(c[19].loss < 0.5 * c[0].loss, `loss ${c[0].loss} → ${c[19].loss}`);
+  assert.equal(r.metrics.engine, 'tfjs');
+  assert.equal(r.metrics.batching, 'full batch of 64 tokens');
+  for (const m of c) assert.ok(m.l0 <= cfg.k && m.dead_fraction >= 0 && m.dead_fraction <= 1);
+
+  const f = r.metrics.final;
+  const L = cfg.nLatents;
+  const fve = 1 - sseFromCodes(x, r.w, r.codes, L) / totalVariance(x, T, dIn);
+  assert.ok(Math.abs(f.fve - fve) < 1e-4, `${f.fve} vs ${fve}`);
+  assert.equal(f.l0, r.codes.index.length / T);
+  const fired = new Set(r.codes.index);
+  assert.equal(f.dead_fraction, 1 - fired.size / L);
+  assert.equal(f.layer_density, 100 * (fired.size / L));
+  assert.equal(f.loss, f.mse);
+});
+
+test('minibatch mode: shuffled batches below the limit, said in the summary, reproducible', async () => {
+  const x = activations(T);
+  const run = () => trainSae(x, T, dIn, { ...cfg, epochs: 5 }, { engine: 'tfjs', maxBatchTokens: 20 });
+  const a = await run();
+  assert.match(a.metrics.batching, /4 shuffled minibatches of ≤ 16 tokens per epoch \(64 tokens > batch limit 20; shuffle seed 0\)/);
+  assert.equal(a.codes.rowPtr.length, T + 1);
+  assert.ok(a.metrics.curve[4].loss < a.metrics.curve[0].loss);
+  const b = await run();
+  assert.deepEqual(b.w, a.w);
+  const full = await trainSae(x, T, dIn, { ...cfg, epochs: 5 }, { engine: 'tfjs' });
+  assert.notDeepEqual(full.w, a.w);
+});
+
+test('the decorrelation and L1 terms are reported, and the final loss adds them with their weights', async () => {
+  const x = activations(T);
+  const r = await trainSae(x, T, dIn, { ...cfg, epochs: 3, l1: 0.5, decor: 0.01 }, { engine: 'tfjs' });
+  const f = r.metrics.final;
+  assert.ok(f.decor > 0 && f.l1 > 0);
+  assert.ok(Math.abs(f.loss - (f.mse + 0.5 * f.l1 + 0.01 * f.decor)) < 1e-9 * f.loss);
+  for (const m of r.metrics.curve) assert.ok(Math.abs(m.loss - (m.mse + 0.5 * m.l1 + 0.01 * m.decor)) < 1e-5 * m.loss);
+});
+
+test('cancelling mid-epoch (between minibatches) stops promptly with a cancel error', async () => {
+  const big = 20000;
+  const x = activations(big);
+  const ac = new AbortController();
+  let epochs = 0;
+  let abortedAt = 0;
+  setTimeout(() => {
+    abortedAt = performance.now();
+    ac.abort();
+  }, 150);
+  await assert.rejects(
+    trainSae(x, big, dIn, { ...cfg, epochs: 1000 }, { engine: 'tfjs', maxBatchTokens: 4, signal: ac.signal, onProgress: () => epochs++ }),
+    (e: unknown) => isCancelled(e),
+  );
+  const latency = performance.now() - abortedAt;
+  assert.equal(epochs, 0, 'the abort landed inside the first epoch (5000 minibatches)');
+  assert.ok(latency < 500, `stopped ${latency.toFixed(0)} ms after the abort`);
+});
+
+test('an already aborted signal does no work', async () => {
+  const ac = new AbortController();
+  ac.abort();
+  await assert.rejects(trainSae(activations(T), T, dIn, cfg, { engine: 'tfjs', signal: ac.signal }), (e: unknown) => isCancelled(e));
+});
