@@ -1,0 +1,54 @@
+import type { AnalysisReport, ListedLatent } from './types';
+
+/** The analysis as terminal text: summary, messages, both lists (what `latent-lens analyze` and `train` print). */
+
+const num = (v: number | null, d = 3) => (v === null ? '—' : v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential(1) : v.toFixed(d));
+const pct = (v: number) => `${(100 * v).toFixed(0)}%`;
+
+/** A short excerpt of a latent's strongest tokens, each JSON-quoted so whitespace and newlines show. */
+export function tokenExcerpt(e: ListedLatent, n = 4, width = 40): string {
+  const s = e.topTokens.slice(0, n).map((t) => JSON.stringify(t.text)).join(' ');
+  return s.length > width ? `${s.slice(0, width - 1)}…` : s;
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padStart(w[i]))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+export function formatAnalysis(report: AnalysisReport, top = report.options.top): string {
+  const s = report.summary;
+  const c = report.concept;
+  const out: string[] = [];
+  if (report.run.randomWeights) out.push('*** RANDOM WEIGHTS: a generated test model, not GPT-2; these latents mean nothing. ***');
+  out.push(
+    `${s.nTokens} tokens × ${s.nLatents} latents: layer density ${num(s.layerDensityPct, 1)}%, mean density ${num(s.meanDensityPct, 2)}%, ${s.dead} dead, ${s.alwaysOn} always-on, ${s.nearAlways} near-always`,
+    `concept "${c.name}" (lexicon ${c.lexicon.name}): ${s.conceptTokens} concept tokens, ${c.matchedTerms.length}/${c.lexicon.terms} terms found; ${s.tested} latents tested, ${s.significant} significant (q ≤ ${report.options.alpha})`,
+  );
+  for (const m of report.messages) out.push(`${m.level === 'warning' ? 'warning' : 'note'}: ${m.text}`);
+
+  const concept = report.conceptList.slice(0, top);
+  out.push('', `Top concept-selective latents (score = mean non-zero activation on concept ÷ other tokens):`);
+  if (concept.length === 0) out.push('  (none: no latent scores above 0)');
+  else {
+    out.push(
+      ...table(
+        ['#', 'latent', 'score', 'p', 'q', 'support', 'effect', 'punct', 'stopw', 'proxy', 'top tokens'],
+        concept.map((e, i) => [String(i + 1), String(e.latent), num(e.score), num(e.p), num(e.q), String(e.support), num(e.effect, 2), pct(e.punctuationShare), pct(e.stopwordShare), e.proxy ? 'PROXY' : '', tokenExcerpt(e)]),
+      ).map((l) => `  ${l}`),
+    );
+  }
+  const punct = report.punctuationList.slice(0, top);
+  out.push('', `Top punctuation-firing latents (≥ ${pct(report.options.punctuationThreshold)} of activation mass on punctuation/whitespace):`);
+  if (punct.length === 0) out.push('  (none)');
+  else {
+    out.push(
+      ...table(
+        ['#', 'latent', 'punct mass', 'punct', 'stopw', 'density', 'top tokens'],
+        punct.map((e, i) => [String(i + 1), String(e.latent), num(e.punctuationMass, 2), pct(e.punctuationShare), pct(e.stopwordShare), `${num(e.densityPct, 1)}%`, tokenExcerpt(e)]),
+      ).map((l) => `  ${l}`),
+    );
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,156 @@
+import type { RunMetrics } from '../run/format';
+import { chartJsSource } from './chartJs';
+import { denseHeat, heatIntensity, type Heatmap } from './heatmap';
+import type { AnalysisReport, ListedLatent } from './types';
+
+/**
+ * report.html: one self-contained page (Chart.js embedded, no network) with the summary, the loss
+ * curve, the density histogram, both latent lists and a text heatmap per listed latent. Every piece
+ * of document text is HTML-escaped; data for the charts is JSON with "<" escaped.
+ */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** JSON safe inside <script>: no "</script>", no "<!--". */
+function scriptJson(v: unknown): string {
+  return JSON.stringify(v).replace(/</g, '\\u003c');
+}
+
+const fmt = (v: number | null, digits = 3) => (v === null ? '—' : Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(digits) : v.toExponential(1));
+const pct = (v: number) => `${(100 * v).toFixed(0)} %`;
+
+/** A token's text for a table cell: visible whitespace, quoted. */
+function tokenLabel(text: string): string {
+  return escapeHtml(JSON.stringify(text));
+}
+
+function listTable(title: string, id: string, rows: ListedLatent[], concept: boolean, empty: string): string {
+  if (rows.length === 0) return `<section id="${id}"><h2>${title}</h2><p class="muted">${escapeHtml(empty)}</p></section>`;
+  const head = concept
+    ? '<th>#</th><th>latent</th><th>score</th><th>p</th><th>q</th><th>support</th><th>effect</th><th>density</th><th>punct.</th><th>stopw.</th><th>proxy</th><th>top tokens</th>'
+    : '<th>#</th><th>latent</th><th>punct. mass</th><th>punct.</th><th>stopw.</th><th>first tok.</th><th>density</th><th>score</th><th>top tokens</th>';
+  const body = rows
+    .map((r, i) => {
+      const tops = r.topTokens.map((t) => `${tokenLabel(t.text)}&nbsp;${fmt(t.value, 2)}`).join(', ');
+      const latent = `<a href="#heat-${r.latent}">${r.latent}</a>`;
+      return concept
+        ? `<tr${r.proxy ? ' class="proxy"' : ''}><td>${i + 1}</td><td>${latent}</td><td>${fmt(r.score)}</td><td>${fmt(r.p)}</td><td>${fmt(r.q)}</td><td>${r.support}</td><td>${fmt(r.effect, 2)}</td><td>${fmt(r.densityPct, 1)} %</td><td>${pct(r.punctuationShare)}</td><td>${pct(r.stopwordShare)}</td><td>${r.proxy ? '<b>PROXY</b>' : ''}</td><td class="tokens">${tops}</td></tr>`
+        : `<tr><td>${i + 1}</td><td>${latent}</td><td>${fmt(r.punctuationMass, 2)}</td><td>${pct(r.punctuationShare)}</td><td>${pct(r.stopwordShare)}</td><td>${pct(r.firstTokenShare)}</td><td>${fmt(r.densityPct, 1)} %</td><td>${fmt(r.score)}</td><td class="tokens">${tops}</td></tr>`;
+    })
+    .join('\n');
+  return `<section id="${id}"><h2>${title}</h2><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></section>`;
+}
+
+function heatText(h: Heatmap, tokens: readonly { text: string }[], concept: Set<number>): string {
+  const scaled = denseHeat(h, tokens.length);
+  const range = h.max - h.min;
+  return tokens
+    .map((t, i) => {
+      if (t.text === '') return '';
+      const a = heatIntensity(scaled[i]);
+      const cls = concept.has(i) ? ' class="c"' : '';
+      const value = h.min + scaled[i] * range;
+      return a > 0 || cls
+        ? `<span${cls} style="background:rgba(230,97,0,${a.toFixed(3)})" title="token ${i}: ${fmt(value)}">${escapeHtml(t.text)}</span>`
+        : escapeHtml(t.text);
+    })
+    .join('');
+}
+
+export interface HtmlInputs {
+  report: AnalysisReport;
+  tokens: readonly { text: string }[];
+  /** The loss curve comes from here; without it the chart is left out. */
+  metrics?: RunMetrics;
+}
+
+export function renderReportHtml({ report, tokens, metrics }: HtmlInputs, chartJs: string = chartJsSource()): string {
+  const s = report.summary;
+  const run = report.run;
+  const concept = new Set(report.concept.tokens);
+  const byLatent = new Map(report.conceptList.concat(report.punctuationList).map((e) => [e.latent, e]));
+  const title = `Latent Lens report — ${run.source || 'document'}`;
+  const summaryRows: [string, string][] = [
+    ['source', run.source],
+    ['model', `${run.model ?? 'unknown'}${run.randomWeights && !/random/i.test(run.model ?? '') ? ' (RANDOM WEIGHTS)' : ''}`],
+    ['hook', run.hookName ?? '—'],
+    ['tokens × latents', `${s.nTokens} × ${s.nLatents}${run.k ? `, k ${run.k}` : ''}`],
+    ['layer density (latents firing on ≥ 1 token)', `${fmt(s.layerDensityPct, 1)} %`],
+    ['mean density (latents per token)', `${fmt(s.meanDensityPct, 2)} % (L0 ${fmt(s.l0, 1)})`],
+    ['dead / always-on / near-always', `${s.dead} / ${s.alwaysOn} / ${s.nearAlways} (≥ ${pct(report.options.nearAlways)} of tokens)`],
+    [
+      `concept "${report.concept.name}" (lexicon ${report.concept.lexicon.name})`,
+      `${s.conceptTokens} tokens; ${report.concept.matchedTerms.length} of ${report.concept.lexicon.terms} terms found${report.concept.contrast ? `; contrast "${report.concept.contrast.name}" (${report.concept.nOther} tokens)` : ''}`,
+    ],
+    ['latents tested / significant', `${s.tested} / ${s.significant} (q ≤ ${report.options.alpha}, Benjamini–Hochberg; ${report.options.permutations} shared permutations, refined up to ${report.options.maxPermutations})`],
+    ['proxies among listed / punctuation-firing', `${s.proxies} / ${s.punctuationFiring}`],
+  ];
+  const hist = report.densityHistogram;
+  const chartData = {
+    curve: metrics?.curve.map((e) => ({ epoch: e.epoch, loss: e.loss, mse: e.mse })) ?? [],
+    hist: {
+      labels: hist.counts.map((_, i) => `${hist.edges[i].toFixed(2)}…${hist.edges[i + 1].toFixed(2)}`),
+      counts: hist.counts,
+    },
+  };
+  const heatmaps = report.heatmaps
+    .map((h) => {
+      const e = byLatent.get(h.latent);
+      const what = e ? `score ${fmt(e.score)}, p ${fmt(e.p)}, support ${e.support}, punct. ${pct(e.punctuationShare)}${e.proxy ? ', PROXY' : ''}` : '';
+      return `<div class="heat" id="heat-${h.latent}"><h3>latent ${h.latent} <span class="muted">${escapeHtml(what)}; max ${fmt(h.max)}</span></h3><div class="text">${heatText(h, tokens, concept)}</div></div>`;
+    })
+    .join('\n');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:1100px;padding:0 1em;color:#222}
+h1{font-size:1.4em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}h3{font-size:1em;margin:1em 0 .3em}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;padding:.25em .5em;text-align:left;vertical-align:top}
+tr.proxy{background:#fff3cd}.muted{color:#777;font-weight:normal}.tokens{font-family:ui-monospace,monospace;font-size:12px}
+.warning{background:#fdecea;border-left:4px solid #c0392b;padding:.5em 1em}.info{background:#eef5fb;border-left:4px solid #2980b9;padding:.5em 1em}
+.random{background:#c0392b;color:#fff;padding:.6em 1em;font-weight:bold}
+.charts{display:flex;gap:2em;flex-wrap:wrap}.chart{flex:1 1 480px;height:280px;position:relative}
+.text{white-space:pre-wrap;font-family:ui-monospace,monospace;font-size:12.5px;border:1px solid #eee;padding:.6em;max-height:22em;overflow:auto}
+.text .c{text-decoration:underline dotted #2471a3}
+</style>
+</head>
+<body>
+${run.randomWeights ? '<div class="random">RANDOM WEIGHTS: this run used a generated test model, not GPT-2. Its latents mean nothing.</div>' : ''}
+<h1>${escapeHtml(title)}</h1>
+<p class="muted">analysis version ${report.version}, ${escapeHtml(report.created)}</p>
+${report.messages.map((m) => `<p class="${m.level}">${escapeHtml(m.text)}</p>`).join('\n')}
+<section id="summary"><h2>Summary</h2><table>${summaryRows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table></section>
+<section id="charts"><h2>Training and density</h2><div class="charts">
+${metrics ? '<div class="chart"><canvas id="loss"></canvas></div>' : '<p class="muted">No metrics.json: no loss curve.</p>'}
+<div class="chart"><canvas id="density"></canvas></div></div>
+<p class="muted">Density histogram: x = log10(share of tokens a latent fires on); ${hist.dead} dead latents are not drawn.</p></section>
+${listTable(`Top concept-selective latents ("${escapeHtml(report.concept.name)}")`, 'concept', report.conceptList, true, 'No latent has a concept score above 0; see the messages above.')}
+<p class="muted">score: mean non-zero activation on concept tokens ÷ on other tokens. p: permutation test; q: Benjamini–Hochberg. support: concept tokens where it fires. effect: rank-biserial correlation (zeros included). PROXY: punctuation or stopword share of its activation mass ≥ ${pct(report.options.proxyThreshold)}.</p>
+${listTable('Punctuation-firing latents', 'punctuation', report.punctuationList, false, `No latent puts ≥ ${pct(report.options.punctuationThreshold)} of its activation mass on punctuation or whitespace.`)}
+<section id="heatmaps"><h2>Heatmaps</h2><p class="muted">Activation min–max scaled per latent; colour intensity = scaled²; dotted underline = concept token.</p>
+${heatmaps}
+</section>
+<script>${chartJs.replace(/<\/script/gi, '<\\/script')}</script>
+<script>
+(function () {
+  var d = ${scriptJson(chartData)};
+  if (typeof Chart === 'undefined') return;
+  var loss = document.getElementById('loss');
+  if (loss && d.curve.length) new Chart(loss, { type: 'line', data: { labels: d.curve.map(function (e) { return e.epoch; }), datasets: [
+    { label: 'loss', data: d.curve.map(function (e) { return e.loss; }), borderColor: '#c0392b', pointRadius: 0 },
+    { label: 'MSE', data: d.curve.map(function (e) { return e.mse; }), borderColor: '#2980b9', pointRadius: 0 } ] },
+    options: { animation: false, maintainAspectRatio: false, scales: { x: { title: { display: true, text: 'epoch' } }, y: { type: 'logarithmic' } } } });
+  new Chart(document.getElementById('density'), { type: 'bar', data: { labels: d.hist.labels, datasets: [
+    { label: 'latents', data: d.hist.counts, backgroundColor: '#e67e22' } ] },
+    options: { animation: false, maintainAspectRatio: false, scales: { x: { title: { display: true, text: 'log10 density' } } } } });
+})();
+</script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,44 @@
+import * as path from 'node:path';
+import { readRun, RUN_FILES, type RunContents } from '../run/runDir';
+import { analyzeCodes, type AnalysisOptions } from './analyze';
+import { renderReportHtml } from './htmlReport';
+import { writeFileAtomic, writeReport } from './reportFile';
+import { ANALYSIS_FILE, REPORT_HTML_FILE, type AnalysisReport } from './types';
+
+/** The analysis of a run read with readRun (cfg.json, tokens.json, latents.safetensors). */
+export function analyzeRun(run: RunContents, options: AnalysisOptions = {}): AnalysisReport {
+  const { cfg, tokens } = run;
+  return analyzeCodes(
+    {
+      tokens: tokens.tokens,
+      codes: run.codes,
+      nLatents: cfg.num_latents,
+      run: { source: tokens.source, model: cfg.model, hookName: cfg.hook_name, k: cfg.k, preset: cfg.preset, seed: cfg.seed, randomWeights: cfg.random_weights },
+      codesName: path.join(run.dir, RUN_FILES.latents),
+    },
+    options,
+  );
+}
+
+export interface WrittenAnalysis {
+  report: AnalysisReport;
+  /** analysis.json */
+  jsonPath: string;
+  /** report.html */
+  htmlPath: string;
+}
+
+/** Analyses a run and writes analysis.json and report.html into its directory. */
+export function writeRunAnalysis(run: RunContents, options: AnalysisOptions = {}): WrittenAnalysis {
+  const report = analyzeRun(run, options);
+  const jsonPath = path.join(run.dir, ANALYSIS_FILE);
+  const htmlPath = path.join(run.dir, REPORT_HTML_FILE);
+  writeReport(jsonPath, report);
+  writeFileAtomic(htmlPath, renderReportHtml({ report, tokens: run.tokens.tokens, metrics: run.metrics }));
+  return { report, jsonPath, htmlPath };
+}
+
+/** readRun + writeRunAnalysis: what `latent-lens analyze RUNDIR` and `latent-lens train` call. */
+export function analyzeRunDir(dir: string, options: AnalysisOptions = {}): WrittenAnalysis {
+  return writeRunAnalysis(readRun(dir), options);
+}

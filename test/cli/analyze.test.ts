@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { readReport } from '../../src/core/analysis/reportFile';
+import { RUN_FILES } from '../../src/core/run/runDir';
+import { FIXTURE, writeFixtureRun } from '../core/analysis/runFixture';
+
+const repo = path.join(__dirname, '..', '..');
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-analyze-'));
+test.after(() => fs.rmSync(root, { recursive: true, force: true }));
+const run = path.join(root, 'run');
+writeFixtureRun(run, 7, 300);
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'analyze', ...args], { cwd: repo, encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('analyze RUNDIR prints both lists and writes analysis.json and report.html into it', () => {
+  const r = cli(run, '--top', '3', '--permutations', '1000');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /concept "geography" \(lexicon gazetteer\): \d+ concept tokens/);
+  assert.match(r.out, /Top concept-selective latents/);
+  assert.match(r.out, /#\s+latent\s+score\s+p\s+q\s+support\s+effect\s+punct\s+stopw\s+proxy\s+top tokens/);
+  assert.match(r.out, new RegExp(`^\\s+1\\s+${FIXTURE.concept}\\s+\\d+\\.\\d{3}\\s+\\S+\\s+\\S+\\s+\\d+`, 'm'), 'the planted concept latent first');
+  assert.match(r.out, /Top punctuation-firing latents/);
+  assert.match(r.out, new RegExp(`^\\s+1\\s+${FIXTURE.punct}\\s`, 'm'), 'the planted punctuation latent first');
+  assert.match(r.out, /" Hungary"|" Austria"|" Transylvania"|" Styria"|" Bohemia"|" Moravia"|" Slovakia"|" Romania"|" Italy"|" Greece"/, 'a token excerpt');
+  assert.match(r.out, new RegExp(`wrote ${path.join(run, 'analysis.json').replace(/[.\\/]/g, '\\$&')}`));
+  const report = readReport(path.join(run, 'analysis.json'));
+  assert.equal(report.options.top, 3);
+  assert.equal(report.conceptList.length, 3);
+  assert.ok(fs.statSync(path.join(run, 'report.html')).size > 200_000, 'report.html with Chart.js inlined');
+});
+
+test('analyze --lexicon course, --concept FILE, and a lexicon matching nothing', () => {
+  const course = cli(run, '--lexicon', 'course', '--permutations', '100');
+  assert.equal(course.code, 0, course.err);
+  assert.match(course.out, /\(lexicon course\)/);
+  const rivers = path.join(root, 'rivers.txt');
+  fs.writeFileSync(rivers, 'Danube\nTisza\n');
+  const r = cli(run, '--concept', rivers, '--permutations', '100');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /concept "rivers" \(lexicon rivers\): 0 concept tokens/);
+  assert.match(r.out, /warning: No token of this document matches the lexicon "rivers"/);
+  assert.match(r.out, /\(none: no latent scores above 0\)/);
+});
+
+test('analyze: bad input fails with exit code 2 and a message naming the problem', () => {
+  const missing = cli(path.join(root, 'nope'));
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /^latent-lens: run directory .*nope does not exist/);
+  const broken = path.join(root, 'broken');
+  writeFixtureRun(broken, 8, 100);
+  fs.rmSync(path.join(broken, RUN_FILES.tokens));
+  const r = cli(broken);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /tokens\.json is missing/);
+  const many = cli(run, '--permutations', 'many');
+  assert.equal(many.code, 2);
+  assert.match(many.err, /--permutations must be a number/);
+  assert.match(cli(run, '--lexicon', 'nowhere.txt').err, /cannot read the lexicon file nowhere\.txt/);
+  assert.match(cli().err, /give exactly one RUNDIR/);
+});
