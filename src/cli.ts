@@ -2,9 +2,12 @@ import { isUserError } from './core/errors';
 import type { Command } from './cli/args';
 import { makeTestModelCommand } from './cli/makeTestModel';
 import { extractCommand } from './cli/extract';
+import { trainCommand } from './cli/train';
+import { analyzeCommand } from './cli/analyze';
+import { stabilityCommand } from './cli/stability';
 
 /** Every subcommand; each lives in src/cli/<name>.ts. */
-const commands: Command[] = [makeTestModelCommand, extractCommand];
+const commands: Command[] = [makeTestModelCommand, extractCommand, trainCommand, analyzeCommand, stabilityCommand];
 
 function help(): string {
   const w = Math.max(...commands.map((c) => c.name.length), 4);

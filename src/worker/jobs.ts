@@ -1,0 +1,135 @@
+/**
+ * What the worker does for each request: train (pipeline + analysis), re-analyse a run with other
+ * analysis settings, and read one latent's activations. Runs read from disk stay cached in the
+ * process, as do the pipeline's model sessions.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyzeCodes } from '../core/analysis/analyze';
+import { resolveConcept, type Concept } from '../core/analysis/lexicon';
+import { ANALYSIS_FILE, type AnalysisReport } from '../core/analysis/types';
+import { throwIfAborted, UserError } from '../core/errors';
+import { resolveModel } from '../core/model/download';
+import { runPipeline, type PipelineProgress } from '../core/pipeline';
+import { readRun, RUN_FILES, type RunContents } from '../core/run/runDir';
+import { tokenize } from '../core/tokenizer';
+import { checkTokenCount } from '../inputCheck';
+import type { ActivationsQuery, AnalysisSettings, LexiconChoice, ProgressEvent, ReanalyzeJob, RunView, TrainJob } from '../protocol';
+
+const CACHED_RUNS = 4;
+const runs = new Map<string, RunContents>(); // by run directory, least recently used first
+
+function openRun(dir: string): RunContents {
+  const hit = runs.get(dir);
+  if (hit) {
+    runs.delete(dir);
+    runs.set(dir, hit);
+    return hit;
+  }
+  const run = readRun(dir);
+  runs.set(dir, run);
+  if (runs.size > CACHED_RUNS) runs.delete(runs.keys().next().value!);
+  return run;
+}
+
+function conceptOf(lexicon: LexiconChoice): Concept {
+  return resolveConcept(undefined, lexicon.kind === 'file' ? lexicon.path : lexicon.kind);
+}
+
+function analyze(run: RunContents, a: AnalysisSettings, concept: Concept): AnalysisReport {
+  const { cfg, tokens } = run;
+  return analyzeCodes(
+    {
+      tokens: tokens.tokens,
+      codes: run.codes,
+      nLatents: cfg.num_latents,
+      run: { source: tokens.source, model: cfg.model, hookName: cfg.hook_name, k: cfg.k, preset: cfg.preset, seed: cfg.seed, randomWeights: cfg.random_weights },
+      codesName: path.join(run.dir, RUN_FILES.latents),
+    },
+    { concept, punctuationThreshold: a.punctuationShare, proxyThreshold: a.proxyShare },
+  );
+}
+
+/** Writes analysis.json next to the run's files, atomically. */
+function writeAnalysis(dir: string, report: AnalysisReport): void {
+  const file = path.join(dir, ANALYSIS_FILE);
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(report));
+  fs.renameSync(tmp, file);
+}
+
+function progressEvent(jobId: string, p: PipelineProgress): ProgressEvent {
+  return {
+    jobId,
+    phase: p.phase,
+    message: p.message,
+    epoch: p.epoch?.epoch,
+    epochs: p.epoch?.epochs,
+    loss: p.epoch?.metrics.loss,
+    etaMs: p.epoch?.etaMs,
+    bytesDone: p.download?.done,
+    bytesTotal: p.download?.total || undefined,
+  };
+}
+
+export async function runTrainJob(job: TrainJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
+  const { jobId, settings } = job;
+  // Refuse a text over the cap, or a lexicon that cannot be read, before any download or training.
+  checkTokenCount(tokenize(job.text).length, settings.maxTokens, job.label);
+  const concept = conceptOf(settings.analysis.lexicon);
+  try {
+    // Resolved here, not by the pipeline, so that a failed download is an error the editor shows
+    // with its settings, instead of the pipeline's fallback to a random-weight stand-in.
+    progress({ jobId, phase: 'download', message: settings.modelDir ? `loading the model from ${settings.modelDir}` : 'loading GPT-2 Small' });
+    const modelDir = await resolveModel(settings.modelDir, {
+      signal,
+      onProgress: (d) => progress({ jobId, phase: 'download', message: `downloading ${d.file}`, bytesDone: d.done, bytesTotal: d.total || undefined }),
+    });
+    await runPipeline({
+      text: job.text,
+      source: job.source,
+      offset: job.offset,
+      modelSpec: modelDir,
+      settings: settings.sae,
+      out: job.out,
+      engine: settings.engine,
+      threads: settings.threads,
+      signal,
+      onProgress: (p) => progress(progressEvent(jobId, p)),
+    });
+    throwIfAborted(signal, 'training run');
+    progress({ jobId, phase: 'analyze', message: `analysing latents against the ${concept.lexicon.name} lexicon` });
+    const run = openRun(job.out);
+    const analysis = analyze(run, settings.analysis, concept);
+    throwIfAborted(signal, 'training run');
+    writeAnalysis(job.out, analysis);
+    return { runDir: job.out, tokens: run.tokens, cfg: run.cfg, metrics: run.metrics, analysis };
+  } catch (e) {
+    // A cancel after the run directory was written leaves nothing behind either.
+    if (signal.aborted) {
+      runs.delete(job.out);
+      fs.rmSync(job.out, { recursive: true, force: true });
+    }
+    throw e;
+  }
+}
+
+export function reanalyzeRun(job: ReanalyzeJob): AnalysisReport {
+  const run = openRun(job.runDir);
+  const report = analyze(run, job.analysis, conceptOf(job.analysis.lexicon));
+  writeAnalysis(job.runDir, report);
+  return report;
+}
+
+/** The latent's activation on every token of the run ([T], 0 where it does not fire). */
+export function latentActivations(q: ActivationsQuery): number[] {
+  const { codes, cfg } = openRun(q.runDir);
+  if (!Number.isInteger(q.latent) || q.latent < 0 || q.latent >= cfg.num_latents) {
+    throw new UserError(`there is no latent ${q.latent}: this run has ${cfg.num_latents} latents, numbered 0 to ${cfg.num_latents - 1}.`, 'E_LATENT');
+  }
+  const out = new Array<number>(cfg.n_tokens).fill(0);
+  for (let t = 0; t < cfg.n_tokens; t++) {
+    for (let j = codes.rowPtr[t]; j < codes.rowPtr[t + 1]; j++) if (codes.index[j] === q.latent) out[t] = codes.value[j];
+  }
+  return out;
+}

@@ -1,0 +1,73 @@
+/**
+ * The worker process (dist/worker.js): forked by the extension host, it runs training jobs off the
+ * host's thread and keeps models, ONNX sessions and run codes cached between jobs. Started as
+ * `worker.js <parent pid>`; exits when the parent goes away. The host stops it when idle.
+ */
+import { ResponseError } from 'vscode-jsonrpc';
+import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
+import { isCancelled, isUserError } from '../core/errors';
+import {
+  ActivationsRequest,
+  CancelNotification,
+  CANCELLED_RPC_CODE,
+  PARENT_PID_ENV,
+  ProgressNotification,
+  ReanalyzeRequest,
+  TrainRequest,
+  USER_ERROR_RPC_CODE,
+  type JobErrorData,
+} from '../protocol';
+import { latentActivations, reanalyzeRun, runTrainJob } from './jobs';
+import { watchParent } from './parentWatch';
+
+const INTERNAL_ERROR = -32603;
+
+function toResponseError(e: unknown): ResponseError<JobErrorData> {
+  if (isCancelled(e)) return new ResponseError(CANCELLED_RPC_CODE, e.message, { code: e.code, user: true });
+  if (isUserError(e)) return new ResponseError(USER_ERROR_RPC_CODE, e.message, { code: e.code, user: true });
+  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  return new ResponseError(INTERNAL_ERROR, e instanceof Error ? e.message : String(e), { code: 'E_INTERNAL', user: false });
+}
+
+/** Runs a handler and turns whatever it throws into the protocol's error response. */
+async function answer<R>(work: () => Promise<R> | R): Promise<R> {
+  try {
+    return await work();
+  } catch (e) {
+    throw toResponseError(e);
+  }
+}
+
+function main(): void {
+  const parentPid = Number(process.argv[2] ?? process.env[PARENT_PID_ENV]);
+  if (!process.send || !Number.isInteger(parentPid) || parentPid <= 0) {
+    console.error('latent-lens worker: start me from the Latent Lens extension (child_process.fork with an IPC channel and the parent pid as argument).');
+    process.exit(2);
+  }
+  watchParent(parentPid, (why) => {
+    console.error(`latent-lens worker: exiting, ${why}`);
+    process.exit(0);
+  });
+  process.on('unhandledRejection', (e) => console.error('latent-lens worker: unhandled rejection:', e));
+
+  const conn = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
+  const running = new Map<string, AbortController>();
+
+  conn.onRequest(TrainRequest, (job) =>
+    answer(async () => {
+      const abort = new AbortController();
+      running.set(job.jobId, abort);
+      try {
+        return await runTrainJob(job, abort.signal, (p) => void conn.sendNotification(ProgressNotification, p).catch(() => undefined));
+      } finally {
+        running.delete(job.jobId);
+      }
+    }),
+  );
+  conn.onNotification(CancelNotification, ({ jobId }) => running.get(jobId)?.abort());
+  conn.onRequest(ReanalyzeRequest, (job) => answer(() => reanalyzeRun(job)));
+  conn.onRequest(ActivationsRequest, (q) => answer(() => latentActivations(q)));
+  conn.listen();
+}
+
+main();
