@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { LatentFacts } from '../src/runFacts';
 import { commandLink, hoverMarkdown, type HoverInput } from '../src/hoverMarkdown';
 
-// CommonMark with raw HTML and linkify on (markdown-it comes with @vscode/vsce): the most permissive reading.
+// CommonMark with raw HTML and linkify on (markdown-it, a devDependency): the most permissive reading.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const MarkdownIt: new (o: { html: boolean; linkify: boolean }) => { render(src: string): string } = require('markdown-it');
 const md = new MarkdownIt({ html: true, linkify: true });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { escapeMarkdown, tokenLabel } from '../src/markdownEscape';
 
-// A CommonMark renderer (markdown-it, installed with @vscode/vsce) with raw HTML and linkify on: the
+// A CommonMark renderer (markdown-it, a devDependency) with raw HTML and linkify on: the
 // most permissive reading of the hover text.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const MarkdownIt: new (o: { html: boolean; linkify: boolean }) => { renderInline(src: string): string } = require('markdown-it');

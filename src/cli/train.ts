@@ -4,6 +4,9 @@ import { UserError } from '../core/errors';
 import { runPipeline, type PipelineProgress, type PipelineResult } from '../core/pipeline';
 import { PRESETS, type SaeOverrides } from '../core/sae/presets';
 import { ENGINE_CHOICES, type EngineChoice } from '../core/sae/train';
+import { analyzeRunDir } from '../core/analysis/runAnalysis';
+import { formatAnalysis } from '../core/analysis/analysisText';
+import { ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions } from './analyze';
 import { type Command, num, parse } from './args';
 
 const BAR = 24;
@@ -84,6 +87,7 @@ export const trainCommand: Command = {
   usage:
     'latent-lens train FILE --out RUNDIR [--model DIR|gpt2] [--preset seed|course] [--layer N] [--hook NAME] [--latents N|8x] [--k N|0.5] ' +
     '[--epochs N] [--lr X] [--l1 X] [--decor X] [--seed N] [--engine auto|ort|tfjs] [--threads 2] [--batch-tokens 4096]\n' +
+    `       [analysis: ${ANALYSIS_USAGE}]\n` +
     '       latent-lens train --activations ACTS.safetensors --out RUNDIR [same SAE options]',
   async run(argv) {
     const { values, positionals } = parse(this, argv, {
@@ -103,6 +107,7 @@ export const trainCommand: Command = {
       engine: { type: 'string' },
       threads: { type: 'string' },
       'batch-tokens': { type: 'string' },
+      ...ANALYSIS_FLAGS,
     });
     const out = values.out;
     if (!out) throw new UserError(`--out RUNDIR is required.\nusage: ${this.usage}`, 'E_USAGE');
@@ -138,6 +143,7 @@ export const trainCommand: Command = {
       }
     }
 
+    const analysisOpts = analysisOptions(values); // a bad lexicon file fails here, before any work
     const controller = new AbortController();
     const onSigint = () => {
       process.stderr.write('\ncancelling… (press Ctrl-C again to stop at once)\n');
@@ -166,5 +172,8 @@ export const trainCommand: Command = {
       process.off('SIGINT', onSigint);
     }
     console.log(summary(result, source));
+    const analysis = analyzeRunDir(result.out, analysisOpts);
+    console.log(`\n${formatAnalysis(analysis.report)}`);
+    console.log(`\nreport    ${analysis.htmlPath}`);
   },
 };
