@@ -37,7 +37,11 @@ test('train FILE on a tiny random model (default engine): progress on stderr, on
   for (const re of [/RANDOM WEIGHTS/, /hook {6}blocks\.1\.hook_mlp_out \(d_in 64\), preset seed/, /128 latents, top-k 8/, /engine {4}ort on cpu \(1 thread\); full batch of \d+ tokens/, /ms per epoch/, /^FVE +-?\d\.\d{4}/m, /^L0 +\d+\.\d non-zero latents per token/m, /^dead +\d+\.\d % of latents never fire.*layer density \d+\.\d %/m]) {
     assert.match(r.out, re);
   }
-  assert.ok(r.out.split('\n').length <= 24, 'fits one screen');
+  const [trainSummary] = r.out.split('\n\n');
+  assert.ok(trainSummary.split('\n').length <= 24, 'the training summary fits one screen');
+  assert.match(r.out, /Top concept-selective latents/, 'then the analysis');
+  assert.match(r.out, /^report +.*report\.html$/m);
+  assert.ok(fs.existsSync(path.join(out, 'analysis.json')) && fs.existsSync(path.join(out, 'report.html')));
   const run = readRun(out);
   const T = tokenize(TEXT).length;
   assert.equal(run.cfg.n_tokens, T);
