@@ -4,14 +4,14 @@
  * process, as do the pipeline's model sessions.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { analyzeCodes } from '../core/analysis/analyze';
+import type { AnalysisOptions } from '../core/analysis/analyze';
 import { resolveConcept, type Concept } from '../core/analysis/lexicon';
-import { ANALYSIS_FILE, type AnalysisReport } from '../core/analysis/types';
+import { writeRunAnalysis } from '../core/analysis/runAnalysis';
+import type { AnalysisReport } from '../core/analysis/types';
 import { throwIfAborted, UserError } from '../core/errors';
 import { resolveModel } from '../core/model/download';
 import { runPipeline, type PipelineProgress } from '../core/pipeline';
-import { readRun, RUN_FILES, type RunContents } from '../core/run/runDir';
+import { readRun, type RunContents } from '../core/run/runDir';
 import { tokenize } from '../core/tokenizer';
 import { checkTokenCount } from '../inputCheck';
 import type { ActivationsQuery, AnalysisSettings, LexiconChoice, ProgressEvent, ReanalyzeJob, RunView, TrainJob } from '../protocol';
@@ -36,26 +36,8 @@ function conceptOf(lexicon: LexiconChoice): Concept {
   return resolveConcept(undefined, lexicon.kind === 'file' ? lexicon.path : lexicon.kind);
 }
 
-function analyze(run: RunContents, a: AnalysisSettings, concept: Concept): AnalysisReport {
-  const { cfg, tokens } = run;
-  return analyzeCodes(
-    {
-      tokens: tokens.tokens,
-      codes: run.codes,
-      nLatents: cfg.num_latents,
-      run: { source: tokens.source, model: cfg.model, hookName: cfg.hook_name, k: cfg.k, preset: cfg.preset, seed: cfg.seed, randomWeights: cfg.random_weights },
-      codesName: path.join(run.dir, RUN_FILES.latents),
-    },
-    { concept, punctuationThreshold: a.punctuationShare, proxyThreshold: a.proxyShare },
-  );
-}
-
-/** Writes analysis.json next to the run's files, atomically. */
-function writeAnalysis(dir: string, report: AnalysisReport): void {
-  const file = path.join(dir, ANALYSIS_FILE);
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(report));
-  fs.renameSync(tmp, file);
+function analysisOptions(a: AnalysisSettings, concept: Concept): AnalysisOptions {
+  return { concept, punctuationThreshold: a.punctuationShare, proxyThreshold: a.proxyShare };
 }
 
 function progressEvent(jobId: string, p: PipelineProgress): ProgressEvent {
@@ -100,9 +82,7 @@ export async function runTrainJob(job: TrainJob, signal: AbortSignal, progress: 
     throwIfAborted(signal, 'training run');
     progress({ jobId, phase: 'analyze', message: `analysing latents against the ${concept.lexicon.name} lexicon` });
     const run = openRun(job.out);
-    const analysis = analyze(run, settings.analysis, concept);
-    throwIfAborted(signal, 'training run');
-    writeAnalysis(job.out, analysis);
+    const { report: analysis } = writeRunAnalysis(run, analysisOptions(settings.analysis, concept));
     return { runDir: job.out, tokens: run.tokens, cfg: run.cfg, metrics: run.metrics, analysis };
   } catch (e) {
     // A cancel after the run directory was written leaves nothing behind either.
@@ -116,9 +96,7 @@ export async function runTrainJob(job: TrainJob, signal: AbortSignal, progress: 
 
 export function reanalyzeRun(job: ReanalyzeJob): AnalysisReport {
   const run = openRun(job.runDir);
-  const report = analyze(run, job.analysis, conceptOf(job.analysis.lexicon));
-  writeAnalysis(job.runDir, report);
-  return report;
+  return writeRunAnalysis(run, analysisOptions(job.analysis, conceptOf(job.analysis.lexicon))).report;
 }
 
 /** The latent's activation on every token of the run ([T], 0 where it does not fire). */
