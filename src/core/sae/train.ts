@@ -123,16 +123,19 @@ function yieldToEventLoop(): Promise<void> {
 
 /** Token order of each epoch: identity for one full batch, a seeded shuffle for minibatches. */
 interface Batching {
-  /** Batch sizes of an epoch, balanced so none is smaller than 2. */
+  /**
+   * Batch sizes of an epoch, balanced (they differ by at most 1) and none smaller than 2, since the
+   * covariance term needs n − 1 > 0; so with a limit of 2 and an odd count, one batch holds 3.
+   */
   sizes: number[];
   describe: string;
   /** The next epoch's token order (undefined: as given). */
   order(): Int32Array | undefined;
 }
 
-function planBatches(T: number, maxBatch: number, seed: number): Batching {
+export function planBatches(T: number, maxBatch: number, seed: number): Batching {
   if (T <= maxBatch) return { sizes: [T], describe: `full batch of ${T} tokens`, order: () => undefined };
-  const nb = Math.ceil(T / maxBatch);
+  const nb = Math.min(Math.ceil(T / maxBatch), Math.floor(T / 2));
   const sizes = Array.from({ length: nb }, (_, b) => Math.floor(((b + 1) * T) / nb) - Math.floor((b * T) / nb));
   // A stream of its own, so the shuffles do not depend on how many values the init drew.
   const rng = new Rng((seed ^ 0x5eed5eed) >>> 0);

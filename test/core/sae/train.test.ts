@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { isCancelled, UserError } from '../../../src/core/errors';
 import { Rng } from '../../../src/core/rng';
 import { totalVariance } from '../../../src/core/sae/metrics';
-import { trainSae, type TrainConfig } from '../../../src/core/sae/train';
+import { planBatches, trainSae, type TrainConfig } from '../../../src/core/sae/train';
 
 const T = 64;
 const dIn = 16;
@@ -146,4 +146,20 @@ test('an already aborted signal does no work', async () => {
   const ac = new AbortController();
   ac.abort();
   await assert.rejects(trainSae(activations(T), T, dIn, cfg, { engine: 'tfjs', signal: ac.signal }), (e: unknown) => isCancelled(e));
+});
+
+test('minibatches are balanced and never smaller than 2 tokens (the covariance needs n − 1 > 0)', () => {
+  for (const [T, max] of [[3, 2], [5, 2], [7, 3], [10, 4], [4097, 4096], [9000, 4096]]) {
+    const { sizes } = planBatches(T, max, 0);
+    assert.equal(sizes.reduce((a, b) => a + b, 0), T, `T ${T}, limit ${max}: sizes add up`);
+    assert.ok(Math.min(...sizes) >= 2, `T ${T}, limit ${max}: ${sizes}`);
+    assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `T ${T}, limit ${max}: balanced ${sizes}`);
+    assert.ok(Math.max(...sizes) <= Math.max(max, 3), `T ${T}, limit ${max}: within the limit ${sizes}`);
+  }
+});
+
+test('T = 3 with a batch limit of 2 trains with the covariance term (no 1-token batch)', async () => {
+  const x = activations(3);
+  const r = await trainSae(x, 3, dIn, { ...cfg, decor: 0.0005, epochs: 2 }, { engine: 'ort', maxBatchTokens: 2 });
+  assert.ok(Number.isFinite(r.metrics.final.loss));
 });
