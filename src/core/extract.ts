@@ -88,7 +88,7 @@ async function createSession(model: Gpt2Model, hooks: Hook[], threads: number | 
     } catch (e) {
       if (request === 'cuda') {
         throw new UserError(
-          `the CUDA execution provider could not start (${(e as Error).message.split('\n')[0]}). It needs an NVIDIA GPU, CUDA 12 and onnxruntime-node installed with ONNXRUNTIME_NODE_INSTALL_CUDA=v12; otherwise use the CPU provider.`,
+          `the CUDA execution provider could not start (${(e as Error).message.split('\n')[0]}). It needs an NVIDIA GPU, CUDA 12 and its CUDA provider fetched once with "cd node_modules/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install.js" (README, "GPU"); otherwise use the CPU provider.`,
           'E_PROVIDER',
         );
       }
