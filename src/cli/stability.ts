@@ -6,10 +6,10 @@ import { DEFAULT_RECUR_COSINE, formatStability, seedStability, STABILITY_FILE, t
 import { UserError } from '../core/errors';
 import { runPipeline } from '../core/pipeline';
 import { readRun } from '../core/run/runDir';
-import { PRESETS, type SaeOverrides } from '../core/sae/presets';
-import { ENGINE_CHOICES, type EngineChoice } from '../core/sae/train';
+import { PRESETS } from '../core/sae/presets';
 import { ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions } from './analyze';
 import { type Command, num, parse } from './args';
+import { readTextFile, SAE_FLAGS, SAE_USAGE, saeRunFlags } from './saeFlags';
 
 const SEED_DIR = /^seed-\d+$/;
 
@@ -25,26 +25,14 @@ export const stabilityCommand: Command = {
   name: 'stability',
   summary: 'train SAEs with several seeds and report which concept-selective latents recur (decoder cosine)',
   usage:
-    'latent-lens stability FILE|ACTS.safetensors [--seeds 5] [--threshold 0.9] [--out DIR (default FILE.stability)] [--model DIR|gpt2] [--preset seed|course] ' +
-    `[--layer N] [--hook NAME] [--latents N|8x] [--k N|0.5] [--epochs N] [--lr X] [--l1 X] [--decor X] [--seed N (first seed)] [--engine auto|ort|tfjs] [--threads 2] ${ANALYSIS_USAGE}`,
+    'latent-lens stability FILE|ACTS.safetensors [--seeds 5] [--threshold 0.9] [--out DIR (default FILE.stability)] ' +
+    `${SAE_USAGE} ${ANALYSIS_USAGE}   (--seed is the first seed)`,
   async run(argv) {
     const { values, positionals } = parse(this, argv, {
       seeds: { type: 'string' },
       threshold: { type: 'string' },
       out: { type: 'string' },
-      model: { type: 'string' },
-      preset: { type: 'string' },
-      layer: { type: 'string' },
-      hook: { type: 'string' },
-      latents: { type: 'string' },
-      k: { type: 'string' },
-      epochs: { type: 'string' },
-      lr: { type: 'string' },
-      l1: { type: 'string' },
-      decor: { type: 'string' },
-      seed: { type: 'string' },
-      engine: { type: 'string' },
-      threads: { type: 'string' },
+      ...SAE_FLAGS,
       ...ANALYSIS_FLAGS,
     });
     if (positionals.length !== 1) throw new UserError(`give exactly one input FILE (got ${positionals.length}).\nusage: ${this.usage}`, 'E_USAGE');
@@ -53,32 +41,12 @@ export const stabilityCommand: Command = {
     if (!Number.isInteger(seeds) || seeds < 2 || seeds > 100) throw new UserError(`--seeds must be an integer from 2 to 100, got ${values.seeds}.`, 'E_USAGE');
     const threshold = num('threshold', values.threshold) ?? DEFAULT_RECUR_COSINE;
     if (!(threshold > -1 && threshold <= 1)) throw new UserError(`--threshold is a cosine in (−1, 1], got ${values.threshold}.`, 'E_USAGE');
-    if (values.preset !== undefined && !(values.preset in PRESETS)) throw new UserError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got "${values.preset}".`, 'E_USAGE');
-    const engine = (values.engine ?? 'auto') as EngineChoice;
-    if (!ENGINE_CHOICES.includes(engine)) throw new UserError(`--engine must be one of ${ENGINE_CHOICES.join(', ')}, got "${values.engine}".`, 'E_USAGE');
+    const { settings, engine, threads } = saeRunFlags(values);
     const activations = file.endsWith('.safetensors');
     if (activations && values.model !== undefined) throw new UserError('--model does not apply to an activations file: its activations were already extracted.', 'E_USAGE');
     const analysis = analysisOptions(values);
-    const settings: SaeOverrides = {
-      preset: values.preset,
-      layer: num('layer', values.layer),
-      hook: values.hook,
-      latents: values.latents,
-      k: values.k,
-      epochs: num('epochs', values.epochs),
-      lr: num('lr', values.lr),
-      l1: num('l1', values.l1),
-      decor: num('decor', values.decor),
-    };
-    const first = num('seed', values.seed) ?? PRESETS[(values.preset ?? 'seed') as keyof typeof PRESETS].seed;
-    let text: string | undefined;
-    if (!activations) {
-      try {
-        text = fs.readFileSync(file, 'utf8');
-      } catch (e) {
-        throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}. Give the path of a text file.`, 'E_INPUT');
-      }
-    }
+    const first = settings.seed ?? PRESETS[(values.preset ?? 'seed') as keyof typeof PRESETS].seed;
+    const text = activations ? undefined : readTextFile(file);
     const out = values.out ?? `${path.basename(file)}.stability`;
     checkOut(out);
 
@@ -96,7 +64,7 @@ export const stabilityCommand: Command = {
         settings: { ...settings, seed },
         out: dir,
         engine,
-        threads: num('threads', values.threads) ?? 2,
+        threads,
       });
       if (i === 0 && result.notice) process.stderr.write(`${result.notice}\n`);
       const run = readRun(dir);

@@ -1,13 +1,11 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import { runPipeline, type PipelineProgress, type PipelineResult } from '../core/pipeline';
-import { PRESETS, type SaeOverrides } from '../core/sae/presets';
-import { ENGINE_CHOICES, type EngineChoice } from '../core/sae/train';
 import { analyzeRunDir } from '../core/analysis/runAnalysis';
 import { formatAnalysis } from '../core/analysis/analysisText';
 import { ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions } from './analyze';
 import { type Command, num, parse } from './args';
+import { readTextFile, SAE_FLAGS, SAE_USAGE, saeRunFlags } from './saeFlags';
 
 const BAR = 24;
 
@@ -85,28 +83,15 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'extract one layer of GPT-2 for a file and train a Top-K tied SAE on it; writes a run directory',
   usage:
-    'latent-lens train FILE --out RUNDIR [--model DIR|gpt2] [--preset seed|course] [--layer N] [--hook NAME] [--latents N|8x] [--k N|0.5] ' +
-    '[--epochs N] [--lr X] [--l1 X] [--decor X] [--seed N] [--engine auto|ort|tfjs] [--threads 2] [--batch-tokens 4096]\n' +
+    `latent-lens train FILE --out RUNDIR ${SAE_USAGE} [--batch-tokens 4096]\n` +
     `       [analysis: ${ANALYSIS_USAGE}]\n` +
     '       latent-lens train --activations ACTS.safetensors --out RUNDIR [same SAE options]',
   async run(argv) {
     const { values, positionals } = parse(this, argv, {
       out: { type: 'string' },
       activations: { type: 'string' },
-      model: { type: 'string' },
-      preset: { type: 'string' },
-      layer: { type: 'string' },
-      hook: { type: 'string' },
-      latents: { type: 'string' },
-      k: { type: 'string' },
-      epochs: { type: 'string' },
-      lr: { type: 'string' },
-      l1: { type: 'string' },
-      decor: { type: 'string' },
-      seed: { type: 'string' },
-      engine: { type: 'string' },
-      threads: { type: 'string' },
       'batch-tokens': { type: 'string' },
+      ...SAE_FLAGS,
       ...ANALYSIS_FLAGS,
     });
     const out = values.out;
@@ -117,31 +102,9 @@ export const trainCommand: Command = {
     } else if (positionals.length !== 1) {
       throw new UserError(`give exactly one input FILE (got ${positionals.length}), or --activations ACTS.safetensors.\nusage: ${this.usage}`, 'E_USAGE');
     }
-    if (values.preset !== undefined && !(values.preset in PRESETS)) throw new UserError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got "${values.preset}".`, 'E_USAGE');
-    const engine = (values.engine ?? 'auto') as EngineChoice;
-    if (!ENGINE_CHOICES.includes(engine)) throw new UserError(`--engine must be one of ${ENGINE_CHOICES.join(', ')}, got "${values.engine}".`, 'E_USAGE');
-    const settings: SaeOverrides = {
-      preset: values.preset,
-      layer: num('layer', values.layer),
-      hook: values.hook,
-      latents: values.latents,
-      k: values.k,
-      epochs: num('epochs', values.epochs),
-      lr: num('lr', values.lr),
-      l1: num('l1', values.l1),
-      decor: num('decor', values.decor),
-      seed: num('seed', values.seed),
-    };
-
-    let text: string | undefined;
+    const { settings, engine, threads } = saeRunFlags(values);
     const source = values.activations ?? positionals[0];
-    if (values.activations === undefined) {
-      try {
-        text = fs.readFileSync(source, 'utf8');
-      } catch (e) {
-        throw new UserError(`cannot read ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}. Give the path of a text file.`, 'E_INPUT');
-      }
-    }
+    const text = values.activations === undefined ? readTextFile(source) : undefined;
 
     const analysisOpts = analysisOptions(values); // a bad lexicon file fails here, before any work
     const controller = new AbortController();
@@ -162,7 +125,7 @@ export const trainCommand: Command = {
         settings,
         out,
         engine,
-        threads: num('threads', values.threads) ?? 2,
+        threads,
         maxBatchTokens: num('batch-tokens', values['batch-tokens']),
         signal: controller.signal,
         onProgress: (p) => progress.update(p),
