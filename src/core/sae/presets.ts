@@ -1,6 +1,7 @@
 import { UserError } from '../errors';
 import { HOOK_KINDS, parseHook, type Hook, type HookKind } from '../hooks';
 import type { Gpt2Config } from '../model/config';
+import type { TrainConfig } from './train';
 
 /**
  * The two training recipes of the method note (/work/shared/notes/method.md). Sizes are relative to
@@ -74,18 +75,10 @@ export interface SaeOverrides {
 }
 
 /** One run's settings with every size resolved to a number. */
-export interface SaeSettings {
+export interface SaeSettings extends TrainConfig {
   preset: PresetName;
   hookName: string;
   layer: number;
-  dIn: number;
-  nLatents: number;
-  k: number;
-  l1: number;
-  decor: number;
-  lr: number;
-  epochs: number;
-  seed: number;
 }
 
 export function getPreset(name: string | undefined): SaePreset {

@@ -15,19 +15,12 @@ export const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
 /** Above this many tokens an epoch is several shuffled minibatches instead of one full batch. */
 export const DEFAULT_MAX_BATCH_TOKENS = 4096;
 
-export interface TrainConfig {
-  dIn: number;
-  nLatents: number;
-  k: number;
-  /** λ1, weight of mean|z|. */
-  l1: number;
-  /** λc, weight of Σ_{i≠j} Cov(z)_ij². */
-  decor: number;
-  lr: number;
+/** The SAE's sizes and loss weights (see SaeHyper), its learning rate, and how long and from which seed to train. */
+export type TrainConfig = Pick<SaeHyper, 'dIn' | 'nLatents' | 'k' | 'l1' | 'decor' | 'lr'> & {
   epochs: number;
   /** Seeds the initial W and the minibatch shuffles. */
   seed: number;
-}
+};
 
 export interface TrainOptions {
   engine?: EngineChoice;
