@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { currentSettings } from './config';
 import { registerHover } from './hover';
+import { registerLatentBrowser } from './latentBrowser';
 import { Lens } from './lens';
 import { RunCache } from './runCache';
 import { WorkerClient } from './workerClient';
@@ -14,11 +15,27 @@ export function activate(context: vscode.ExtensionContext): void {
   client = new WorkerClient({
     workerPath: context.asAbsolutePath(path.join('dist', 'worker.js')),
     idleTimeoutMs: () => currentSettings().settings['worker.idleTimeoutSeconds'] * 1000,
-    log,
+    log: { info: unlessClosed(log, log.info), warn: unlessClosed(log, log.warn), error: unlessClosed(log, log.error) },
   });
   const storage = (context.storageUri ?? context.globalStorageUri).fsPath;
   const lens = new Lens(client, new RunCache(path.join(storage, 'runs')), log);
   context.subscriptions.push(log, lens, registerHover(lens), ...registerCommands(lens));
+  context.subscriptions.push(registerLatentBrowser(context, lens));
+}
+
+/**
+ * The worker client logs from process events, which still fire while the window goes away (reload,
+ * shutdown), when the channel throws "Channel has been closed": such a line is dropped, so that the
+ * throw neither escapes as an uncaught error nor cuts short the worker's exit handling.
+ */
+function unlessClosed(log: vscode.LogOutputChannel, write: (message: string) => void): (message: string) => void {
+  return (message) => {
+    try {
+      write.call(log, message);
+    } catch {
+      // nowhere left to log to
+    }
+  };
 }
 
 /** Cancels running jobs quietly and stops the worker (window reload, shutdown, disable). */

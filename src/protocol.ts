@@ -134,7 +134,13 @@ export type WebviewToHost =
   /** Turn the editor's heatmap of one latent on, or off (null) back to the per-token tints. */
   | { type: 'highlightLatent'; latent: number | null }
   /** Re-run the analysis of the current run with another lexicon, without retraining. */
-  | { type: 'changeLexicon'; lexicon: LexiconChoice };
+  | { type: 'changeLexicon'; lexicon: LexiconChoice }
+  /** Re-run the analysis with a word list typed in the panel (one term per line). */
+  | { type: 'customLexicon'; terms: string }
+  /** Only the latent's heatmap (`latentDetail`), without highlighting it: a re-created view restoring its selection. */
+  | { type: 'loadDetail'; latent: number }
+  /** The empty state's button: "Train SAE on this file" on the active editor. */
+  | { type: 'train' };
 
 export type HostToWebview =
   | { type: 'state'; state: BrowserState }
@@ -142,4 +148,6 @@ export type HostToWebview =
   | { type: 'revealLatent'; latent: number }
   /** The latent's activation on every token of the run, [T], for its text heatmap. */
   | { type: 'latentDetail'; latent: number; activations: number[] }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /** A re-analysis started (what it does, for a progress line) or ended (null). */
+  | { type: 'busy'; message: string | null };
