@@ -209,6 +209,8 @@ export class WorkerClient {
       worker.conn.sendRequest(type, params).then(
         (r) => settle(() => resolve(r)),
         (e: unknown) => {
+          // Already ended by the worker's exit (the connection is disposed after it): nothing to add.
+          if (settled) return;
           if (e instanceof ResponseError) fail(this.failureOf(e as ResponseError<JobErrorData>));
           else void this.brokenConnection(worker, e).then(fail);
         },

@@ -44,7 +44,11 @@ export interface LaunchOptions {
   /** Merged over the defaults above into the user's settings.json. */
   settings?: Record<string, unknown>;
   /** Extra files for the workspace (a temp copy of samples/): relative path → content. */
-  files?: Record<string, string>;
+  files?: Record<string, string | Buffer>;
+  /** Environment of code-server (and so of the extension host and its workers); undefined removes a variable. */
+  env?: Record<string, string | undefined>;
+  /** Leave workspace trust on (VS Code asks whether to trust the folder); by default it is disabled. */
+  workspaceTrust?: boolean;
 }
 
 /** The path of the linux-x64 .vsix that `npm run package` writes. */
@@ -99,7 +103,8 @@ export class VsCode {
     await fs.writeFile(path.join(dirs.extensions, 'extensions.json'), '[]');
     await fs.mkdir(resultsDir, { recursive: true });
 
-    const env = { ...process.env, XDG_CONFIG_HOME: dirs.xdg, XDG_DATA_HOME: dirs.xdg, XDG_CACHE_HOME: dirs.xdg };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, XDG_CONFIG_HOME: dirs.xdg, XDG_DATA_HOME: dirs.xdg, XDG_CACHE_HOME: dirs.xdg };
+    for (const [name, value] of Object.entries(options.env ?? {})) if (value === undefined) delete env[name];
     const common = ['--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions];
     await run(process.execPath, [codeServerEntry, ...common, '--install-extension', vsix, '--force'], env);
 
@@ -115,7 +120,7 @@ export class VsCode {
         '--bind-addr', `127.0.0.1:${port}`,
         '--disable-telemetry',
         '--disable-update-check',
-        '--disable-workspace-trust',
+        ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
         '--ignore-last-opened',
         dirs.workspace,
       ],
@@ -147,6 +152,11 @@ export class VsCode {
     }
   }
 
+  /** The folder extensions are installed into (the extension's files are under `<publisher>.<name>-<version>/`). */
+  get extensionsDir(): string {
+    return path.join(this.root, 'extensions');
+  }
+
   /** The Explorer row of a top-level workspace entry. */
   explorerRow(name: string): Locator {
     return this.page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${name}"]`);
@@ -161,9 +171,17 @@ export class VsCode {
 
   /** Runs a command by its palette title (e.g. "Latent Lens: Train SAE on this file"). */
   async runCommand(title: string): Promise<void> {
-    await this.page.keyboard.press('F1');
     const input = this.page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor();
+    // An F1 pressed while focus moves (a tab was just clicked, a panel opened) is sometimes lost: press again.
+    for (let attempt = 1; ; attempt++) {
+      await this.page.keyboard.press('F1');
+      try {
+        await input.waitFor({ timeout: 5_000 });
+        break;
+      } catch (err) {
+        if (attempt === 3) throw err;
+      }
+    }
     await input.pressSequentially(title);
     // Enter only once the filtered list shows the command, else it may run the previous first row.
     await this.page
@@ -225,10 +243,10 @@ export class VsCode {
       .frameLocator('iframe#active-frame');
   }
 
-  /** Saves a PNG of the whole window as test-results/<name>.png and returns its path. */
-  async screenshot(name: string): Promise<string> {
+  /** Saves a PNG of the whole window (or of the `clip` rectangle, in CSS pixels) as test-results/<name>.png and returns its path. */
+  async screenshot(name: string, clip?: { x: number; y: number; width: number; height: number }): Promise<string> {
     const file = path.join(resultsDir, `${name}.png`);
-    await this.page.screenshot({ path: file });
+    await this.page.screenshot({ path: file, clip });
     return file;
   }
 
@@ -283,7 +301,8 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<v
   });
 }
 
-function freePort(): Promise<number> {
+/** A TCP port that was free a moment ago (nothing listens on it once this resolves). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.on('error', reject);
