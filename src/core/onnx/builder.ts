@@ -61,6 +61,12 @@ export class GraphBuilder {
     return name;
   }
 
+  /** A graph output that is a sequence of tensors. */
+  sequenceOutput(name: string, elem: ElemType): string {
+    this.outputs.push({ name, type: { sequenceType: { elemType: { tensorType: { elemType: ELEM[elem] } } } } });
+    return name;
+  }
+
   /** A constant stored in the model. */
   init(name: string, data: Float32Array | BigInt64Array | Int32Array | Uint8Array, dims: number[], elem: ElemType = 'float'): string {
     this.initializers.push(tensorProto(name, data, dims, elem));

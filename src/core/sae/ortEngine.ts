@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors';
-import { blockRows, buildEncodeGraph, buildTrainGraph, nextNames, stateNames } from './trainGraph';
+import { blockRows, buildEncodeGraph, buildTrainGraph, NO_COPY_OUTPUT, nextNames, STAT_NAMES, stateNames } from './trainGraph';
 import type { EngineOptions, SaeHyper, SparseCodes, StepResult, TrainEngine } from './types';
 
 export type OrtProvider = 'auto' | 'cpu' | 'cuda';
@@ -65,12 +65,30 @@ async function openSessions(opts: OrtEngineOptions, train: Uint8Array, encode: U
 const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
 
 /**
+ * onnxruntime-node 1.30 copies every output of a run into a new ArrayBuffer, a preallocated output
+ * too (after ORT has written it in place): for Wᵀ, m and v that is 57 MB per step on workload S and
+ * about 13 ms of allocation, copying and garbage collection. The binding converts the outputs in the
+ * graph's order and throws on a non-tensor before converting the rest, so the train graph's first
+ * output is an empty sequence (NO_COPY_OUTPUT): the run fills every other, preallocated, output in
+ * place, then the binding stops with this error and copies nothing. A binding that returns normally
+ * gives the same results, only slower.
+ */
+const NOT_A_TENSOR = /Non tensor type/;
+
+async function runInPlace(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, outputs: Record<string, ort.Tensor>): Promise<void> {
+  try {
+    await session.run(feeds, { [NO_COPY_OUTPUT]: null, ...outputs });
+  } catch (e) {
+    if (!NOT_A_TENSOR.test((e as Error).message)) throw e;
+  }
+}
+
+/**
  * The SAE trainer on onnxruntime-node: one generated train-step graph (see trainGraph.ts). Wᵀ and the
  * Adam moments live in ORT tensors; each step feeds them in (inputs are not copied) and receives the
- * updated ones into a second set of buffers given as preallocated outputs, then the two sets swap —
- * no arrays are allocated per step. onnxruntime-node 1.30 still copies each CPU output from ORT's
- * memory into the given buffer (about 2 ms per 19 MB here); its IO binding covers WebGPU buffers only.
- * Same inputs, seed and thread count give bit-identical results (checked in the tests).
+ * updated ones in the same buffers, given as preallocated outputs (see runInPlace) — no arrays are
+ * allocated per step. Same inputs, seed and thread count give bit-identical results (checked in the
+ * tests).
  */
 export async function createOrtEngine(opts: OrtEngineOptions): Promise<OrtEngine> {
   const h = opts.hyper;
@@ -81,21 +99,24 @@ export async function createOrtEngine(opts: OrtEngineOptions): Promise<OrtEngine
   const offsets = rows.map((_, b) => rows.slice(0, b).reduce((a, c) => a + c, 0));
   const sessions = await openSessions(opts, buildTrainGraph({ hyper: h, blocks, gradOutput: opts.gradOutput }), buildEncodeGraph(h, blocks));
 
-  // Wᵀ blocks from w0 [d, L]; moments start at zero.
+  // Wᵀ blocks from w0 [d, L]; moments start at zero. Each step writes the updated values over them:
+  // `updated` holds the same tensors under the output names (trainGraph.ts says why that is safe).
   const state: Record<string, ort.Tensor> = {};
-  const spare: Record<string, ort.Tensor> = {};
+  const updated: Record<string, ort.Tensor> = {};
   rows.forEach((rb, b) => {
     const wt = new Float32Array(rb * d);
     for (let r = 0; r < rb; r++) for (let i = 0; i < d; i++) wt[r * d + i] = opts.w0[i * L + offsets[b] + r];
     const s = stateNames(b);
-    const nx = nextNames(b);
     state[s.wt] = f32(wt, [rb, d]);
     state[s.m] = f32(new Float32Array(rb * d), [rb, d]);
     state[s.v] = f32(new Float32Array(rb * d), [rb, d]);
-    for (const key of ['wt', 'm', 'v'] as const) spare[nx[key]] = f32(new Float32Array(rb * d), [rb, d]);
+    for (const key of ['wt', 'm', 'v'] as const) updated[nextNames(b)[key]] = state[s[key]];
   });
-  let t: ort.Tensor = f32(Float32Array.of(0), []);
-  let grad: ort.Tensor[] = [];
+  // Steps done, fed as `t`; the run writes t + 1 into the other one.
+  let [t, tNext] = [f32(Float32Array.of(0), []), f32(new Float32Array(1), [])];
+  const stats = f32(new Float32Array(STAT_NAMES.length), [STAT_NAMES.length]);
+  const fired = new ort.Tensor('bool', new Uint8Array(L), [L]);
+  const grad = opts.gradOutput ? rows.map((rb) => f32(new Float32Array(rb * d), [rb, d])) : [];
 
   const checkBatch = (x: Float32Array, n: number, min: number) => {
     if (!Number.isInteger(n) || n < min || x.length !== n * d) throw new Error(`batch of ${n} tokens with ${x.length} values; need n ≥ ${min} and n·dIn = ${n * d} values`);
@@ -115,22 +136,14 @@ export async function createOrtEngine(opts: OrtEngineOptions): Promise<OrtEngine
 
     async step(x: Float32Array, n: number): Promise<StepResult> {
       checkBatch(x, n, h.decor > 0 ? 2 : 1); // the covariance needs n − 1 > 0
-      const fetches: Record<string, ort.Tensor | null> = { ...spare, stats: null, fired: null, t_next: null };
-      if (opts.gradOutput) rows.forEach((_, b) => (fetches[`grad${b}`] = null));
-      const out = await sessions.train.run({ ...state, x: f32(x, [n, d]), t }, fetches);
-      rows.forEach((_, b) => {
-        const s = stateNames(b);
-        const nx = nextNames(b);
-        for (const key of ['wt', 'm', 'v'] as const) {
-          const used = state[s[key]];
-          state[s[key]] = spare[nx[key]];
-          spare[nx[key]] = used;
-        }
-      });
-      t = out.t_next as ort.Tensor;
-      if (opts.gradOutput) grad = rows.map((_, b) => out[`grad${b}`] as ort.Tensor);
-      const [loss, mse, l1, decor, sse, l0] = out.stats.data as Float32Array;
-      return { loss, mse, l1, decor, sse, l0, fired: out.fired.data as Uint8Array };
+      const outputs: Record<string, ort.Tensor> = { ...updated, stats, fired, t_next: tNext };
+      grad.forEach((g, b) => (outputs[`grad${b}`] = g));
+      const done = t.data[0] as number;
+      await runInPlace(sessions.train, { ...state, x: f32(x, [n, d]), t }, outputs);
+      if (tNext.data[0] !== done + 1) throw new Error('onnxruntime-node returned from the train step without filling its outputs');
+      [t, tNext] = [tNext, t];
+      const [loss, mse, l1, decor, sse, l0] = stats.data as Float32Array;
+      return { loss, mse, l1, decor, sse, l0, fired: (fired.data as Uint8Array).slice() };
     },
 
     async weights(): Promise<Float32Array> {
