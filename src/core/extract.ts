@@ -5,10 +5,10 @@ import { UserError } from './errors';
 import { parseHook, type Hook } from './hooks';
 import { buildGpt2Graph, INPUT_IDS, POSITION_IDS } from './model/gpt2Graph';
 import type { Gpt2Model } from './model/load';
+import { openSessions, type Provider, type ProviderRequest } from './ortSessions';
 import { tokenize, type Token } from './tokenizer';
 
-export type ProviderRequest = 'auto' | 'cpu' | 'cuda';
-export type Provider = 'cpu' | 'cuda';
+export type { Provider, ProviderRequest };
 
 export interface ExtractOptions {
   /** onnxruntime intra-op threads; default: onnxruntime's choice (one per physical core). */
@@ -65,16 +65,9 @@ interface Loaded {
 /** Sessions per (weights file, hook set, threads, provider request), for the life of the process. */
 const sessions = new Map<string, Promise<Loaded>>();
 
-/** Whether onnxruntime-node's CUDA provider was installed (it is downloaded at install time only on request). */
-function cudaProviderInstalled(): boolean {
-  const bin = path.join(path.dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
-  return ['libonnxruntime_providers_cuda.so', 'onnxruntime_providers_cuda.dll'].some((f) => fs.existsSync(path.join(bin, f)));
-}
-
 async function createSession(model: Gpt2Model, hooks: Hook[], threads: number | undefined, request: ProviderRequest): Promise<Loaded> {
   const graph = buildGpt2Graph(model, hooks);
-  const options = (provider: Provider): ort.InferenceSession.SessionOptions => ({
-    executionProviders: [provider],
+  const { sessions: [session], provider } = await openSessions([graph.bytes], request, {
     ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -82,19 +75,7 @@ async function createSession(model: Gpt2Model, hooks: Hook[], threads: number | 
     logSeverityLevel: 3,
     extra: { session: { model_external_initializers_file_folder_path: graph.weightsDir } },
   });
-  if (request === 'cuda' || (request === 'auto' && cudaProviderInstalled())) {
-    try {
-      return { session: await ort.InferenceSession.create(graph.bytes, options('cuda')), provider: 'cuda' };
-    } catch (e) {
-      if (request === 'cuda') {
-        throw new UserError(
-          `the CUDA execution provider could not start (${(e as Error).message.split('\n')[0]}). It needs an NVIDIA GPU, CUDA 12 and its CUDA provider fetched once with "cd node_modules/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install.js" (README, "GPU"); otherwise use the CPU provider.`,
-          'E_PROVIDER',
-        );
-      }
-    }
-  }
-  return { session: await ort.InferenceSession.create(graph.bytes, options('cpu')), provider: 'cpu' };
+  return { session, provider };
 }
 
 function session(model: Gpt2Model, hooks: Hook[], threads: number | undefined, request: ProviderRequest): Promise<Loaded> {

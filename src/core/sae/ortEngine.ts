@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { UserError } from '../errors';
+import { openSessions } from '../ortSessions';
 import { blockRows, buildEncodeGraph, buildTrainGraph, NO_COPY_OUTPUT, nextNames, STAT_NAMES, stateNames } from './trainGraph';
 import type { EngineOptions, SaeHyper, SparseCodes, StepResult, TrainEngine } from './types';
 
@@ -34,32 +32,14 @@ function defaultBlocks(h: SaeHyper): number {
   return Math.max(1, Math.round(h.nLatents / 1024));
 }
 
-/** Whether the CUDA provider library sits next to the binding (the path onnxruntime-node's binding.js loads from). */
-function cudaProviderInstalled(): boolean {
-  const dir = path.join(path.dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
-  return existsSync(path.join(dir, process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'));
-}
-
-async function openSessions(opts: OrtEngineOptions, train: Uint8Array, encode: Uint8Array) {
-  const cpu: ort.InferenceSession.SessionOptions = {
-    executionProviders: ['cpu'],
+async function openEngineSessions(opts: OrtEngineOptions, train: Uint8Array, encode: Uint8Array) {
+  const { sessions, provider } = await openSessions([train, encode], opts.provider ?? 'auto', {
     intraOpNumThreads: opts.threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
-  };
-  const provider = opts.provider ?? 'auto';
-  if (provider === 'cuda' || (provider === 'auto' && cudaProviderInstalled())) {
-    const cuda = { ...cpu, executionProviders: ['cuda', 'cpu'] };
-    try {
-      return { train: await ort.InferenceSession.create(train, cuda), encode: await ort.InferenceSession.create(encode, cuda), device: 'cuda:0' };
-    } catch (e) {
-      if (provider === 'cuda') {
-        throw new UserError(`the CUDA execution provider did not load (${(e as Error).message.split('\n')[0]}); install onnxruntime-node's CUDA binaries or choose the CPU.`, 'E_DEVICE');
-      }
-    }
-  }
-  return { train: await ort.InferenceSession.create(train, cpu), encode: await ort.InferenceSession.create(encode, cpu), device: `cpu (${opts.threads} thread${opts.threads === 1 ? '' : 's'})` };
+  });
+  return { train: sessions[0], encode: sessions[1], device: provider === 'cuda' ? 'cuda:0' : `cpu (${opts.threads} thread${opts.threads === 1 ? '' : 's'})` };
 }
 
 const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
@@ -97,7 +77,7 @@ export async function createOrtEngine(opts: OrtEngineOptions): Promise<OrtEngine
   const blocks = opts.blocks ?? defaultBlocks(h);
   const rows = blockRows(L, blocks);
   const offsets = rows.map((_, b) => rows.slice(0, b).reduce((a, c) => a + c, 0));
-  const sessions = await openSessions(opts, buildTrainGraph({ hyper: h, blocks, gradOutput: opts.gradOutput }), buildEncodeGraph(h, blocks));
+  const sessions = await openEngineSessions(opts, buildTrainGraph({ hyper: h, blocks, gradOutput: opts.gradOutput }), buildEncodeGraph(h, blocks));
 
   // Wᵀ blocks from w0 [d, L]; moments start at zero. Each step writes the updated values over them:
   // `updated` holds the same tensors under the output names (trainGraph.ts says why that is safe).

@@ -202,7 +202,7 @@ test('a forced CUDA provider that cannot load is a clear error', async () => {
   const h = hyper({ dIn: 2, nLatents: 4, k: 1 });
   const probe = await createOrtEngine({ hyper: h, w0: new Float32Array(8), threads: 1, maxBatch: 2, provider: 'auto' }).then(async (e) => (await e.dispose(), e.device));
   if (probe.startsWith('cuda')) return; // a CUDA machine: nothing to check here
-  await assert.rejects(createOrtEngine({ hyper: h, w0: new Float32Array(8), threads: 1, maxBatch: 2, provider: 'cuda' }), /CUDA execution provider did not load/);
+  await assert.rejects(createOrtEngine({ hyper: h, w0: new Float32Array(8), threads: 1, maxBatch: 2, provider: 'cuda' }), /CUDA execution provider could not start/);
 });
 
 test('a latent block where nothing fires gets zero gradient and keeps its weights', async () => {
