@@ -3,51 +3,7 @@ import assert from 'node:assert/strict';
 import { Rng } from '../../../src/core/rng';
 import { createOrtEngine } from '../../../src/core/sae/ortEngine';
 import type { SaeHyper } from '../../../src/core/sae/types';
-
-// Float64 reference of the method: W [d, L], x [n, d]; z keeps each token's values ≥ its k-th largest
-// of ReLU(x·W); loss = MSE + λ1·mean|z| + λc·Σ_{i≠j} Cov(z)_ij² (n − 1 covariance).
-
-function latents(w: ArrayLike<number>, x: ArrayLike<number>, n: number, d: number, L: number, k: number): Float64Array {
-  const z = new Float64Array(n * L);
-  for (let t = 0; t < n; t++) {
-    const r = new Float64Array(L);
-    for (let j = 0; j < L; j++) {
-      let s = 0;
-      for (let i = 0; i < d; i++) s += x[t * d + i] * w[i * L + j];
-      r[j] = Math.max(0, s);
-    }
-    const kth = Float64Array.from(r).sort().reverse()[k - 1];
-    for (let j = 0; j < L; j++) z[t * L + j] = r[j] >= kth ? r[j] : 0;
-  }
-  return z;
-}
-
-function lossTerms(w: ArrayLike<number>, x: ArrayLike<number>, n: number, h: SaeHyper) {
-  const { dIn: d, nLatents: L } = h;
-  const z = latents(w, x, n, d, L, h.k);
-  let sse = 0;
-  for (let t = 0; t < n; t++) {
-    for (let i = 0; i < d; i++) {
-      let s = 0;
-      for (let j = 0; j < L; j++) s += z[t * L + j] * w[i * L + j];
-      sse += (s - x[t * d + i]) ** 2;
-    }
-  }
-  const l1 = z.reduce((a, v) => a + Math.abs(v), 0) / (n * L);
-  const mean = new Float64Array(L);
-  for (let t = 0; t < n; t++) for (let j = 0; j < L; j++) mean[j] += z[t * L + j] / n;
-  let decor = 0;
-  for (let a = 0; a < L; a++) {
-    for (let b = 0; b < L; b++) {
-      if (a === b) continue;
-      let c = 0;
-      for (let t = 0; t < n; t++) c += (z[t * L + a] - mean[a]) * (z[t * L + b] - mean[b]);
-      decor += (c / (n - 1)) ** 2;
-    }
-  }
-  const mse = sse / (n * d);
-  return { loss: mse + h.l1 * l1 + h.decor * decor, mse, l1, decor, sse, z };
-}
+import { referenceObjective } from './referenceObjective';
 
 function data(seed: number, n: number, d: number, L: number) {
   const rng = new Rng(seed);
@@ -77,7 +33,7 @@ for (const [name, l1, decor] of terms) {
     const grad = engine.lastGradient();
     await engine.dispose();
 
-    const ref = lossTerms(w0, x, n, h);
+    const ref = referenceObjective(w0, x, n, h);
     for (const key of ['loss', 'mse', 'l1', 'sse'] as const) assert.ok(relErr(r[key], ref[key]) < 1e-5, `${key}: ${r[key]} vs ${ref[key]}`);
     if (decor > 0) assert.ok(relErr(r.decor, ref.decor) < 1e-5, `decor: ${r.decor} vs ${ref.decor}`);
     else assert.equal(r.decor, 0, 'the covariance term is not computed when its weight is 0');
@@ -88,9 +44,9 @@ for (const [name, l1, decor] of terms) {
     for (let e = 0; e < d * L; e += 1) {
       const keep = w[e];
       w[e] = keep + eps;
-      const up = lossTerms(w, x, n, h).loss;
+      const up = referenceObjective(w, x, n, h).loss;
       w[e] = keep - eps;
-      const down = lossTerms(w, x, n, h).loss;
+      const down = referenceObjective(w, x, n, h).loss;
       w[e] = keep;
       const fd = (up - down) / (2 * eps);
       assert.ok(Math.abs(grad[e] - fd) <= 1e-4 * Math.abs(fd) + 1e-6, `∂loss/∂W[${Math.floor(e / L)}, ${e % L}]: graph ${grad[e]}, differences ${fd}`);
@@ -152,7 +108,7 @@ test('step statistics: l0, fired latents and the top-k prefilter agree with the 
   const engine = await createOrtEngine({ hyper: h, w0, threads: 2, maxBatch: n, provider: 'cpu', blocks: 3 });
   const r = await engine.step(x, n);
   await engine.dispose();
-  const { z, mse } = lossTerms(w0, x, n, h);
+  const { z, mse } = referenceObjective(w0, x, n, h);
   const fired = new Uint8Array(L);
   let nnz = 0;
   for (let t = 0; t < n; t++) for (let j = 0; j < L; j++) if (z[t * L + j] !== 0) (fired[j] = 1), nnz++;
@@ -168,7 +124,7 @@ test('encode returns each token’s codes by descending value, equal to a JS top
   const engine = await createOrtEngine({ hyper: h, w0, threads: 2, maxBatch: 256, provider: 'cpu' });
   const { codes, sse } = await engine.encode(x, n);
   await engine.dispose();
-  const ref = lossTerms(w0, x, n, h);
+  const ref = referenceObjective(w0, x, n, h);
   assert.ok(relErr(sse, ref.sse) < 1e-5);
   assert.equal(codes.rowPtr[n], codes.index.length);
   for (let t = 0; t < n; t++) {
@@ -186,7 +142,7 @@ test('values tied with the k-th largest are all kept, in training and in encode'
   // Every latent has three exact copies (columns j, j+4, j+8, j+12), so each value of r appears four
   // times in a row and the k-th largest (k = 3) always ties with a fourth.
   for (let i = 0; i < d; i++) for (let j = 4; j < L; j++) w0[i * L + j] = w0[i * L + (j % 4)];
-  const ref = lossTerms(w0, x, n, h);
+  const ref = referenceObjective(w0, x, n, h);
   let refNnz = 0;
   for (const v of ref.z) if (v > 0) refNnz++;
   assert.ok(refNnz > n * k, 'the data has no tie at the k-th value; pick another seed');
@@ -214,7 +170,7 @@ test('a latent block where nothing fires gets zero gradient and keeps its weight
   const engine = await createOrtEngine({ hyper: h, w0, threads: 1, maxBatch: n, provider: 'cpu', blocks: 3, gradOutput: true });
   const r = await engine.step(x, n);
   const grad = engine.lastGradient();
-  const ref = lossTerms(w0, x, n, h);
+  const ref = referenceObjective(w0, x, n, h);
   assert.ok(relErr(r.loss, ref.loss) < 1e-5);
   assert.deepEqual(Array.from(r.fired.subarray(8)), [0, 0, 0, 0]);
   for (let i = 0; i < d; i++) for (let j = 8; j < L; j++) assert.equal(grad[i * L + j], 0);

@@ -4,6 +4,7 @@ import { Rng } from '../../../src/core/rng';
 import { initWeights } from '../../../src/core/sae/init';
 import { createTfjsEngine, loadTfjs, lossAndGrad } from '../../../src/core/sae/tfjsEngine';
 import type { SaeHyper } from '../../../src/core/sae/types';
+import { referenceObjective } from './referenceObjective';
 
 const n = 7;
 const dIn = 5;
@@ -16,49 +17,6 @@ function hyper(l1: number, decor: number): SaeHyper {
 
 function data(seed: number): Float32Array {
   return new Rng(seed).fillNormal(new Float32Array(n * dIn), 1);
-}
-
-/** The objective in float64, written out plainly, and the gate pattern it used. */
-function referenceLoss(x: Float32Array, w: Float64Array, h: SaeHyper): { loss: number; gate: string } {
-  const z = new Float64Array(n * L);
-  let gate = '';
-  for (let t = 0; t < n; t++) {
-    const pre = Array.from({ length: L }, (_, l) => {
-      let s = 0;
-      for (let i = 0; i < dIn; i++) s += x[t * dIn + i] * w[i * L + l];
-      return s;
-    });
-    const kth = [...pre].sort((a, b) => b - a)[h.k - 1];
-    for (let l = 0; l < L; l++) {
-      const on = pre[l] > 0 && pre[l] >= kth;
-      z[t * L + l] = on ? pre[l] : 0;
-      gate += on ? '1' : '0';
-    }
-  }
-  let sse = 0;
-  for (let t = 0; t < n; t++) {
-    for (let i = 0; i < dIn; i++) {
-      let xh = 0;
-      for (let l = 0; l < L; l++) xh += z[t * L + l] * w[i * L + l];
-      sse += (xh - x[t * dIn + i]) ** 2;
-    }
-  }
-  const mean = Array.from({ length: L }, (_, l) => {
-    let s = 0;
-    for (let t = 0; t < n; t++) s += z[t * L + l];
-    return s / n;
-  });
-  let decor = 0;
-  for (let a = 0; a < L; a++) {
-    for (let b = 0; b < L; b++) {
-      if (a === b) continue;
-      let c = 0;
-      for (let t = 0; t < n; t++) c += (z[t * L + a] - mean[a]) * (z[t * L + b] - mean[b]);
-      decor += (c / (n - 1)) ** 2;
-    }
-  }
-  const l1 = z.reduce((s, v) => s + Math.abs(v), 0) / (n * L);
-  return { loss: sse / (n * dIn) + h.l1 * l1 + h.decor * decor, gate };
 }
 
 for (const [name, l1, decor] of [
@@ -81,9 +39,9 @@ for (const [name, l1, decor] of [
     for (let j = 0; j < w.length; j++) {
       const w0 = w[j];
       w[j] = w0 + eps;
-      const up = referenceLoss(x, w, h);
+      const up = referenceObjective(w, x, n, h);
       w[j] = w0 - eps;
-      const down = referenceLoss(x, w, h);
+      const down = referenceObjective(w, x, n, h);
       w[j] = w0;
       if (up.gate !== down.gate) continue; // the step crossed a ReLU or top-k boundary
       const fd = (up.loss - down.loss) / (2 * eps);
@@ -102,7 +60,7 @@ test('tfjs step reports the loss terms of the forward pass and Adam moves W by a
   const x = data(2);
   const w0 = initWeights(dIn, L, 4);
   const engine = await createTfjsEngine({ hyper: h, w0, threads: 1, maxBatch: n });
-  const ref = referenceLoss(x, Float64Array.from(w0), h);
+  const ref = referenceObjective(w0, x, n, h);
   const r = await engine.step(x, n);
   assert.ok(Math.abs(r.loss - ref.loss) <= 1e-5 * Math.abs(ref.loss), `${r.loss} vs ${ref.loss}`);
   assert.equal(r.l0, (ref.gate.match(/1/g) ?? []).length / n);
