@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toColumns } from '../../../src/core/analysis/columns';
 import { densityAnatomy, densityHistogram } from '../../../src/core/analysis/density';
-import { csr } from './codes';
+import { csr } from '../../fixtures/csr';
 
 // 10 tokens × 4 latents: latent 0 always on, 1 on 9 tokens, 2 on one token (value 7 at token 3), 3 dead.
 const dense = Array.from({ length: 10 }, (_, t) => [1 + t, t === 0 ? 0 : 2, t === 3 ? 7 : 0, 0]);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toColumns } from '../../../src/core/analysis/columns';
 import { denseHeat, heatIntensity, heatmap } from '../../../src/core/analysis/heatmap';
-import { csr } from './codes';
+import { csr } from '../../fixtures/csr';
 
 test('heatmap: activations min–max scaled over all tokens (silent = 0), intensity = value²', () => {
   const cols = toColumns(csr([[2], [0], [4], [1]]), 4, 1);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { toColumns } from '../../../src/core/analysis/columns';
 import { isProxy, noiseProfile, punctuationFiring } from '../../../src/core/analysis/noise';
 import { classifyTokens, isPunctuation, isStopword } from '../../../src/core/analysis/tokenClasses';
-import { csr } from './codes';
+import { csr } from '../../fixtures/csr';
 
 test('token classes: punctuation/whitespace-only tokens and stopwords', () => {
   for (const t of ['(', ',', ' —', '\n\n', ' $', '."', ' ']) assert.ok(isPunctuation(t), JSON.stringify(t));

@@ -6,7 +6,7 @@ import { rankBiserial } from '../../../src/core/analysis/rankBiserial';
 import { logFactorials, refine } from '../../../src/core/analysis/refinePermutations';
 import { conceptSelectivity } from '../../../src/core/analysis/selectivity';
 import { Rng } from '../../../src/core/rng';
-import { csr } from './codes';
+import { csr } from '../../fixtures/csr';
 
 function select(dense: number[][], group: number[], permutations: number, maxPermutations = permutations, seed = 0) {
   const cols = toColumns(csr(dense), dense.length, dense[0].length);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { topLatentsPerToken } from '../../../src/core/analysis/tokenTop';
-import { csr } from './codes';
+import { csr } from '../../fixtures/csr';
 
 test('per token: the top N latents by activation, largest first, fewer where fewer fire', () => {
   const codes = csr([

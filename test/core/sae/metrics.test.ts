@@ -1,24 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { codeStats, fve, offDiagonalCovSq, totalVariance } from '../../../src/core/sae/metrics';
-import type { SparseCodes } from '../../../src/core/sae/types';
+import { csr } from '../../fixtures/csr';
 
-/** CSR from dense rows. */
-function csr(rows: number[][]): SparseCodes {
-  const rowPtr = [0];
-  const index: number[] = [];
-  const value: number[] = [];
-  for (const r of rows) {
-    r.forEach((v, l) => {
-      if (v !== 0) {
-        index.push(l);
-        value.push(v);
-      }
-    });
-    rowPtr.push(index.length);
-  }
-  return { rowPtr: Int32Array.from(rowPtr), index: Int32Array.from(index), value: Float32Array.from(value) };
-}
 
 test('FVE by hand: x = [[1,0],[3,0],[2,3]], mean [2,1], Σ‖x−x̄‖² = 1+1+1+1+4 = 8; SSE 2 gives FVE 0.75', () => {
   const x = Float32Array.from([1, 0, 3, 0, 2, 3]);
