@@ -74,14 +74,8 @@ export interface EpochMetrics {
 export interface RunMetrics {
   version: number;
   curve: EpochMetrics[];
-  final: {
-    loss: number;
-    mse: number;
-    l1: number;
-    decor: number;
-    fve: number;
-    l0: number;
-    dead_fraction: number;
+  /** Measured on one encode pass over all tokens after training. */
+  final: Omit<EpochMetrics, 'epoch' | 'ms'> & {
     /** % of latents that fire on at least one token. */
     layer_density: number;
   };
