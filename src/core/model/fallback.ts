@@ -35,7 +35,7 @@ export async function resolveModelOrRandom(spec: string | undefined, opts: Resol
       fs.rmSync(dir, { recursive: true, force: true });
       fs.renameSync(tmp, dir);
     }
-    const first = e.message.split('\n')[0];
+    const first = e.message.split('\n')[0].replace(/[.\s]+$/, '');
     return {
       dir,
       fallback:
