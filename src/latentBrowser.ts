@@ -130,7 +130,9 @@ class LatentBrowserView implements LatentBrowser, vscode.WebviewViewProvider {
         return;
       }
       case 'selectLatent':
-        await Promise.all([this.host.highlight(m.latent), this.sendDetail(m.latent)]);
+        // In turn, so the detail reuses the values the highlight just fetched from the worker.
+        await this.host.highlight(m.latent);
+        await this.sendDetail(m.latent);
         return;
       case 'loadDetail':
         return this.sendDetail(m.latent);

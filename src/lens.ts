@@ -248,6 +248,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
   async activations(latent: number): Promise<number[]> {
     const s = this.target();
     this.checkLatent(s, latent);
+    if (s.highlight?.latent === latent) return s.highlight.values; // fetched a moment ago by highlight()
     return this.client.activations({ runDir: s.view.runDir, latent });
   }
 
