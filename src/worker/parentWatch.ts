@@ -1,19 +1,11 @@
+import { pidAlive } from '../core/pidAlive';
+
 /**
  * An orphaned worker must not live on: it exits when the IPC channel closes (the parent exited or
  * let go of it) and, in case the channel outlives a hung or killed parent, when polling finds the
  * parent's pid gone.
  */
 const POLL_MS = 1000;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: the pid exists but belongs to someone else; only ESRCH means it is gone.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Calls `onGone` once when the parent process goes away. Returns a function that stops watching. */
 export function watchParent(parentPid: number, onGone: (why: string) => void): () => void {
@@ -27,7 +19,7 @@ export function watchParent(parentPid: number, onGone: (why: string) => void): (
   const onDisconnect = () => fire('the IPC channel to the extension host closed');
   process.on('disconnect', onDisconnect);
   const timer = setInterval(() => {
-    if (!alive(parentPid) || process.ppid !== parentPid) fire(`the parent process ${parentPid} is gone`);
+    if (!pidAlive(parentPid) || process.ppid !== parentPid) fire(`the parent process ${parentPid} is gone`);
   }, POLL_MS);
   timer.unref();
   const stop = () => {

@@ -5,6 +5,7 @@ import { UserError } from '../errors';
 import { encodeSafetensors, readSafetensors, type Tensor } from '../safetensors';
 import type { SparseCodes } from '../sae/types';
 import { RUN_FORMAT_VERSION, type RunMetrics, type RunTokens, type SaeCfg } from './format';
+import { pidAlive } from '../pidAlive';
 
 export const RUN_FILES = { cfg: 'cfg.json', sae: 'sae.safetensors', latents: 'latents.safetensors', metrics: 'metrics.json', tokens: 'tokens.json' } as const;
 
@@ -80,15 +81,6 @@ function syncDir(dir: string): void {
     }
   } catch {
     // Windows cannot open directories; the rename is still atomic there.
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
