@@ -1,26 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng } from '../../../src/core/rng';
 import { trainSae, type TrainConfig, type TrainResult } from '../../../src/core/sae/train';
+import { mixtureActivations } from '../../fixtures/mixtures';
 
 const T = 96;
 const dIn = 32;
 
 /** Sparse non-negative mixtures of 40 directions plus noise: structured like real activations, unlike isotropic noise. */
-function activations(seed: number): Float32Array {
-  const rng = new Rng(seed);
-  const dirs = rng.fillNormal(new Float32Array(40 * dIn), 1);
-  const x = new Float32Array(T * dIn);
-  for (let t = 0; t < T; t++) {
-    for (let j = 0; j < 4; j++) {
-      const a = rng.int(40);
-      const c = 0.5 + rng.uniform();
-      for (let i = 0; i < dIn; i++) x[t * dIn + i] += c * dirs[a * dIn + i];
-    }
-    for (let i = 0; i < dIn; i++) x[t * dIn + i] += 0.1 * rng.normal();
-  }
-  return x;
-}
+const activations = (seed: number) => mixtureActivations({ T, dIn, directions: 40, perToken: 4, cMin: 0.5, noise: 0.1, seed });
 
 function relDiff(a: Float32Array, b: Float32Array): number {
   let d = 0;

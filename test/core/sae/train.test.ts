@@ -1,28 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isCancelled, UserError } from '../../../src/core/errors';
-import { Rng } from '../../../src/core/rng';
 import { totalVariance } from '../../../src/core/sae/metrics';
 import { planBatches, trainSae, type TrainConfig } from '../../../src/core/sae/train';
+import { mixtureActivations } from '../../fixtures/mixtures';
 
 const T = 64;
 const dIn = 16;
 
 /** Activations with structure: sparse non-negative mixtures of 24 fixed directions, plus noise. */
-function activations(T: number, seed = 1): Float32Array {
-  const rng = new Rng(seed);
-  const dirs = rng.fillNormal(new Float32Array(24 * dIn), 1);
-  const x = new Float32Array(T * dIn);
-  for (let t = 0; t < T; t++) {
-    for (let j = 0; j < 3; j++) {
-      const a = rng.int(24);
-      const c = 1 + rng.uniform();
-      for (let i = 0; i < dIn; i++) x[t * dIn + i] += c * dirs[a * dIn + i];
-    }
-    for (let i = 0; i < dIn; i++) x[t * dIn + i] += 0.05 * rng.normal();
-  }
-  return x;
-}
+const activations = (T: number, seed = 1) => mixtureActivations({ T, dIn, directions: 24, perToken: 3, cMin: 1, noise: 0.05, seed });
 
 const cfg: TrainConfig = { dIn, nLatents: 48, k: 6, l1: 0, decor: 0, lr: 1e-2, epochs: 20, seed: 0 };
 
