@@ -1,23 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { readReport } from '../../src/core/analysis/reportFile';
 import { RUN_FILES } from '../../src/core/run/runDir';
 import { FIXTURE, writeFixtureRun } from '../core/analysis/runFixture';
+import { runCli, tempRoot } from '../fixtures/cli';
 
-const repo = path.join(__dirname, '..', '..');
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-analyze-'));
-test.after(() => fs.rmSync(root, { recursive: true, force: true }));
+const root = tempRoot('cli-analyze-');
 const run = path.join(root, 'run');
 writeFixtureRun(run, 7, 300);
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'analyze', ...args], { cwd: repo, encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = (...args: string[]) => runCli('analyze', ...args);
 
 test('analyze RUNDIR prints both lists and writes analysis.json and report.html into it', () => {
   const r = cli(run, '--top', '3', '--permutations', '1000');

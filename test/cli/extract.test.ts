@@ -1,28 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { extractActivations } from '../../src/core/extract';
 import { loadModel } from '../../src/core/model/load';
 import { makeTestModel } from '../../src/core/model/testModel';
 import { readSafetensors } from '../../src/core/safetensors';
 import { tokenize } from '../../src/core/tokenizer';
+import { runCli, tempRoot } from '../fixtures/cli';
 
-const repo = path.join(__dirname, '..', '..');
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-extract-'));
-test.after(() => fs.rmSync(root, { recursive: true, force: true }));
+const root = tempRoot('cli-extract-');
 const modelDir = path.join(root, 'model');
 makeTestModel({ out: modelDir, layers: 2, dModel: 64, heads: 4, seed: 0 });
 const doc = path.join(root, 'doc.md');
 const TEXT = 'Pálinka is distilled from fermented fruit (plums, apricots) in Hungary — "the real thing".\n';
 fs.writeFileSync(doc, TEXT);
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'extract', ...args], { cwd: repo, encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = (...args: string[]) => runCli('extract', ...args);
 
 test('extract --out x.json: default hook blocks.{n_layer/2}.hook_mlp_out, tokens with offsets, [T, d] activations', async () => {
   const out = path.join(root, 'a.json');

@@ -1,26 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { readReport } from '../../src/core/analysis/reportFile';
 import type { StabilityReport } from '../../src/core/analysis/stability';
 import { makeTestModel } from '../../src/core/model/testModel';
+import { repo, runCli, tempRoot } from '../fixtures/cli';
 
-const repo = path.join(__dirname, '..', '..');
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-stability-'));
-test.after(() => fs.rmSync(root, { recursive: true, force: true }));
+const root = tempRoot('cli-stability-');
 const modelDir = path.join(root, 'model');
 makeTestModel({ out: modelDir, layers: 2, dModel: 64, heads: 4, seed: 0 });
 const doc = path.join(root, 'doc.md');
 fs.copyFileSync(path.join(repo, 'samples', 'palinka.md'), doc);
 const SMALL = ['--latents', '128', '--k', '8', '--epochs', '3', '--threads', '1', '--engine', 'tfjs', '--permutations', '100'];
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'stability', ...args], { cwd: repo, encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = (...args: string[]) => runCli('stability', ...args);
 
 test('stability FILE --seeds 2 trains two SAEs, analyses each, and reports decoder-cosine recurrence', () => {
   const out = path.join(root, 'stab');

@@ -1,18 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { isCancelled } from '../../src/core/errors';
 import { makeTestModel } from '../../src/core/model/testModel';
 import { runPipeline } from '../../src/core/pipeline';
 import { readRun } from '../../src/core/run/runDir';
 import { tokenize } from '../../src/core/tokenizer';
+import { repo, runCli, tempRoot } from '../fixtures/cli';
 
-const repo = path.join(__dirname, '..', '..');
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-train-'));
-test.after(() => fs.rmSync(root, { recursive: true, force: true }));
+const root = tempRoot('cli-train-');
 const modelDir = path.join(root, 'model');
 makeTestModel({ out: modelDir, layers: 2, dModel: 64, heads: 4, seed: 0 });
 const doc = path.join(root, 'doc.md');
@@ -20,18 +17,13 @@ const TEXT = fs.readFileSync(path.join(repo, 'samples', 'palinka.md'), 'utf8');
 fs.writeFileSync(doc, TEXT);
 const SMALL = ['--latents', '128', '--k', '8', '--epochs', '5', '--lr', '1e-3', '--threads', '1'];
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: repo, encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
 function dotEntries(dir: string): string[] {
   return fs.readdirSync(dir).filter((e) => e.startsWith('.'));
 }
 
 test('train FILE on a tiny random model (default engine): progress on stderr, one-screen summary, a readable run directory', () => {
   const out = path.join(root, 'run-text');
-  const r = cli('train', doc, '--model', modelDir, ...SMALL, '--out', out);
+  const r = runCli('train', doc, '--model', modelDir, ...SMALL, '--out', out);
   assert.equal(r.code, 0, r.err);
   assert.match(r.err, /^train \[#+\.*\] epoch 5\/5 {2}loss /m, 'plain progress lines when stderr is not a TTY');
   for (const re of [/RANDOM WEIGHTS/, /hook {6}blocks\.1\.hook_mlp_out \(d_in 64\), preset seed/, /128 latents, top-k 8/, /engine {4}ort on cpu \(1 thread\); full batch of \d+ tokens/, /ms per epoch/, /^FVE +-?\d\.\d{4}/m, /^L0 +\d+\.\d non-zero latents per token/m, /^dead +\d+\.\d % of latents never fire.*layer density \d+\.\d %/m]) {
@@ -56,16 +48,16 @@ test('train FILE on a tiny random model (default engine): progress on stderr, on
 
 test('train --activations: trains on saved activations; a preset for another hook is a d_in mismatch', () => {
   const acts = path.join(root, 'acts.safetensors');
-  const ex = cli('extract', doc, '--model', modelDir, '--threads', '1', '--out', acts);
+  const ex = runCli('extract', doc, '--model', modelDir, '--threads', '1', '--out', acts);
   assert.equal(ex.code, 0, ex.err);
   const out = path.join(root, 'run-acts');
-  const r = cli('train', '--activations', acts, ...SMALL, '--engine', 'tfjs', '--out', out);
+  const r = runCli('train', '--activations', acts, ...SMALL, '--engine', 'tfjs', '--out', out);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /RANDOM WEIGHTS/);
   assert.match(r.out, /engine {4}tfjs on tfjs cpu backend/);
   assert.equal(readRun(out).cfg.hook_name, 'blocks.1.hook_mlp_out');
 
-  const bad = cli('train', '--activations', acts, '--preset', 'course', ...SMALL, '--out', path.join(root, 'run-bad'));
+  const bad = runCli('train', '--activations', acts, '--preset', 'course', ...SMALL, '--out', path.join(root, 'run-bad'));
   assert.equal(bad.code, 2);
   assert.match(bad.err, /holds blocks\.1\.hook_mlp_out activations \(d_in 64\), but preset course trains on mlp\.hook_pre \(d_in 256 for this model\)/);
   assert.equal(fs.existsSync(path.join(root, 'run-bad')), false);
@@ -81,7 +73,7 @@ test('train: bad flags fail with exit code 2 before any work and write nothing',
     [['--engine', 'gpu'], /--engine must be one of auto, ort, tfjs/],
     [['--k', 'lots'], /k "lots" is neither a count/],
   ] as const) {
-    const r = cli('train', doc, '--model', modelDir, ...SMALL, ...flags, '--out', out);
+    const r = runCli('train', doc, '--model', modelDir, ...SMALL, ...flags, '--out', out);
     assert.equal(r.code, 2, `${flags.join(' ')}: ${r.err}`);
     assert.match(r.err, re);
     assert.equal(fs.existsSync(out), false);
