@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UserError } from '../core/errors';
 
@@ -24,4 +25,13 @@ export function num(name: string, v: string | undefined): number | undefined {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n)) throw new UserError(`--${name} must be a number, got "${v}".`, 'E_USAGE');
   return n;
+}
+
+/** Reads a text input file, or says plainly why it cannot. */
+export function readTextFile(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}. Give the path of a text file.`, 'E_INPUT');
+  }
 }

@@ -7,7 +7,7 @@ import { resolveModel, type DownloadProgress } from '../core/model/download';
 import { checkFinite, loadModel, type Gpt2Model } from '../core/model/load';
 import { encodeSafetensors } from '../core/safetensors';
 import { tokenize } from '../core/tokenizer';
-import { type Command, num, parse } from './args';
+import { type Command, num, parse, readTextFile } from './args';
 
 const PROVIDERS: ProviderRequest[] = ['auto', 'cpu', 'cuda'];
 
@@ -92,13 +92,7 @@ export const extractCommand: Command = {
     const threads = num('threads', values.threads);
 
     const file = positionals[0];
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}. Give the path of a text file.`, 'E_INPUT');
-    }
-    const tokens = tokenize(text);
+    const tokens = tokenize(readTextFile(file));
 
     const dir = await resolveModel(values.model, { onProgress: progressPrinter() });
     const model = loadModel(dir);

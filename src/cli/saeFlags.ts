@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import { UserError } from '../core/errors';
 import { PRESETS, type SaeOverrides } from '../core/sae/presets';
 import { ENGINE_CHOICES, type EngineChoice } from '../core/sae/train';
@@ -53,13 +52,4 @@ export function saeRunFlags(v: SaeFlagValues): SaeRunFlags {
     engine,
     threads: num('threads', v.threads) ?? 2,
   };
-}
-
-/** Reads a text input file, or says plainly why it cannot. */
-export function readTextFile(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}. Give the path of a text file.`, 'E_INPUT');
-  }
 }

@@ -8,8 +8,8 @@ import { runPipeline } from '../core/pipeline';
 import { readRun } from '../core/run/runDir';
 import { PRESETS } from '../core/sae/presets';
 import { ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions } from './analyze';
-import { type Command, num, parse } from './args';
-import { readTextFile, SAE_FLAGS, SAE_USAGE, saeRunFlags } from './saeFlags';
+import { type Command, num, parse, readTextFile } from './args';
+import { SAE_FLAGS, SAE_USAGE, saeRunFlags } from './saeFlags';
 
 const SEED_DIR = /^seed-\d+$/;
 

@@ -4,8 +4,8 @@ import { runPipeline, type PipelineProgress, type PipelineResult } from '../core
 import { analyzeRunDir } from '../core/analysis/runAnalysis';
 import { formatAnalysis } from '../core/analysis/analysisText';
 import { ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions } from './analyze';
-import { type Command, num, parse } from './args';
-import { readTextFile, SAE_FLAGS, SAE_USAGE, saeRunFlags } from './saeFlags';
+import { type Command, num, parse, readTextFile } from './args';
+import { SAE_FLAGS, SAE_USAGE, saeRunFlags } from './saeFlags';
 
 const BAR = 24;
 
