@@ -98,7 +98,7 @@ async function main() {
   for (const w of WORKLOADS) {
     const h = w.hyper;
     const w0 = initWeights(h.dIn, h.nLatents, 0);
-    const opts: EngineOptions = { hyper: h, w0, threads: THREADS, maxBatch: w.n };
+    const opts: EngineOptions = { hyper: h, w0, threads: THREADS };
     console.log(`\n${w.name}: ${w.n} tokens × ${h.dIn}, ${h.nLatents} latents, k ${h.k}, λ1 ${h.l1}, λc ${h.decor}, Adam, ${THREADS} threads`);
     for (const shared of [false, true]) {
       const engine = await createOrtEngine(opts);

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { openSessions } from '../ortSessions';
-import { blockRows, buildEncodeGraph, buildTrainGraph, NO_COPY_OUTPUT, nextNames, STAT_NAMES, stateNames } from './trainGraph';
+import { runInPlace } from '../ortInPlace';
+import { blockRows, buildEncodeGraph, buildTrainGraph, nextNames, STAT_NAMES, stateNames } from './trainGraph';
 import type { EngineOptions, SaeHyper, SparseCodes, StepResult, TrainEngine } from './types';
 
 export type OrtProvider = 'auto' | 'cpu' | 'cuda';
@@ -32,41 +33,24 @@ function defaultBlocks(h: SaeHyper): number {
   return Math.max(1, Math.round(h.nLatents / 1024));
 }
 
+const threadsText = (n: number | undefined) => (n === undefined ? "onnxruntime's default threads" : `${n} thread${n === 1 ? '' : 's'}`);
+
 async function openEngineSessions(opts: OrtEngineOptions, train: Uint8Array, encode: Uint8Array) {
   const { sessions, provider } = await openSessions([train, encode], opts.provider ?? 'auto', {
-    intraOpNumThreads: opts.threads,
+    ...(opts.threads === undefined ? {} : { intraOpNumThreads: opts.threads }),
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
   });
-  return { train: sessions[0], encode: sessions[1], device: provider === 'cuda' ? 'cuda:0' : `cpu (${opts.threads} thread${opts.threads === 1 ? '' : 's'})` };
+  return { train: sessions[0], encode: sessions[1], device: provider === 'cuda' ? 'cuda:0' : `cpu (${threadsText(opts.threads)})` };
 }
 
 const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
 
 /**
- * onnxruntime-node 1.30 copies every output of a run into a new ArrayBuffer, a preallocated output
- * too (after ORT has written it in place): for Wᵀ, m and v that is 57 MB per step on workload S and
- * about 13 ms of allocation, copying and garbage collection. The binding converts the outputs in the
- * graph's order and throws on a non-tensor before converting the rest, so the train graph's first
- * output is an empty sequence (NO_COPY_OUTPUT): the run fills every other, preallocated, output in
- * place, then the binding stops with this error and copies nothing. A binding that returns normally
- * gives the same results, only slower.
- */
-const NOT_A_TENSOR = /Non tensor type/;
-
-async function runInPlace(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, outputs: Record<string, ort.Tensor>): Promise<void> {
-  try {
-    await session.run(feeds, { [NO_COPY_OUTPUT]: null, ...outputs });
-  } catch (e) {
-    if (!NOT_A_TENSOR.test((e as Error).message)) throw e;
-  }
-}
-
-/**
  * The SAE trainer on onnxruntime-node: one generated train-step graph (see trainGraph.ts). Wᵀ and the
  * Adam moments live in ORT tensors; each step feeds them in (inputs are not copied) and receives the
- * updated ones in the same buffers, given as preallocated outputs (see runInPlace) — no arrays are
+ * updated ones in the same buffers, given as preallocated outputs (src/core/ortInPlace.ts) — no arrays are
  * allocated per step. Same inputs, seed and thread count give bit-identical results (checked in the
  * tests).
  */

@@ -24,7 +24,7 @@ export type TrainConfig = Pick<SaeHyper, 'dIn' | 'nLatents' | 'k' | 'l1' | 'deco
 
 export interface TrainOptions {
   engine?: EngineChoice;
-  /** Intra-op threads of the CPU engine; default 2. */
+  /** Intra-op threads of the CPU engine; undefined: onnxruntime's choice (one per physical core). */
   threads?: number;
   /** After each epoch; etaMs estimates the time left. */
   onProgress?: (epoch: number, epochs: number, metrics: EpochMetrics, etaMs: number) => void;
@@ -165,7 +165,7 @@ export async function trainSae(x: Float32Array, T: number, dIn: number, cfg: Tra
   const B = Math.max(...batching.sizes);
   const hyper: SaeHyper = { dIn, nLatents: cfg.nLatents, k: cfg.k, l1: cfg.l1, decor: cfg.decor, lr: cfg.lr, ...ADAM };
   const sst = totalVariance(x, T, dIn);
-  const engine = await createEngine(opts.engine ?? 'auto', { hyper, w0: initWeights(dIn, cfg.nLatents, cfg.seed), threads: opts.threads ?? 2, maxBatch: B });
+  const engine = await createEngine(opts.engine ?? 'auto', { hyper, w0: initWeights(dIn, cfg.nLatents, cfg.seed), threads: opts.threads });
   try {
     const tTrain = performance.now();
     const buf = B < T ? new Float32Array(B * dIn) : x;

@@ -1,4 +1,5 @@
 import { GraphBuilder } from '../onnx/builder';
+import { addNoCopyOutput } from '../ortInPlace';
 import type { SaeHyper } from './types';
 
 /**
@@ -9,7 +10,7 @@ import type { SaeHyper } from './types';
  * cache. Per block b: inputs `wt{b}`, `m{b}`, `v{b}` [rows_b, dIn]; outputs `wt{b}_next`, `m{b}_next`,
  * `v{b}_next`. Also input `x` [n, dIn] (n symbolic) and `t` (float scalar, steps done so far); outputs
  * `t_next`, `stats` [6] (STAT_NAMES), `fired` bool [nLatents]; with `gradOutput`, `grad{b}` = rows of ∇Wᵀ.
- * The first output, `no_copy` (NO_COPY_OUTPUT), is an empty tensor sequence: see ortEngine.ts for why.
+ * The first output is an empty tensor sequence (src/core/ortInPlace.ts says why).
  * The engine passes each state input's buffer as the preallocated buffer of its `_next` output. That
  * is safe because every node reading a state input precedes, by data dependency, the node writing
  * into its buffer: `wt{b}` is read by the forward product and the fired-row gather, and every update
@@ -39,9 +40,6 @@ export interface TrainGraphOptions {
 
 /** Order of the values in the `stats` output. */
 export const STAT_NAMES = ['loss', 'mse', 'l1', 'decor', 'sse', 'l0'] as const;
-
-/** The train graph's first output, an empty sequence that no caller reads. */
-export const NO_COPY_OUTPUT = 'no_copy';
 
 /** Rows (latents) of each block: as equal as possible, in order. */
 export function blockRows(nLatents: number, blocks: number): number[] {
@@ -138,7 +136,7 @@ export function buildTrainGraph(o: TrainGraphOptions): Uint8Array {
   const rows = blockRows(L, o.blocks);
   const g = new GraphBuilder('sae_train_step');
   const { op, num, total } = ops(g);
-  g.sequenceOutput(g.node('SequenceEmpty', [], { dtype: 1 }, [NO_COPY_OUTPUT]), 'float');
+  addNoCopyOutput(g);
   const zero = num(0);
   const x = declareInputs(g, d, rows, true);
   const t = g.input('t', 'float', []);

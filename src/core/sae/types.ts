@@ -61,8 +61,6 @@ export interface EngineOptions {
   hyper: SaeHyper;
   /** Initial W [dIn, nLatents]. */
   w0: Float32Array;
-  /** Intra-op threads (CPU). */
-  threads: number;
-  /** Largest batch the engine will see (for pre-sizing). */
-  maxBatch: number;
+  /** Intra-op threads (CPU); undefined: onnxruntime's choice (one per physical core). */
+  threads?: number;
 }

@@ -59,7 +59,7 @@ test('tfjs step reports the loss terms of the forward pass and Adam moves W by a
   const h = hyper(1, 0.0005);
   const x = data(2);
   const w0 = initWeights(dIn, L, 4);
-  const engine = await createTfjsEngine({ hyper: h, w0, threads: 1, maxBatch: n });
+  const engine = await createTfjsEngine({ hyper: h, w0, threads: 1 });
   const ref = referenceObjective(w0, x, n, h);
   const r = await engine.step(x, n);
   assert.ok(Math.abs(r.loss - ref.loss) <= 1e-5 * Math.abs(ref.loss), `${r.loss} vs ${ref.loss}`);

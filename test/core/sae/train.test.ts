@@ -150,3 +150,11 @@ test('T = 3 with a batch limit of 2 trains with the covariance term (no 1-token 
   const r = await trainSae(x, 3, dIn, { ...cfg, decor: 0.0005, epochs: 2 }, { engine: 'ort', maxBatchTokens: 2 });
   assert.ok(Number.isFinite(r.metrics.final.loss));
 });
+
+test('without a thread count the ORT engine runs on onnxruntime\'s own choice (setting threads = 0), and says so', async () => {
+  const x = activations(T);
+  const own = await trainSae(x, T, dIn, { ...cfg, epochs: 1 }, { engine: 'ort' });
+  assert.equal(own.metrics.device, "cpu (onnxruntime's default threads)");
+  const two = await trainSae(x, T, dIn, { ...cfg, epochs: 1 }, { engine: 'ort', threads: 2 });
+  assert.equal(two.metrics.device, 'cpu (2 threads)');
+});
