@@ -1,12 +1,12 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { registerCommands } from './commands';
-import { currentSettings } from './config';
-import { registerHover } from './hover';
-import { registerLatentBrowser } from './latentBrowser';
-import { Lens } from './lens';
-import { RunCache } from './runCache';
-import { WorkerClient } from './workerClient';
+import { registerCommands } from './editor/commands/commands';
+import { currentSettings } from './editor/settings/workspaceSettings';
+import { registerHover } from './editor/hover/provider';
+import { registerLatentBrowser } from './editor/browser/view';
+import { Lens } from './editor/lens';
+import { RunCache } from './editor/runCache';
+import { WorkerClient } from './editor/worker/client';
 
 let client: WorkerClient | undefined;
 

@@ -10,7 +10,7 @@ import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-textarea/index.js';
 import './style.css';
-import type { BrowserState, HostToWebview, WebviewToHost } from '../src/protocol';
+import type { BrowserState, HostToWebview, WebviewToHost } from '../src/shared/protocol';
 import { densityChartConfig, draw, lossChartConfig, type ChartColors } from './charts';
 import { lexiconModeOf, renderDetail, renderEmpty, renderLexicon, renderLists, renderNotices, renderStatus, renderSummary, type Action, type LexiconMode, type PanelView } from './render';
 import { h, mount, type VNode } from './vnode';

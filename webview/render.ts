@@ -6,8 +6,8 @@
 import { denseHeat, heatIntensity, heatmap } from '../src/core/analysis/heatmap';
 import type { ListedLatent, ReportMessage } from '../src/core/analysis/types';
 import type { RunToken } from '../src/core/run/format';
-import type { BrowserState, LexiconChoice, RunView } from '../src/protocol';
-import { runFacts, type LatentFlag } from '../src/runFacts';
+import type { BrowserState, LexiconChoice, RunView } from '../src/shared/protocol';
+import { runFacts, type LatentFlag } from '../src/shared/runFacts';
 import { h, styled, type Slot, type VNode } from './vnode';
 
 export type LexiconMode = 'gazetteer' | 'course' | 'custom';

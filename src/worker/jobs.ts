@@ -13,8 +13,8 @@ import { resolveModel } from '../core/model/download';
 import { runPipeline, type PipelineProgress } from '../core/pipeline';
 import { readRun, type RunContents } from '../core/run/runDir';
 import { tokenize } from '../core/tokenizer';
-import { checkTokenCount } from '../inputCheck';
-import type { ActivationsQuery, AnalysisSettings, LexiconChoice, ProgressEvent, ReanalyzeJob, RunView, TrainJob } from '../protocol';
+import { checkTokenCount } from '../shared/inputCheck';
+import type { ActivationsQuery, AnalysisSettings, LexiconChoice, ProgressEvent, ReanalyzeJob, RunView, TrainJob } from '../shared/protocol';
 
 const CACHED_RUNS = 4;
 const runs = new Map<string, RunContents>(); // by run directory, least recently used first

@@ -16,7 +16,7 @@ import {
   TrainRequest,
   USER_ERROR_RPC_CODE,
   type JobErrorData,
-} from '../protocol';
+} from '../shared/protocol';
 import { latentActivations, reanalyzeRun, runTrainJob } from './jobs';
 import { watchParent } from './parentWatch';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BrowserState, RunView } from '../../src/protocol';
+import type { BrowserState, RunView } from '../../src/shared/protocol';
 import {
   fmt,
   heatCells,

@@ -1,0 +1,36 @@
+/** Hover on a decorated token: its latents, with links that trust only the two latentLens commands. */
+import * as vscode from 'vscode';
+import { HOVER_COMMANDS, hoverMarkdown } from './markdown';
+import type { Lens } from '../lens';
+import { tokenAt } from '../document/spanShift';
+
+export function registerHover(lens: Lens): vscode.Disposable {
+  return vscode.languages.registerHoverProvider('*', {
+    provideHover(doc, position) {
+      const s = lens.stateOf(doc.uri);
+      if (!s) return undefined;
+      const i = tokenAt(s.spans, s.live, doc.offsetAt(position));
+      if (i < 0) return undefined;
+      const span = s.spans[i]!;
+      const { view } = s;
+      const md = new vscode.MarkdownString(
+        hoverMarkdown({
+          uri: s.uri,
+          tokenText: doc.getText(new vscode.Range(doc.positionAt(span.start), doc.positionAt(span.end))),
+          tokenIndex: i,
+          nTokens: view.tokens.tokens.length,
+          top: s.facts.top(i),
+          facts: s.facts.facts,
+          model: view.cfg.model,
+          randomWeights: view.cfg.random_weights,
+          hook: view.cfg.hook_name,
+          conceptName: view.analysis.concept.name,
+          stale: s.stale,
+        }),
+      );
+      md.isTrusted = { enabledCommands: [...HOVER_COMMANDS] };
+      md.supportHtml = false;
+      return new vscode.Hover(md, new vscode.Range(doc.positionAt(span.start), doc.positionAt(span.end)));
+    },
+  });
+}

@@ -1,0 +1,51 @@
+/** What the status-bar item says for the active document. */
+import type { RunView } from '../../shared/protocol';
+
+export interface StatusInput {
+  /** A run is going on for the document: its latest progress line. */
+  running?: string;
+  run?: RunView;
+  stale: boolean;
+  highlighted?: number;
+}
+
+export interface StatusView {
+  text: string;
+  tooltip: string;
+  command?: string;
+  warning: boolean;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+
+/** A one-screen summary of a run, for tooltips. */
+export function runSummary(v: RunView): string {
+  const f = v.metrics.final;
+  return [
+    `${v.cfg.n_tokens} tokens · ${v.cfg.num_latents} latents · k ${v.cfg.k} · ${v.cfg.hook_name}`,
+    `FVE ${f.fve.toFixed(3)} · L0 ${f.l0.toFixed(1)} · dead ${pct(f.dead_fraction)} · layer density ${f.layer_density.toFixed(1)} %`,
+    `model ${v.cfg.model} · engine ${v.metrics.engine} (${v.metrics.device}) · ${(v.metrics.total_ms / 1000).toFixed(1)} s`,
+  ].join('\n');
+}
+
+/** undefined: hide the item. */
+export function statusView(s: StatusInput): StatusView | undefined {
+  if (s.running !== undefined) {
+    return { text: `$(sync~spin) Latent Lens: ${s.running}`, tooltip: 'Latent Lens is training on this document. Click to cancel.', command: 'latentLens.cancelRun', warning: false };
+  }
+  if (!s.run) return undefined;
+  const summary = runSummary(s.run);
+  const random = s.run.cfg.random_weights ? ' (random weights)' : '';
+  if (s.stale) {
+    return {
+      text: '$(warning) Latent Lens: stale',
+      tooltip: `The document changed after this run; the tints show the old tokens where they are unchanged. Click to train again.\n\n${summary}`,
+      command: 'latentLens.trainOnFile',
+      warning: true,
+    };
+  }
+  if (s.highlighted !== undefined) {
+    return { text: `$(eye) Latent Lens: latent #${s.highlighted}`, tooltip: `Highlighting latent #${s.highlighted}. Click to show all latents again.\n\n${summary}`, command: 'latentLens.clearHighlight', warning: false };
+  }
+  return { text: `$(symbol-color) Latent Lens: ${s.run.cfg.n_tokens} tokens${random}`, tooltip: summary, warning: false };
+}

@@ -1,0 +1,153 @@
+/**
+ * Every message that crosses a process or frame boundary, in one place.
+ *
+ * Host ↔ worker: JSON-RPC (vscode-jsonrpc 8) over the child process's IPC channel. The host sends the
+ * `train` request and gets its result or a JobError; while it runs the worker sends `progress`
+ * notifications; `cancel` stops a job by id (the worker aborts between steps). `reanalyze` recomputes
+ * a run's analysis for another concept lexicon without retraining; `activations` reads one latent's
+ * value on every token of a run (the "highlight latent N" heatmap).
+ *
+ * Host ↔ webview (the latent browser): postMessage with the discriminated unions at the end.
+ */
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import type { AnalysisReport } from '../core/analysis/types';
+import type { RunMetrics, RunTokens, SaeCfg } from '../core/run/format';
+import type { SaeOverrides } from '../core/sae/presets';
+
+// ---------------------------------------------------------------- host ↔ worker
+
+/** The built-in lexicons of the geography concept, or a word-list file (one entry per line). */
+export type LexiconChoice = { kind: 'gazetteer' } | { kind: 'course' } | { kind: 'file'; path: string };
+
+export interface AnalysisSettings {
+  lexicon: LexiconChoice;
+  /** A latent is punctuation-firing when this share of its activation mass lies on punctuation/whitespace tokens. */
+  punctuationShare: number;
+  /** A concept-selective latent is flagged as a proxy when its punctuation or stopword share exceeds this. */
+  proxyShare: number;
+}
+
+/** What one run needs besides the text; built from the settings by the host. */
+export interface JobSettings {
+  sae: SaeOverrides;
+  engine: 'auto' | 'ort' | 'tfjs';
+  /** A GPT-2 model directory; undefined downloads GPT-2 Small into the model cache. */
+  modelDir?: string;
+  analysis: AnalysisSettings;
+  /** A run with more tokens is refused before extraction (setting latentLens.maxTokens). */
+  maxTokens: number;
+  /** Intra-op threads; undefined lets the engine choose. */
+  threads?: number;
+}
+
+export interface TrainJob {
+  jobId: string;
+  /** The text to run on: the whole document or the selection. */
+  text: string;
+  /** The document's URI as a string (tokens.json's `source`). */
+  source: string;
+  /** What the text is, for messages: e.g. "notes.md" or "The selection in notes.md". */
+  label: string;
+  /** Offset of `text` in the document (non-zero for a selection). */
+  offset: number;
+  /** Where the run directory goes; it must not exist yet. */
+  out: string;
+  settings: JobSettings;
+}
+
+/** A run as the editor shows it: the run directory's JSON files. */
+export interface RunView {
+  runDir: string;
+  tokens: RunTokens;
+  cfg: SaeCfg;
+  metrics: RunMetrics;
+  analysis: AnalysisReport;
+}
+
+export type Phase = 'download' | 'tokenize' | 'extract' | 'train' | 'write' | 'analyze';
+
+export interface ProgressEvent {
+  jobId: string;
+  phase: Phase;
+  /** One line for people, e.g. "epoch 12/100, loss 0.0132". */
+  message: string;
+  epoch?: number;
+  epochs?: number;
+  loss?: number;
+  /** Estimated time left in the training phase. */
+  etaMs?: number;
+  /** Model download. */
+  bytesDone?: number;
+  bytesTotal?: number;
+}
+
+/** Data of every error response: `user` errors carry a message to show as it is (UserError); others are bugs. */
+export interface JobErrorData {
+  code: string;
+  user: boolean;
+}
+
+export interface ReanalyzeJob {
+  runDir: string;
+  analysis: AnalysisSettings;
+}
+
+export interface ActivationsQuery {
+  runDir: string;
+  latent: number;
+}
+
+export const TrainRequest = new RequestType<TrainJob, RunView, JobErrorData>('latentLens/train');
+export const ReanalyzeRequest = new RequestType<ReanalyzeJob, AnalysisReport, JobErrorData>('latentLens/reanalyze');
+/** Activation of the latent on every token of the run, [T] (0 where it does not fire). */
+export const ActivationsRequest = new RequestType<ActivationsQuery, number[], JobErrorData>('latentLens/activations');
+export const ProgressNotification = new NotificationType<ProgressEvent>('latentLens/progress');
+export const CancelNotification = new NotificationType<{ jobId: string }>('latentLens/cancel');
+
+/** JSON-RPC error code of a cancelled job (the LSP's RequestCancelled). */
+export const CANCELLED_RPC_CODE = -32800;
+/** JSON-RPC error code of a UserError; others use InternalError (-32603). */
+export const USER_ERROR_RPC_CODE = -32001;
+
+/** The worker's command line: `worker.js <parent pid>`. The same pid is in this environment variable. */
+export const PARENT_PID_ENV = 'LATENT_LENS_PARENT_PID';
+
+// ---------------------------------------------------------------- host ↔ latent browser webview
+
+/** Everything the latent browser shows; pushed whole on every change, so a re-shown view can rebuild itself. */
+export interface BrowserState {
+  /** The document the panel follows (the active editor's), when it has a run. */
+  doc?: { uri: string; name: string; stale: boolean };
+  run?: RunView;
+  /** The latent highlighted in the editor, if any. */
+  highlighted: number | null;
+  lexicon: LexiconChoice;
+  /** Notices to show above the lists (random weights, restricted mode). */
+  notices: string[];
+}
+
+export type WebviewToHost =
+  /** The webview has loaded its script; only then does the host post. */
+  | { type: 'ready' }
+  /** The user picked a latent: the host answers with `latentDetail` and highlights it in the editor. */
+  | { type: 'selectLatent'; latent: number }
+  /** Turn the editor's heatmap of one latent on, or off (null) back to the per-token tints. */
+  | { type: 'highlightLatent'; latent: number | null }
+  /** Re-run the analysis of the current run with another lexicon, without retraining. */
+  | { type: 'changeLexicon'; lexicon: LexiconChoice }
+  /** Re-run the analysis with a word list typed in the panel (one term per line). */
+  | { type: 'customLexicon'; terms: string }
+  /** Only the latent's heatmap (`latentDetail`), without highlighting it: a re-created view restoring its selection. */
+  | { type: 'loadDetail'; latent: number }
+  /** The empty state's button: "Train SAE on this file" on the active editor. */
+  | { type: 'train' };
+
+export type HostToWebview =
+  | { type: 'state'; state: BrowserState }
+  /** Select and scroll to a latent (from the hover's "Show in Latent Browser"). */
+  | { type: 'revealLatent'; latent: number }
+  /** The latent's activation on every token of the run, [T], for its text heatmap. */
+  | { type: 'latentDetail'; latent: number; activations: number[] }
+  | { type: 'error'; message: string }
+  /** A re-analysis started (what it does, for a progress line) or ended (null). */
+  | { type: 'busy'; message: string | null };
