@@ -157,7 +157,7 @@ function onState(next: BrowserState): void {
   const runDir = next.run?.runDir;
   if (prev?.run?.runDir !== runDir) {
     // A new run (or none): its latents are other latents. A re-created view gets its selection back.
-    const restore = prev === undefined && runDir !== undefined && saved.runDir === runDir && saved.selected !== null && saved.selected < next.run!.cfg.num_latents;
+    const restore = prev === undefined && runDir !== undefined && saved.runDir === runDir && saved.selected !== null && saved.selected < next.run!.cfg.sae.d_sae;
     if (restore) return select(saved.selected, 'restore');
     selected = null;
     detail = null;

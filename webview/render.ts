@@ -93,8 +93,8 @@ function tokenChips(tokens: { text: string; value: number }[]): VNode {
 
 /** Why a run's latents mean nothing, when its model had random weights (the summary's badge says it). */
 function randomWeightsText(run: RunView): string | undefined {
-  if (!run.cfg.random_weights && !run.analysis.run.randomWeights) return undefined;
-  return run.analysis.messages.find((m) => m.code === 'random-weights')?.text ?? `${run.cfg.model} is a generated test model: its latents say nothing about GPT-2.`;
+  if (!run.cfg.model.random_weights && !run.analysis.run.randomWeights) return undefined;
+  return run.analysis.messages.find((m) => m.code === 'random-weights')?.text ?? `${run.cfg.model.name} is a generated test model: its latents say nothing about GPT-2.`;
 }
 
 /** The host's notices (restricted mode, …); random weights is left to the summary's badge. */
@@ -140,7 +140,7 @@ export function renderSummary(run: RunView, doc: BrowserState['doc'], view: Pick
   const lex = run.analysis.concept.lexicon;
   const items: [string, string, string?][] = [
     ['Tokens', String(s.nTokens)],
-    ['Latents', String(s.nLatents), `k = ${run.cfg.k} of ${run.cfg.num_latents} per token`],
+    ['Latents', String(s.nLatents), `k = ${run.cfg.sae.k} of ${run.cfg.sae.d_sae} per token`],
     ['FVE', fmt(m.final.fve), 'fraction of variance explained by the reconstruction'],
     ['L0', fmt(s.l0), 'mean number of latents non-zero per token'],
     ['Layer density', `${fmt(s.layerDensityPct)} %`, '% of latents that fire on at least one token'],
@@ -168,7 +168,7 @@ export function renderSummary(run: RunView, doc: BrowserState['doc'], view: Pick
         ),
       doc?.stale && h('div', { class: 'notice notice-warning', 'data-testid': 'stale' }, icon('history'), ' The document changed since this run; train again for current latents.'),
       h('dl', { class: 'facts' }, ...items.flatMap(([k, v, title]) => [h('dt', { title }, k), h('dd', { title }, v)])),
-      h('p', { class: 'muted' }, `${run.cfg.model} · ${run.cfg.hook_name} · ${run.cfg.preset} preset · ${run.cfg.epochs} epochs · lexicon ${lex.name} (${lex.terms} terms, ${run.analysis.concept.matchedTerms.length} found in the text)`),
+      h('p', { class: 'muted' }, `${run.cfg.model.name} · ${run.cfg.sae.hook_name} · ${run.cfg.train.preset} preset · ${run.cfg.train.epochs} epochs · lexicon ${lex.name} (${lex.terms} terms, ${run.analysis.concept.matchedTerms.length} found in the text)`),
     ),
   );
 }
@@ -375,7 +375,7 @@ function heatmapView(run: RunView, activations: number[]): VNode {
 
 export function renderDetail(run: RunView, view: PanelView): VNode | null {
   const latent = view.selected;
-  if (latent === null || latent >= run.cfg.num_latents) return null;
+  if (latent === null || latent >= run.cfg.sae.d_sae) return null;
   const t = run.analysis.latents;
   const facts = runFacts(run).facts(latent);
   const highlighted = view.state.highlighted === latent;

@@ -1,5 +1,5 @@
 import { UserError } from '../core/errors';
-import { PRESETS, type SaeOverrides } from '../core/sae/presets';
+import { saeConfig, type SaeConfig } from '../core/sae/config';
 import { ENGINE_CHOICES, type EngineChoice } from '../core/sae/train';
 import { num } from './args';
 
@@ -16,40 +16,32 @@ export const SAE_FLAGS = {
   l1: { type: 'string' },
   decor: { type: 'string' },
   seed: { type: 'string' },
+  'batch-tokens': { type: 'string' },
   engine: { type: 'string' },
   threads: { type: 'string' },
 } as const;
 
 export const SAE_USAGE =
-  '[--model DIR|gpt2] [--preset seed|course] [--layer N] [--hook NAME] [--latents N|8x] [--k N|0.5] [--epochs N] [--lr X] [--l1 X] [--decor X] [--seed N] [--engine auto|ort|tfjs] [--threads 2]';
+  '[--model DIR|gpt2] [--preset seed|course] [--layer N] [--hook NAME] [--latents N|8x] [--k N|0.5] [--epochs N] [--lr X] [--l1 X] [--decor X] [--seed N] [--batch-tokens 4096] [--engine auto|ort|tfjs] [--threads 2]';
 
 type SaeFlagValues = { [K in keyof typeof SAE_FLAGS]?: string };
 
-export interface SaeRunFlags {
-  settings: SaeOverrides;
-  engine: EngineChoice;
-  threads: number;
-}
-
-/** Validates the SAE flags (before any work) and turns them into pipeline options. */
-export function saeRunFlags(v: SaeFlagValues): SaeRunFlags {
-  if (v.preset !== undefined && !(v.preset in PRESETS)) throw new UserError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got "${v.preset}".`, 'E_USAGE');
+/** Validates the SAE flags (before any work): the SaeConfig they make, and where it trains. */
+export function saeRunFlags(v: SaeFlagValues): { sae: SaeConfig; engine: EngineChoice; threads: number } {
   const engine = (v.engine ?? 'auto') as EngineChoice;
   if (!ENGINE_CHOICES.includes(engine)) throw new UserError(`--engine must be one of ${ENGINE_CHOICES.join(', ')}, got "${v.engine}".`, 'E_USAGE');
-  return {
-    settings: {
-      preset: v.preset,
-      layer: num('layer', v.layer),
-      hook: v.hook,
-      latents: v.latents,
-      k: v.k,
-      epochs: num('epochs', v.epochs),
-      lr: num('lr', v.lr),
-      l1: num('l1', v.l1),
-      decor: num('decor', v.decor),
-      seed: num('seed', v.seed),
-    },
-    engine,
-    threads: num('threads', v.threads) ?? 2,
-  };
+  const sae = saeConfig({
+    preset: v.preset,
+    layer: num('layer', v.layer),
+    hook: v.hook,
+    latents: v.latents,
+    k: v.k,
+    epochs: num('epochs', v.epochs),
+    lr: num('lr', v.lr),
+    l1: num('l1', v.l1),
+    decor: num('decor', v.decor),
+    seed: num('seed', v.seed),
+    batchTokens: num('batch-tokens', v['batch-tokens']),
+  });
+  return { sae, engine, threads: num('threads', v.threads) ?? 2 };
 }

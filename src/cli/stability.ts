@@ -6,7 +6,6 @@ import { DEFAULT_RECUR_COSINE, formatStability, seedStability, STABILITY_FILE, t
 import { UserError } from '../core/errors';
 import { runPipeline } from '../core/pipeline';
 import { readRun } from '../core/run/runDir';
-import { PRESETS } from '../core/sae/presets';
 import { ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions } from './analyze';
 import { type Command, num, parse, readTextFile } from './args';
 import { SAE_FLAGS, SAE_USAGE, saeRunFlags } from './saeFlags';
@@ -41,11 +40,11 @@ export const stabilityCommand: Command = {
     if (!Number.isInteger(seeds) || seeds < 2 || seeds > 100) throw new UserError(`--seeds must be an integer from 2 to 100, got ${values.seeds}.`, 'E_USAGE');
     const threshold = num('threshold', values.threshold) ?? DEFAULT_RECUR_COSINE;
     if (!(threshold > -1 && threshold <= 1)) throw new UserError(`--threshold is a cosine in (−1, 1], got ${values.threshold}.`, 'E_USAGE');
-    const { settings, engine, threads } = saeRunFlags(values);
+    const { sae, engine, threads } = saeRunFlags(values);
     const activations = file.endsWith('.safetensors');
     if (activations && values.model !== undefined) throw new UserError('--model does not apply to an activations file: its activations were already extracted.', 'E_USAGE');
     const analysis = analysisOptions(values);
-    const first = settings.seed ?? PRESETS[(values.preset ?? 'seed') as keyof typeof PRESETS].seed;
+    const first = sae.seed;
     const text = activations ? undefined : readTextFile(file);
     const out = values.out ?? `${path.basename(file)}.stability`;
     checkOut(out);
@@ -61,14 +60,14 @@ export const stabilityCommand: Command = {
         source: activations ? undefined : file,
         activations: activations ? file : undefined,
         modelSpec: values.model,
-        settings: { ...settings, seed },
+        sae: { ...sae, seed },
         out: dir,
         engine,
         threads,
       });
       if (i === 0 && result.notice) process.stderr.write(`${result.notice}\n`);
       const run = readRun(dir);
-      shape = { dIn: run.cfg.d_in, nLatents: run.cfg.num_latents };
+      shape = { dIn: run.cfg.sae.d_in, nLatents: run.cfg.sae.d_sae };
       runs.push({ seed, w: run.w, report: writeRunAnalysis(run, analysis).report, dir });
     }
     const report = seedStability(runs, shape.dIn, shape.nLatents, threshold);

@@ -4,7 +4,7 @@ import { runPipeline, type PipelineProgress, type PipelineResult } from '../core
 import { analyzeRunDir } from '../core/analysis/runAnalysis';
 import { formatAnalysis } from '../core/analysis/analysisText';
 import { ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions } from './analyze';
-import { type Command, num, parse, readTextFile } from './args';
+import { type Command, parse, readTextFile } from './args';
 import { SAE_FLAGS, SAE_USAGE, saeRunFlags } from './saeFlags';
 
 const BAR = 24;
@@ -60,15 +60,16 @@ const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
 
 /** The one-screen summary printed after a run. */
 export function summary(r: PipelineResult, source: string): string {
-  const { cfg, metrics: m } = r;
+  const { sae, model, train } = r.cfg;
+  const m = r.metrics;
   const f = m.final;
   const lines = [
-    ...(r.randomWeights ? ['*** RANDOM WEIGHTS: the model is a generated test model; these latents say nothing about GPT-2. ***'] : []),
+    ...(model.random_weights ? ['*** RANDOM WEIGHTS: the model is a generated test model; these latents say nothing about GPT-2. ***'] : []),
     ...(r.notice ? [r.notice] : []),
-    `model     ${r.modelLabel}`,
+    `model     ${model.name}`,
     `text      ${source} — ${r.nTokens} tokens${r.extract ? ` (extracted on ${r.extract.provider} in ${duration(r.extract.ms)})` : ''}`,
-    `hook      ${cfg.hook_name} (d_in ${cfg.d_in}), preset ${cfg.preset}`,
-    `SAE       ${cfg.num_latents} latents, top-k ${cfg.k}, λ1 ${cfg.l1}, λc ${cfg.decor}, lr ${cfg.lr}, ${cfg.epochs} epochs, seed ${cfg.seed}`,
+    `hook      ${sae.hook_name} (d_in ${sae.d_in}), preset ${train.preset}`,
+    `SAE       ${sae.d_sae} latents, top-k ${sae.k}, λ1 ${train.l1}, λc ${train.decor}, lr ${train.lr}, ${train.epochs} epochs, seed ${train.seed}`,
     `engine    ${m.engine} on ${m.device}; ${m.batching}`,
     `time      ${m.ms_per_epoch.toFixed(1)} ms per epoch, ${duration(m.total_ms)} training in all`,
     `FVE       ${f.fve.toFixed(4)}   (final loss ${f.loss.toExponential(3)}, MSE ${f.mse.toExponential(3)})`,
@@ -83,14 +84,13 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'extract one layer of GPT-2 for a file and train a Top-K tied SAE on it; writes a run directory',
   usage:
-    `latent-lens train FILE --out RUNDIR ${SAE_USAGE} [--batch-tokens 4096]\n` +
+    `latent-lens train FILE --out RUNDIR ${SAE_USAGE}\n` +
     `       [analysis: ${ANALYSIS_USAGE}]\n` +
     '       latent-lens train --activations ACTS.safetensors --out RUNDIR [same SAE options]',
   async run(argv) {
     const { values, positionals } = parse(this, argv, {
       out: { type: 'string' },
       activations: { type: 'string' },
-      'batch-tokens': { type: 'string' },
       ...SAE_FLAGS,
       ...ANALYSIS_FLAGS,
     });
@@ -102,7 +102,7 @@ export const trainCommand: Command = {
     } else if (positionals.length !== 1) {
       throw new UserError(`give exactly one input FILE (got ${positionals.length}), or --activations ACTS.safetensors.\nusage: ${this.usage}`, 'E_USAGE');
     }
-    const { settings, engine, threads } = saeRunFlags(values);
+    const { sae, engine, threads } = saeRunFlags(values);
     const source = values.activations ?? positionals[0];
     const text = values.activations === undefined ? readTextFile(source) : undefined;
 
@@ -122,11 +122,10 @@ export const trainCommand: Command = {
         source: values.activations === undefined ? source : undefined,
         activations: values.activations,
         modelSpec: values.model,
-        settings,
+        sae,
         out,
         engine,
         threads,
-        maxBatchTokens: num('batch-tokens', values['batch-tokens']),
         signal: controller.signal,
         onProgress: (p) => progress.update(p),
       });

@@ -68,3 +68,9 @@ export function parseHook(spec: string, config: Gpt2Config, layer?: number, fall
   }
   return { name: hookName(L, kind), layer: L, kind, width: hookWidth(kind, config.nEmbd), order: L * HOOK_KINDS.length + HOOK_KINDS.indexOf(kind) };
 }
+
+/** Hook kind named by a hook spec, when it names one ("blocks.6.hook_mlp_out" → "hook_mlp_out"). */
+export function hookKindOf(spec: string): HookKind | undefined {
+  const kind = spec.trim().replace(/^blocks\.(\d+|\{L\})\./, '');
+  return (HOOK_KINDS as readonly string[]).includes(kind) ? (kind as HookKind) : undefined;
+}

@@ -1,14 +1,15 @@
 import { readActivationsFile } from './activationsFile';
 import { CancelledError, isCancelled, throwIfAborted, UserError } from './errors';
 import { extractActivations } from './extract';
-import { hookWidth } from './hooks';
+import { hookKindOf, hookWidth } from './hooks';
 import type { DownloadProgress } from './model/download';
 import { resolveModelOrRandom } from './model/fallback';
 import { checkFinite, loadModel } from './model/load';
-import { RUN_FORMAT_VERSION, type EpochMetrics, type RunMetrics, type SaeCfg } from './run/format';
-import { checkRunTarget, makeCfg, writeRun } from './run/runDir';
-import { getPreset, hookKindOf, parseK, parseLatents, resolveHook, resolveSettings, type SaeOverrides, type SaeSettings } from './sae/presets';
-import { trainSae, validateHyper, validateSizes, validateTrainOptions, type EngineChoice } from './sae/train';
+import { RUN_FORMAT_VERSION, type EpochMetrics, type RunCfg, type RunMetrics } from './run/format';
+import { runCfg } from './run/runCfg';
+import { checkRunTarget, writeRun } from './run/runDir';
+import { PRESETS, resolveHook, saeShape, validateSaeConfig, type SaeConfig, type SaeShape } from './sae/config';
+import { trainSae, validateTrainOptions, type EngineChoice } from './sae/train';
 import { tokenize, type Token } from './tokenizer';
 
 export type Phase = 'download' | 'tokenize' | 'extract' | 'train' | 'write';
@@ -36,12 +37,13 @@ export interface PipelineOptions {
   activations?: string;
   /** Model directory or hub name (e.g. "gpt2"); undefined downloads GPT-2 Small. */
   modelSpec?: string;
-  settings?: SaeOverrides;
+  /** The SAE to train, resolved by the caller (sae/config.ts saeConfig). */
+  sae: SaeConfig;
   /** Run directory to write. */
   out: string;
   engine?: EngineChoice;
+  /** Intra-op threads of extraction and training; undefined: onnxruntime's choice. */
   threads?: number;
-  maxBatchTokens?: number;
   onProgress?: (p: PipelineProgress) => void;
   signal?: AbortSignal;
 }
@@ -49,10 +51,8 @@ export interface PipelineOptions {
 export interface PipelineResult {
   /** The run directory as given. */
   out: string;
-  cfg: SaeCfg;
+  cfg: RunCfg;
   metrics: RunMetrics;
-  modelLabel: string;
-  randomWeights: boolean;
   nTokens: number;
   /** Extraction on ORT, absent when training on saved activations. */
   extract?: { provider: string; ms: number };
@@ -62,51 +62,44 @@ export interface PipelineResult {
 
 /** Checks everything that does not depend on the model, so bad flags fail before a download. */
 function precheck(o: PipelineOptions): void {
-  const s = o.settings ?? {};
-  const p = getPreset(s.preset);
-  validateHyper({ epochs: s.epochs ?? p.epochs, lr: s.lr ?? p.lr, l1: s.l1 ?? p.l1, decor: s.decor ?? p.decor, seed: s.seed ?? p.seed });
-  validateTrainOptions({ engine: o.engine, threads: o.threads, maxBatchTokens: o.maxBatchTokens });
-  // Sizes given as counts can be checked now; relative ones need d_in.
-  const k = parseK(s.k ?? p.k, 1);
-  const nLatents = parseLatents(s.latents ?? p.latents, 1);
-  const counts = /^\d+$/;
-  if (counts.test(String(s.k ?? p.k)) && counts.test(String(s.latents ?? p.latents))) validateSizes({ dIn: 1, nLatents, k });
+  validateSaeConfig(o.sae);
+  validateTrainOptions({ engine: o.engine, threads: o.threads });
   if ((o.text === undefined) === (o.activations === undefined)) throw new Error('runPipeline needs exactly one of text and activations');
   checkRunTarget(o.out);
 }
 
-/** The hook the settings ask for must be the one the saved activations hold. */
-function hookOfFile(file: { path: string; hook?: string; d: number }, s: SaeOverrides): { name: string; layer: number } {
+/** The hook the config asks for must be the one the saved activations hold. */
+function hookOfFile(file: { path: string; hook?: string; d: number }, c: SaeConfig): { name: string; layer: number } {
   if (!file.hook) throw new UserError(`${file.path} does not record which hook it holds (no "hook" metadata); write it with \`latent-lens extract FILE --out X.safetensors\`.`, 'E_ACTIVATIONS');
   const fileKind = hookKindOf(file.hook);
   const layer = Number(/^blocks\.(\d+)\./.exec(file.hook)?.[1]);
   if (!fileKind || !Number.isInteger(layer)) throw new UserError(`${file.path} records hook "${file.hook}", which is not a hook name Latent Lens knows; re-extract the activations.`, 'E_ACTIVATIONS');
-  const wantKind = s.hook === undefined ? getPreset(s.preset).hookKind : hookKindOf(s.hook);
+  const wantKind = hookKindOf(c.hook);
   const dModel = fileKind === 'mlp.hook_pre' || fileKind === 'mlp.hook_post' ? file.d / 4 : file.d;
-  const asked = s.hook !== undefined ? `--hook ${s.hook}` : `preset ${getPreset(s.preset).name}`;
+  const asked = c.hook === PRESETS[c.preset].hook ? `preset ${c.preset}` : `--hook ${c.hook}`;
   if (wantKind !== fileKind) {
     const want = wantKind ? ` (d_in ${hookWidth(wantKind, dModel)} for this model)` : '';
     throw new UserError(
-      `${file.path} holds ${file.hook} activations (d_in ${file.d}), but ${asked} trains on ${wantKind ?? s.hook}${want}; pass --hook ${file.hook}${fileKind === 'mlp.hook_pre' ? ' or --preset course' : ''}, or extract the hook you want.`,
+      `${file.path} holds ${file.hook} activations (d_in ${file.d}), but ${asked} trains on ${wantKind ?? c.hook}${want}; pass --hook ${file.hook}${fileKind === 'mlp.hook_pre' ? ' or --preset course' : ''}, or extract the hook you want.`,
       'E_DIN',
     );
   }
-  const wantLayer = s.layer ?? Number(/^blocks\.(\d+)\./.exec(s.hook ?? '')?.[1] ?? layer);
+  const wantLayer = c.layer ?? Number(/^blocks\.(\d+)\./.exec(c.hook)?.[1] ?? layer);
   if (wantLayer !== layer) throw new UserError(`${file.path} holds layer ${layer} (${file.hook}), but the settings ask for layer ${wantLayer}; drop --layer or extract that layer.`, 'E_DIN');
   return { name: file.hook, layer };
 }
 
 interface Prepared {
-  settings: SaeSettings;
+  hookName: string;
+  shape: SaeShape;
   acts: Float32Array; // [T, dIn]
   tokens: Token[];
-  modelLabel: string;
-  randomWeights: boolean;
+  model: RunCfg['model'];
   extract?: { provider: string; ms: number };
   notice?: string;
 }
 
-async function fromText(o: PipelineOptions, text: string, s: SaeOverrides): Promise<Prepared> {
+async function fromText(o: PipelineOptions, text: string): Promise<Prepared> {
   const progress = o.onProgress ?? (() => {});
   progress({ phase: 'download', message: `loading model ${o.modelSpec ?? 'gpt2'}` });
   const { dir, fallback } = await resolveModelOrRandom(o.modelSpec, {
@@ -116,9 +109,8 @@ async function fromText(o: PipelineOptions, text: string, s: SaeOverrides): Prom
   if (fallback) progress({ phase: 'download', message: fallback });
   const model = loadModel(dir);
   checkFinite(model);
-  const hook = resolveHook(s, model.config);
-  const settings = resolveSettings(s, hook, hook.width);
-  validateSizes(settings);
+  const hook = resolveHook(o.sae, model.config);
+  const shape = saeShape(o.sae, hook.width);
   throwIfAborted(o.signal, 'training run');
 
   progress({ phase: 'tokenize', message: `tokenizing ${o.source ?? 'the text'}` });
@@ -126,37 +118,33 @@ async function fromText(o: PipelineOptions, text: string, s: SaeOverrides): Prom
   progress({ phase: 'extract', message: `extracting ${hook.name} for ${tokens.length} tokens` });
   const ex = await extractActivations(tokens, model, [hook.name], { threads: o.threads, signal: o.signal });
   return {
-    settings,
+    hookName: hook.name,
+    shape,
     acts: ex.acts.get(hook.name)!,
     tokens,
-    modelLabel: model.label,
-    randomWeights: model.randomWeights,
+    model: { name: model.label, dir: model.dir, random_weights: model.randomWeights },
     extract: { provider: ex.provider, ms: ex.ms },
     notice: fallback,
   };
 }
 
-function fromFile(file: string, s: SaeOverrides): Prepared {
+function fromFile(file: string, c: SaeConfig): Prepared {
   const f = readActivationsFile(file);
-  const hook = hookOfFile(f, s);
-  const settings = resolveSettings(s, hook, f.d);
-  validateSizes(settings);
-  return { settings, acts: f.acts, tokens: f.tokens, modelLabel: f.model ?? 'unknown model', randomWeights: f.randomWeights };
+  const hook = hookOfFile(f, c);
+  return { hookName: hook.name, shape: saeShape(c, f.d), acts: f.acts, tokens: f.tokens, model: { name: f.model ?? 'unknown model', random_weights: f.randomWeights } };
 }
 
 async function run(o: PipelineOptions): Promise<PipelineResult> {
   precheck(o);
-  const s = o.settings ?? {};
   const progress = o.onProgress ?? (() => {});
-  const prep = o.text !== undefined ? await fromText(o, o.text, s) : fromFile(o.activations!, s);
-  const { settings, tokens } = prep;
+  const prep = o.text !== undefined ? await fromText(o, o.text) : fromFile(o.activations!, o.sae);
+  const { shape, tokens } = prep;
   const T = tokens.length;
 
-  progress({ phase: 'train', message: `training ${settings.nLatents} latents, k ${settings.k}, on ${T} tokens` });
-  const result = await trainSae(prep.acts, T, settings.dIn, settings, {
+  progress({ phase: 'train', message: `training ${shape.nLatents} latents, k ${shape.k}, on ${T} tokens` });
+  const result = await trainSae(prep.acts, T, shape.dIn, shape, o.sae, {
     engine: o.engine,
     threads: o.threads,
-    maxBatchTokens: o.maxBatchTokens,
     signal: o.signal,
     onProgress: (epoch, epochs, metrics, etaMs) =>
       progress({ phase: 'train', message: `epoch ${epoch}/${epochs}`, fraction: epoch / epochs, epoch: { epoch, epochs, metrics, etaMs } }),
@@ -164,24 +152,7 @@ async function run(o: PipelineOptions): Promise<PipelineResult> {
 
   throwIfAborted(o.signal, 'training run');
   progress({ phase: 'write', message: `writing ${o.out}` });
-  const cfg = makeCfg({
-    d_in: settings.dIn,
-    num_latents: settings.nLatents,
-    k: settings.k,
-    hook_name: settings.hookName,
-    layer: settings.layer,
-    model: prep.modelLabel,
-    random_weights: prep.randomWeights,
-    preset: settings.preset,
-    seed: settings.seed,
-    lr: settings.lr,
-    epochs: settings.epochs,
-    l1: settings.l1,
-    decor: settings.decor,
-    engine: result.metrics.engine,
-    device: result.metrics.device,
-    n_tokens: T,
-  });
+  const cfg = runCfg(o.sae, { hookName: prep.hookName, shape, model: prep.model, engine: result.metrics.engine, device: result.metrics.device, nTokens: T });
   const source = o.text !== undefined ? (o.source ?? 'text') : o.activations!;
   writeRun(o.out, {
     cfg,
@@ -190,7 +161,7 @@ async function run(o: PipelineOptions): Promise<PipelineResult> {
     metrics: result.metrics,
     tokens: { version: RUN_FORMAT_VERSION, source, offset: o.offset ?? 0, tokens: tokens.map(({ id, text, start, end }) => ({ id, text, start, end })) },
   });
-  return { out: o.out, cfg, metrics: result.metrics, modelLabel: prep.modelLabel, randomWeights: prep.randomWeights, nTokens: T, extract: prep.extract, notice: prep.notice };
+  return { out: o.out, cfg, metrics: result.metrics, nTokens: T, extract: prep.extract, notice: prep.notice };
 }
 
 /**

@@ -218,7 +218,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
   }
 
   private checkLatent(s: DocState, latent: number): void {
-    const n = s.view.cfg.num_latents;
+    const n = s.view.cfg.sae.d_sae;
     if (!Number.isInteger(latent) || latent < 0 || latent >= n) {
       throw new UserError(`there is no latent ${latent}: this run has ${n} latents, numbered 0 to ${n - 1}.`, 'E_LATENT');
     }

@@ -11,8 +11,8 @@
  */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { AnalysisReport } from '../core/analysis/types';
-import type { RunMetrics, RunTokens, SaeCfg } from '../core/run/format';
-import type { SaeOverrides } from '../core/sae/presets';
+import type { RunCfg, RunMetrics, RunTokens } from '../core/run/format';
+import type { SaeConfig } from '../core/sae/config';
 
 // ---------------------------------------------------------------- host ↔ worker
 
@@ -29,7 +29,7 @@ export interface AnalysisSettings {
 
 /** What one run needs besides the text; built from the settings by the host. */
 export interface JobSettings {
-  sae: SaeOverrides;
+  sae: SaeConfig;
   engine: 'auto' | 'ort' | 'tfjs';
   /** A GPT-2 model directory; undefined downloads GPT-2 Small into the model cache. */
   modelDir?: string;
@@ -59,7 +59,7 @@ export interface TrainJob {
 export interface RunView {
   runDir: string;
   tokens: RunTokens;
-  cfg: SaeCfg;
+  cfg: RunCfg;
   metrics: RunMetrics;
   analysis: AnalysisReport;
 }

@@ -72,7 +72,7 @@ export async function runTrainJob(job: TrainJob, signal: AbortSignal, progress: 
       source: job.source,
       offset: job.offset,
       modelSpec: modelDir,
-      settings: settings.sae,
+      sae: settings.sae,
       out: job.out,
       engine: settings.engine,
       threads: settings.threads,
@@ -102,8 +102,9 @@ export function reanalyzeRun(job: ReanalyzeJob): AnalysisReport {
 /** The latent's activation on every token of the run ([T], 0 where it does not fire). */
 export function latentActivations(q: ActivationsQuery): number[] {
   const { codes, cfg } = openRun(q.runDir);
-  if (!Number.isInteger(q.latent) || q.latent < 0 || q.latent >= cfg.num_latents) {
-    throw new UserError(`there is no latent ${q.latent}: this run has ${cfg.num_latents} latents, numbered 0 to ${cfg.num_latents - 1}.`, 'E_LATENT');
+  const n = cfg.sae.d_sae;
+  if (!Number.isInteger(q.latent) || q.latent < 0 || q.latent >= n) {
+    throw new UserError(`there is no latent ${q.latent}: this run has ${n} latents, numbered 0 to ${n - 1}.`, 'E_LATENT');
   }
   const out = new Array<number>(cfg.n_tokens).fill(0);
   for (let t = 0; t < cfg.n_tokens; t++) {

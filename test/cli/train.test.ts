@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { isCancelled } from '../../src/core/errors';
 import { makeTestModel } from '../../src/core/model/testModel';
 import { runPipeline } from '../../src/core/pipeline';
+import { saeConfig } from '../../src/core/sae/config';
 import { readRun } from '../../src/core/run/runDir';
 import { tokenize } from '../../src/core/tokenizer';
 import { repo, runCli, tempRoot } from '../fixtures/cli';
@@ -37,9 +38,9 @@ test('train FILE on a tiny random model (default engine): progress on stderr, on
   const run = readRun(out);
   const T = tokenize(TEXT).length;
   assert.equal(run.cfg.n_tokens, T);
-  assert.equal(run.cfg.hook_name, 'blocks.1.hook_mlp_out');
-  assert.equal(run.cfg.random_weights, true);
-  assert.equal(run.cfg.engine, 'ort');
+  assert.equal(run.cfg.sae.hook_name, 'blocks.1.hook_mlp_out');
+  assert.equal(run.cfg.model.random_weights, true);
+  assert.equal(run.cfg.train.engine, 'ort');
   assert.equal(run.metrics.curve.length, 5);
   assert.equal(run.tokens.source, doc);
   assert.equal(run.codes.rowPtr.length, T + 1);
@@ -55,7 +56,7 @@ test('train --activations: trains on saved activations; a preset for another hoo
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /RANDOM WEIGHTS/);
   assert.match(r.out, /engine {4}tfjs on tfjs cpu backend/);
-  assert.equal(readRun(out).cfg.hook_name, 'blocks.1.hook_mlp_out');
+  assert.equal(readRun(out).cfg.sae.hook_name, 'blocks.1.hook_mlp_out');
 
   const bad = runCli('train', '--activations', acts, '--preset', 'course', ...SMALL, '--out', path.join(root, 'run-bad'));
   assert.equal(bad.code, 2);
@@ -90,7 +91,7 @@ test('cancelling the pipeline mid-training leaves no run directory and no temp d
       text: TEXT,
       source: doc,
       modelSpec: modelDir,
-      settings: { latents: '128', k: '8', epochs: 100000 },
+      sae: saeConfig({ latents: '128', k: '8', epochs: 100000 }),
       engine: 'tfjs',
       threads: 1,
       out,

@@ -64,7 +64,7 @@ test('the summary shows the run facts and a loud RANDOM WEIGHTS badge for a rand
   assert.match(textOf(byTestId([summary], 'random-weights')[0]), /RANDOM WEIGHTS/);
   assert.equal(byTestId([summary], 'stale').length, 1);
 
-  const real = { ...run, cfg: { ...run.cfg, random_weights: false }, analysis: { ...run.analysis, run: { ...run.analysis.run, randomWeights: false } } };
+  const real = { ...run, cfg: { ...run.cfg, model: { ...run.cfg.model, random_weights: false } }, analysis: { ...run.analysis, run: { ...run.analysis.run, randomWeights: false } } };
   assert.equal(byTestId([renderSummary(real, v.state.doc, v)], 'random-weights').length, 0);
 });
 

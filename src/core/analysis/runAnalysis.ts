@@ -12,8 +12,8 @@ export function analyzeRun(run: RunContents, options: AnalysisOptions = {}): Ana
     {
       tokens: tokens.tokens,
       codes: run.codes,
-      nLatents: cfg.num_latents,
-      run: { source: tokens.source, model: cfg.model, hookName: cfg.hook_name, k: cfg.k, preset: cfg.preset, seed: cfg.seed, randomWeights: cfg.random_weights },
+      nLatents: cfg.sae.d_sae,
+      run: { source: tokens.source, model: cfg.model.name, hookName: cfg.sae.hook_name, k: cfg.sae.k, preset: cfg.train.preset, seed: cfg.train.seed, randomWeights: cfg.model.random_weights },
       codesName: path.join(run.dir, RUN_FILES.latents),
     },
     options,

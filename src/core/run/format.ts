@@ -1,15 +1,16 @@
+import type { PresetName } from '../sae/config';
+
 /**
  * The run directory: what one training run leaves on disk, read by the analysis, the CLI and the editor.
- *   cfg.json            SaeCfg (sparsify/SAELens-style field names)
- *   sae.safetensors     W_enc F32 [d_in, num_latents], W_dec F32 [num_latents, d_in] (= W_encᵀ, tied),
- *                       b_enc F32 [num_latents], b_dec F32 [d_in] (zeros: the model has no biases; present so
- *                       SAELens-style loaders find every tensor they expect)
+ *   cfg.json            RunCfg (Latent Lens's own layout; `latent-lens export` writes the field's)
+ *   sae.safetensors     W_enc F32 [d_in, d_sae], W_dec F32 [d_sae, d_in] (= W_encᵀ, tied),
+ *                       b_enc F32 [d_sae], b_dec F32 [d_in] (zeros: the model has no biases)
  *   latents.safetensors row_ptr I32 [T+1], index I32 [nnz], value F32 [nnz] (CSR, rows = tokens)
  *   metrics.json        RunMetrics
  *   tokens.json         RunTokens
- *   analysis.json       written by the analysis (issue 4), versioned separately
+ *   analysis.json       written by the analysis, versioned separately
  */
-export const RUN_FORMAT_VERSION = 1;
+export const RUN_FORMAT_VERSION = 2;
 
 export interface RunToken {
   id: number;
@@ -28,35 +29,41 @@ export interface RunTokens {
   tokens: RunToken[];
 }
 
-export interface SaeCfg {
+/** cfg.json, one name per fact; src/core/run/runCfg.ts maps it to and from an SaeConfig. */
+export interface RunCfg {
   version: number;
-  d_in: number;
-  num_latents: number;
-  k: number;
-  hook_name: string;
-  layer: number;
-  model: string;
-  /** True when the model is a generated random-weight test model: every display must say so. */
-  random_weights: boolean;
-  tied: true;
-  preset: string;
-  seed: number;
-  lr: number;
-  epochs: number;
-  l1: number;
-  decor: number;
-  engine: string;
-  device: string;
+  /** The SAE: z = TopK_k(ReLU(x·W_enc)) (ties kept), x̂ = z·W_dec with W_dec = W_encᵀ, no biases. */
+  sae: {
+    architecture: 'topk';
+    tied: true;
+    d_in: number;
+    d_sae: number;
+    k: number;
+    /** The hook it reads, e.g. "blocks.6.hook_mlp_out". */
+    hook_name: string;
+  };
+  /** The GPT-2 whose activations it was trained on. */
+  model: {
+    /** For people, e.g. "gpt2" or "random test model (seed 0) — RANDOM WEIGHTS". */
+    name: string;
+    /** Its directory (config.json + model.safetensors); absent for a run on saved activations. */
+    dir?: string;
+    /** True when the model is a generated random-weight test model: every display must say so. */
+    random_weights: boolean;
+  };
+  /** How it was trained (the rest of its SaeConfig) and where. */
+  train: {
+    preset: PresetName;
+    l1: number;
+    decor: number;
+    lr: number;
+    epochs: number;
+    seed: number;
+    batch_tokens: number;
+    engine: string;
+    device: string;
+  };
   n_tokens: number;
-  /** The same facts under SAELens's names, for tools that load SAELens cfg.json files. */
-  architecture: 'topk';
-  d_sae: number;
-  hook_layer: number;
-  model_name: string;
-  activation_fn_kwargs: { k: number };
-  apply_b_dec_to_input: false;
-  normalize_activations: 'none';
-  dtype: 'float32';
 }
 
 export interface EpochMetrics {

@@ -4,15 +4,15 @@ import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors';
 import { encodeSafetensors, readSafetensors, type Tensor } from '../safetensors';
 import type { SparseCodes } from '../sae/types';
-import { RUN_FORMAT_VERSION, type RunMetrics, type RunTokens, type SaeCfg } from './format';
+import { RUN_FORMAT_VERSION, type RunCfg, type RunMetrics, type RunTokens } from './format';
 import { pidAlive } from '../pidAlive';
 
 export const RUN_FILES = { cfg: 'cfg.json', sae: 'sae.safetensors', latents: 'latents.safetensors', metrics: 'metrics.json', tokens: 'tokens.json' } as const;
 
 /** What one training run leaves on disk (see format.ts). */
 export interface RunParts {
-  cfg: SaeCfg;
-  /** W_enc [d_in, num_latents], row-major. */
+  cfg: RunCfg;
+  /** W_enc [d_in, d_sae], row-major. */
   w: Float32Array;
   /** Codes of every token, rows in token order. */
   codes: SparseCodes;
@@ -24,25 +24,6 @@ export interface RunContents extends RunParts {
   dir: string;
 }
 
-type CfgCore = Omit<SaeCfg, 'version' | 'tied' | 'architecture' | 'd_sae' | 'hook_layer' | 'model_name' | 'activation_fn_kwargs' | 'apply_b_dec_to_input' | 'normalize_activations' | 'dtype'>;
-
-/** A full cfg.json from its own fields; the SAELens-named duplicates are derived here. */
-export function makeCfg(c: CfgCore): SaeCfg {
-  return {
-    version: RUN_FORMAT_VERSION,
-    ...c,
-    tied: true,
-    architecture: 'topk',
-    d_sae: c.num_latents,
-    hook_layer: c.layer,
-    model_name: c.model,
-    activation_fn_kwargs: { k: c.k },
-    apply_b_dec_to_input: false,
-    normalize_activations: 'none',
-    dtype: 'float32',
-  };
-}
-
 /** W [rows, cols] → Wᵀ [cols, rows]. */
 function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(w.length);
@@ -51,9 +32,10 @@ function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
 }
 
 function checkParts(p: RunParts): void {
-  const { d_in: d, num_latents: L, n_tokens: T } = p.cfg;
+  const { d_in: d, d_sae: L } = p.cfg.sae;
+  const T = p.cfg.n_tokens;
   const problems = [
-    p.w.length !== d * L && `W has ${p.w.length} values, not d_in × num_latents = ${d * L}`,
+    p.w.length !== d * L && `W has ${p.w.length} values, not d_in × d_sae = ${d * L}`,
     p.tokens.tokens.length !== T && `${p.tokens.tokens.length} tokens, but cfg.n_tokens is ${T}`,
     p.codes.rowPtr.length !== T + 1 && `codes have ${p.codes.rowPtr.length - 1} rows for ${T} tokens`,
   ].filter(Boolean);
@@ -126,7 +108,7 @@ export function writeRun(dir: string, parts: RunParts): void {
   const tmp = path.join(parent, `.${name}.tmp-${suffix}`);
   try {
     fs.mkdirSync(tmp);
-    const { d_in: d, num_latents: L } = parts.cfg;
+    const { d_in: d, d_sae: L } = parts.cfg.sae;
     const sae: Record<string, Tensor> = {
       W_enc: { dtype: 'F32', shape: [d, L], data: parts.w },
       W_dec: { dtype: 'F32', shape: [L, d], data: transpose(parts.w, d, L) },
@@ -209,11 +191,15 @@ export function readRun(dir: string): RunContents {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     throw new UserError(`run directory ${dir} does not exist; give the --out directory of a finished \`latent-lens train\`.`, 'E_RUN');
   }
-  const cfg = readJson(dir, RUN_FILES.cfg) as unknown as SaeCfg;
-  for (const key of ['d_in', 'num_latents', 'k', 'n_tokens'] as const) {
-    if (!positiveInt(cfg[key])) throw bad(dir, RUN_FILES.cfg, `has ${key} = ${JSON.stringify(cfg[key])}, expected a positive integer`);
+  const cfg = readJson(dir, RUN_FILES.cfg) as unknown as RunCfg;
+  const { sae, model, train } = cfg;
+  if (typeof sae !== 'object' || sae === null || typeof model !== 'object' || model === null || typeof train !== 'object' || train === null) {
+    throw bad(dir, RUN_FILES.cfg, 'lacks its sae, model or train section');
   }
-  if (typeof cfg.hook_name !== 'string' || typeof cfg.model !== 'string') throw bad(dir, RUN_FILES.cfg, 'lacks hook_name or model');
+  for (const [key, v] of [['sae.d_in', sae.d_in], ['sae.d_sae', sae.d_sae], ['sae.k', sae.k], ['n_tokens', cfg.n_tokens]] as const) {
+    if (!positiveInt(v)) throw bad(dir, RUN_FILES.cfg, `has ${key} = ${JSON.stringify(v)}, expected a positive integer`);
+  }
+  if (typeof sae.hook_name !== 'string' || typeof model.name !== 'string') throw bad(dir, RUN_FILES.cfg, 'lacks sae.hook_name or model.name');
   const tokens = readJson(dir, RUN_FILES.tokens) as unknown as RunTokens;
   if (!Array.isArray(tokens.tokens)) throw bad(dir, RUN_FILES.tokens, 'has no tokens array');
   const T = tokens.tokens.length;
@@ -221,8 +207,8 @@ export function readRun(dir: string): RunContents {
   const metrics = readJson(dir, RUN_FILES.metrics) as unknown as RunMetrics;
   if (!Array.isArray(metrics.curve) || typeof metrics.final !== 'object' || metrics.final === null) throw bad(dir, RUN_FILES.metrics, 'lacks curve or final');
 
-  const { d_in: d, num_latents: L } = cfg;
-  const sae = readTensors(dir, RUN_FILES.sae, { W_enc: { dtype: 'F32', shape: [d, L] } });
+  const { d_in: d, d_sae: L } = sae;
+  const weights = readTensors(dir, RUN_FILES.sae, { W_enc: { dtype: 'F32', shape: [d, L] } });
   const lat = readTensors(dir, RUN_FILES.latents, { row_ptr: { dtype: 'I32', shape: [T + 1] }, index: { dtype: 'I32' }, value: { dtype: 'F32' } });
   const codes: SparseCodes = { rowPtr: lat.get('row_ptr')!.data as Int32Array, index: lat.get('index')!.data as Int32Array, value: lat.get('value')!.data as Float32Array };
   const nnz = codes.index.length;
@@ -234,5 +220,5 @@ export function readRun(dir: string): RunContents {
   for (let j = 0; j < nnz; j++) {
     if (codes.index[j] < 0 || codes.index[j] >= L) throw bad(dir, RUN_FILES.latents, `has latent index ${codes.index[j]}, outside 0..${L - 1}`);
   }
-  return { dir, cfg, w: sae.get('W_enc')!.data as Float32Array, codes, metrics, tokens };
+  return { dir, cfg, w: weights.get('W_enc')!.data as Float32Array, codes, metrics, tokens };
 }

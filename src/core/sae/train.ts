@@ -1,9 +1,10 @@
 import { throwIfAborted, UserError } from '../errors';
 import { Rng } from '../rng';
-import type { EpochMetrics, RunMetrics } from '../run/format';
+import { RUN_FORMAT_VERSION, type EpochMetrics, type RunMetrics } from '../run/format';
 import { initWeights } from './init';
 import { codeStats, deadFraction, fve, offDiagonalCovSq, totalVariance } from './metrics';
 import { createTfjsEngine, tfjsGpuAvailable } from './tfjsEngine';
+import { checkShape, checkTrainFields, type SaeConfig, type SaeShape } from './config';
 import type { EngineOptions, SaeHyper, SparseCodes, TrainEngine } from './types';
 
 export type EngineChoice = 'auto' | 'ort' | 'tfjs';
@@ -11,16 +12,6 @@ export const ENGINE_CHOICES: EngineChoice[] = ['auto', 'ort', 'tfjs'];
 
 /** torch.optim.Adam's defaults. */
 export const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
-
-/** Above this many tokens an epoch is several shuffled minibatches instead of one full batch. */
-export const DEFAULT_MAX_BATCH_TOKENS = 4096;
-
-/** The SAE's sizes and loss weights (see SaeHyper), its learning rate, and how long and from which seed to train. */
-export type TrainConfig = Pick<SaeHyper, 'dIn' | 'nLatents' | 'k' | 'l1' | 'decor' | 'lr'> & {
-  epochs: number;
-  /** Seeds the initial W and the minibatch shuffles. */
-  seed: number;
-};
 
 export interface TrainOptions {
   engine?: EngineChoice;
@@ -30,8 +21,6 @@ export interface TrainOptions {
   onProgress?: (epoch: number, epochs: number, metrics: EpochMetrics, etaMs: number) => void;
   /** Checked before every step and every encode chunk; aborting throws CancelledError. */
   signal?: AbortSignal;
-  /** Largest batch; more tokens than this train in shuffled minibatches. Default 4096. */
-  maxBatchTokens?: number;
 }
 
 export interface TrainResult {
@@ -46,35 +35,10 @@ function intAtLeast(v: number, min: number): boolean {
   return Number.isInteger(v) && v >= min;
 }
 
-/** Checks the size-independent hyper-parameters; throws a UserError naming the flag to change. */
-export function validateHyper(cfg: Pick<TrainConfig, 'epochs' | 'lr' | 'l1' | 'decor' | 'seed'>): void {
-  if (!intAtLeast(cfg.epochs, 1)) throw new UserError(`epochs must be an integer ≥ 1, got ${cfg.epochs}; pass e.g. --epochs 100.`, 'E_CONFIG');
-  if (!(Number.isFinite(cfg.lr) && cfg.lr > 0)) throw new UserError(`the learning rate must be a positive number, got ${cfg.lr}; pass e.g. --lr 1e-4.`, 'E_CONFIG');
-  if (!(Number.isFinite(cfg.l1) && cfg.l1 >= 0)) throw new UserError(`the L1 weight must be a number ≥ 0, got ${cfg.l1}; pass e.g. --l1 0 or --l1 1.`, 'E_CONFIG');
-  if (!(Number.isFinite(cfg.decor) && cfg.decor >= 0)) throw new UserError(`the decorrelation weight must be a number ≥ 0, got ${cfg.decor}; pass e.g. --decor 0 or --decor 0.0005.`, 'E_CONFIG');
-  if (!(Number.isInteger(cfg.seed) && cfg.seed >= 0 && cfg.seed <= 0xffffffff)) throw new UserError(`the seed must be an integer from 0 to 4294967295, got ${cfg.seed}.`, 'E_CONFIG');
-}
-
-/** Checks d_in, the latent count and k; throws a UserError naming the flag to change. */
-export function validateSizes(cfg: Pick<TrainConfig, 'dIn' | 'nLatents' | 'k'>): void {
-  if (!intAtLeast(cfg.dIn, 1)) throw new UserError(`d_in must be a positive integer, got ${cfg.dIn}.`, 'E_CONFIG');
-  if (!intAtLeast(cfg.nLatents, 1)) {
-    throw new UserError(`the number of latents must be an integer ≥ 1, got ${cfg.nLatents}; pass --latents as a count (e.g. 6144) or a multiple of d_in (e.g. 8x).`, 'E_CONFIG');
-  }
-  if (!Number.isInteger(cfg.k) || cfg.k <= 0 || cfg.k >= cfg.nLatents) {
-    throw new UserError(`k must be an integer from 1 to ${cfg.nLatents - 1} (fewer than the ${cfg.nLatents} latents), got ${cfg.k}; pass --k as a count (e.g. 384) or a fraction of d_in (e.g. 0.5).`, 'E_CONFIG');
-  }
-}
-
-export function validateConfig(cfg: TrainConfig): void {
-  validateSizes(cfg);
-  validateHyper(cfg);
-}
-
 /** Checks activations x [T, dIn] against the config; throws a UserError naming the first bad token. */
-export function validateActivations(x: Float32Array, T: number, dIn: number, cfg: TrainConfig): void {
-  if (dIn !== cfg.dIn) {
-    throw new UserError(`the activations have ${dIn} features per token but the SAE is set up for d_in ${cfg.dIn}; train on the hook the settings name, or change the hook/preset to match the activations.`, 'E_DIN');
+export function validateActivations(x: Float32Array, T: number, dIn: number, shape: SaeShape): void {
+  if (dIn !== shape.dIn) {
+    throw new UserError(`the activations have ${dIn} features per token but the SAE is set up for d_in ${shape.dIn}; train on the hook the settings name, or change the hook/preset to match the activations.`, 'E_DIN');
   }
   if (!intAtLeast(T, 2)) throw new UserError(`training needs at least 2 tokens, got ${T}; give a longer text.`, 'E_TOKENS');
   if (x.length !== T * dIn) throw new UserError(`the activations hold ${x.length} values, not ${T} tokens × ${dIn} features = ${T * dIn}; the file or extraction is inconsistent.`, 'E_DIN');
@@ -87,11 +51,8 @@ export function validateActivations(x: Float32Array, T: number, dIn: number, cfg
   if (totalVariance(x, T, dIn) === 0) throw new UserError(`all ${T} tokens have identical activations, so there is nothing to learn; give a text with varied tokens.`, 'E_TOKENS');
 }
 
-/** Rejects a bad engine, threads or maxBatchTokens option. */
+/** Rejects a bad engine or threads option. */
 export function validateTrainOptions(o: TrainOptions): void {
-  if (o.maxBatchTokens !== undefined && !intAtLeast(o.maxBatchTokens, 2)) {
-    throw new UserError(`the batch size must be an integer ≥ 2 tokens, got ${o.maxBatchTokens}.`, 'E_CONFIG');
-  }
   if (o.threads !== undefined && !intAtLeast(o.threads, 1)) throw new UserError(`threads must be a positive integer, got ${o.threads}.`, 'E_USAGE');
   if (o.engine !== undefined && !ENGINE_CHOICES.includes(o.engine)) {
     throw new UserError(`unknown engine "${o.engine}"; choose one of ${ENGINE_CHOICES.join(', ')}.`, 'E_USAGE');
@@ -146,26 +107,31 @@ function gather(x: Float32Array, dIn: number, order: Int32Array, from: number, n
   return buf.subarray(0, n * dIn);
 }
 
+/** What training reads of an SaeConfig besides its sizes (pass the whole config). */
+export type TrainFields = Pick<SaeConfig, 'l1' | 'decor' | 'lr' | 'epochs' | 'seed' | 'batchTokens'>;
+
 /**
- * Trains a Top-K tied SAE on x [T, dIn]; see types.ts for the model and objective. Everything is
+ * Trains a Top-K tied SAE of `shape` (an SaeConfig's sizes on this hook, saeShape) on x [T, dIn];
+ * see types.ts for the model and objective. Everything is
  * validated before any work. Each epoch is one full batch, or shuffled minibatches when
- * T > maxBatchTokens; the epoch's loss terms, MSE and L0 are token-weighted means of its batches
+ * T > cfg.batchTokens; the epoch's loss terms, MSE and L0 are token-weighted means of its batches
  * (measured before each update), its FVE uses the data's mean token. Final metrics come from a
  * forward pass over every token with the trained W.
  */
-export async function trainSae(x: Float32Array, T: number, dIn: number, cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainResult> {
-  validateConfig(cfg);
+export async function trainSae(x: Float32Array, T: number, dIn: number, shape: SaeShape, cfg: TrainFields, opts: TrainOptions = {}): Promise<TrainResult> {
+  checkShape(shape);
+  checkTrainFields(cfg);
   validateTrainOptions(opts);
-  validateActivations(x, T, dIn, cfg);
+  const { nLatents } = shape;
+  validateActivations(x, T, dIn, shape);
   throwIfAborted(opts.signal, 'training');
 
   const t0 = performance.now();
-  const maxBatch = opts.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS;
-  const batching = planBatches(T, maxBatch, cfg.seed);
+  const batching = planBatches(T, cfg.batchTokens, cfg.seed);
   const B = Math.max(...batching.sizes);
-  const hyper: SaeHyper = { dIn, nLatents: cfg.nLatents, k: cfg.k, l1: cfg.l1, decor: cfg.decor, lr: cfg.lr, ...ADAM };
+  const hyper: SaeHyper = { ...shape, l1: cfg.l1, decor: cfg.decor, lr: cfg.lr, ...ADAM };
   const sst = totalVariance(x, T, dIn);
-  const engine = await createEngine(opts.engine ?? 'auto', { hyper, w0: initWeights(dIn, cfg.nLatents, cfg.seed), threads: opts.threads });
+  const engine = await createEngine(opts.engine ?? 'auto', { hyper, w0: initWeights(dIn, nLatents, cfg.seed), threads: opts.threads });
   try {
     const tTrain = performance.now();
     const buf = B < T ? new Float32Array(B * dIn) : x;
@@ -174,7 +140,7 @@ export async function trainSae(x: Float32Array, T: number, dIn: number, cfg: Tra
       const e0 = performance.now();
       const order = batching.order();
       const sum = { loss: 0, mse: 0, l1: 0, decor: 0, l0: 0, sse: 0 };
-      const fired = new Uint8Array(cfg.nLatents);
+      const fired = new Uint8Array(nLatents);
       let from = 0;
       for (const n of batching.sizes) {
         await yieldToEventLoop();
@@ -203,16 +169,16 @@ export async function trainSae(x: Float32Array, T: number, dIn: number, cfg: Tra
     const trainMs = performance.now() - tTrain;
 
     const codes = await encodeAll(engine, x, T, dIn, B, opts.signal);
-    const stats = codeStats(codes.codes, cfg.nLatents);
+    const stats = codeStats(codes.codes, nLatents);
     const mse = codes.sse / (T * dIn);
-    const l1 = stats.absSum / (T * cfg.nLatents);
-    const decor = cfg.decor === 0 ? 0 : meanDecor(codes.codes, cfg.nLatents, batching.sizes, opts.signal);
+    const l1 = stats.absSum / (T * nLatents);
+    const decor = cfg.decor === 0 ? 0 : meanDecor(codes.codes, nLatents, batching.sizes, opts.signal);
     const w = await engine.weights();
     return {
       w,
       codes: codes.codes,
       metrics: {
-        version: 1,
+        version: RUN_FORMAT_VERSION,
         curve,
         final: {
           loss: mse + cfg.l1 * l1 + cfg.decor * decor,

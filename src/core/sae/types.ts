@@ -1,3 +1,5 @@
+import type { SaeConfig, SaeShape } from './config';
+
 /**
  * Shared types of the SAE trainer. Model: W [dIn, nLatents] (one matrix, tied):
  *   pre = ReLU(x·W), z = TopK_k(pre) (per token, zero outside the k largest), x̂ = z·Wᵀ.
@@ -9,19 +11,13 @@
  * on exact float ties); with fewer than k positive values, kth is 0 and every positive value is kept.
  * The gradient treats the mask as constant and flows where z_j ≠ 0 (the top-k mask and the ReLU gate).
  */
-export interface SaeHyper {
-  dIn: number;
-  nLatents: number;
-  k: number;
-  /** λ1: weight of mean|z|. */
-  l1: number;
-  /** λc: weight of the squared off-diagonal covariance of z. */
-  decor: number;
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-}
+/** What an engine needs: the shape, the loss weights and Adam's (src/core/sae/config.ts describes each). */
+export type SaeHyper = SaeShape &
+  Pick<SaeConfig, 'l1' | 'decor' | 'lr'> & {
+    beta1: number;
+    beta2: number;
+    eps: number;
+  };
 
 /** Loss terms of one step, measured on the forward pass before the update. */
 export interface StepResult {

@@ -2,6 +2,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../core/errors';
+import { saeConfig } from '../../core/sae/config';
 import type { AnalysisSettings, JobSettings, LexiconChoice } from '../../shared/protocol';
 import type { Settings } from './schema';
 
@@ -41,7 +42,7 @@ export function jobSettings(s: Settings, base: string | undefined): JobSettings 
   }
   const orUndefined = <T>(v: T | null | ''): T | undefined => (v === null || v === '' ? undefined : v);
   return {
-    sae: {
+    sae: saeConfig({
       preset: s.preset,
       layer: orUndefined(s.layer),
       hook: orUndefined(s.hook),
@@ -50,7 +51,7 @@ export function jobSettings(s: Settings, base: string | undefined): JobSettings 
       epochs: orUndefined(s.epochs),
       lr: orUndefined(s.lr),
       seed: orUndefined(s.seed),
-    },
+    }),
     engine: s.engine,
     modelDir,
     analysis: analysisSettings(s, base),

@@ -3,7 +3,7 @@
  * package.json's contributes.configuration (a test checks keys, types, defaults, enums and minimums).
  * Free of `vscode`: the caller passes a getter (the workspace configuration's `get`).
  */
-import { hookKindOf } from '../../core/sae/presets';
+import { hookKindOf } from '../../core/hooks';
 
 export type SettingSpec =
   | { kind: 'enum'; values: readonly string[]; default: string }

@@ -22,9 +22,9 @@ const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 export function runSummary(v: RunView): string {
   const f = v.metrics.final;
   return [
-    `${v.cfg.n_tokens} tokens · ${v.cfg.num_latents} latents · k ${v.cfg.k} · ${v.cfg.hook_name}`,
+    `${v.cfg.n_tokens} tokens · ${v.cfg.sae.d_sae} latents · k ${v.cfg.sae.k} · ${v.cfg.sae.hook_name}`,
     `FVE ${f.fve.toFixed(3)} · L0 ${f.l0.toFixed(1)} · dead ${pct(f.dead_fraction)} · layer density ${f.layer_density.toFixed(1)} %`,
-    `model ${v.cfg.model} · engine ${v.metrics.engine} (${v.metrics.device}) · ${(v.metrics.total_ms / 1000).toFixed(1)} s`,
+    `model ${v.cfg.model.name} · engine ${v.metrics.engine} (${v.metrics.device}) · ${(v.metrics.total_ms / 1000).toFixed(1)} s`,
   ].join('\n');
 }
 
@@ -35,7 +35,7 @@ export function statusView(s: StatusInput): StatusView | undefined {
   }
   if (!s.run) return undefined;
   const summary = runSummary(s.run);
-  const random = s.run.cfg.random_weights ? ' (random weights)' : '';
+  const random = s.run.cfg.model.random_weights ? ' (random weights)' : '';
   if (s.stale) {
     return {
       text: '$(warning) Latent Lens: stale',

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { analyzeCodes } from '../../../src/core/analysis/analyze';
 import { unitColumns } from '../../../src/core/analysis/stability';
 import { Rng } from '../../../src/core/rng';
+import { saeConfig } from '../../../src/core/sae/config';
 import { trainSae } from '../../../src/core/sae/train';
 import { syntheticCodes, syntheticDoc, type Planted } from './synthetic';
 
@@ -93,7 +94,7 @@ test('end to end: a Top-K SAE trained on activations with a direction planted on
   dir.forEach((v, i) => (dir[i] = v / norm));
   const x = new Float32Array(n * dIn);
   for (let t = 0; t < n; t++) for (let i = 0; i < dIn; i++) x[t * dIn + i] = 0.3 * rng.normal() + (d.concept[t] ? 3 * dir[i] : 0);
-  const sae = await trainSae(x, n, dIn, { dIn, nLatents, k: 4, l1: 0, decor: 0, lr: 1e-2, epochs: 100, seed: 0 }, { threads: 1 });
+  const sae = await trainSae(x, n, dIn, { dIn, nLatents, k: 4 }, saeConfig({ lr: 1e-2, epochs: 100 }), { threads: 1 });
   const r = analyzeCodes({ tokens: d.tokens, codes: sae.codes, nLatents });
   const top = r.conceptList[0];
   assert.ok(top.p! < 0.01 && top.q! < 0.05, `p ${top.p}, q ${top.q}`);

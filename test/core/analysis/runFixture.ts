@@ -1,5 +1,7 @@
 import { RUN_FORMAT_VERSION } from '../../../src/core/run/format';
-import { makeCfg, writeRun, type RunParts } from '../../../src/core/run/runDir';
+import { runCfg } from '../../../src/core/run/runCfg';
+import { writeRun, type RunParts } from '../../../src/core/run/runDir';
+import { saeConfig } from '../../../src/core/sae/config';
 import { Rng } from '../../../src/core/rng';
 import { syntheticCodes, syntheticDoc, type Planted } from './synthetic';
 
@@ -23,9 +25,8 @@ export function fixtureParts(seed = 1, words = 300): RunParts {
   const { latents: L, k, dIn } = FIXTURE;
   const curve = [1, 2, 3].map((epoch) => ({ epoch, loss: 1 / epoch, mse: 0.9 / epoch, l1: 0, decor: 0, fve: 0.3 * epoch, l0: k, dead_fraction: 0, ms: 1 }));
   return {
-    cfg: makeCfg({
-      d_in: dIn, num_latents: L, k, hook_name: 'blocks.1.hook_mlp_out', layer: 1, model: 'synthetic codes', random_weights: false, preset: 'seed',
-      seed, lr: 1e-4, epochs: 3, l1: 0, decor: 0, engine: 'test', device: 'none', n_tokens: T,
+    cfg: runCfg(saeConfig({ seed, epochs: 3 }), {
+      hookName: 'blocks.1.hook_mlp_out', shape: { dIn, nLatents: L, k }, model: { name: 'synthetic codes', random_weights: false }, engine: 'test', device: 'none', nTokens: T,
     }),
     w: rng.fillNormal(new Float32Array(dIn * L), 1),
     codes: syntheticCodes(T, L, k, planted, seed),

@@ -5,7 +5,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../../src/core/errors';
 import { RUN_FORMAT_VERSION } from '../../../src/core/run/format';
-import { makeCfg, readRun, RUN_FILES, writeRun, type RunParts } from '../../../src/core/run/runDir';
+import { runCfg } from '../../../src/core/run/runCfg';
+import { readRun, RUN_FILES, writeRun, type RunParts } from '../../../src/core/run/runDir';
+import { saeConfig } from '../../../src/core/sae/config';
 import { readSafetensors } from '../../../src/core/safetensors';
 
 function tmpdir(): string {
@@ -16,9 +18,8 @@ function tmpdir(): string {
 function parts(): RunParts {
   const T = 2;
   return {
-    cfg: makeCfg({
-      d_in: 3, num_latents: 4, k: 2, hook_name: 'blocks.1.hook_mlp_out', layer: 1, model: 'test', random_weights: true, preset: 'seed',
-      seed: 0, lr: 1e-4, epochs: 1, l1: 0, decor: 0, engine: 'tfjs', device: 'tfjs cpu backend', n_tokens: T,
+    cfg: runCfg(saeConfig({ epochs: 1 }), {
+      hookName: 'blocks.1.hook_mlp_out', shape: { dIn: 3, nLatents: 4, k: 2 }, model: { name: 'test', random_weights: true }, engine: 'tfjs', device: 'tfjs cpu backend', nTokens: T,
     }),
     w: Float32Array.from({ length: 12 }, (_, i) => i + 1),
     codes: { rowPtr: Int32Array.from([0, 2, 3]), index: Int32Array.from([3, 0, 1]), value: Float32Array.from([0.5, 0.25, 2]) },
@@ -52,8 +53,8 @@ test('writeRun → readRun round trip; W_dec is W_encᵀ and biases are zero', (
   assert.deepEqual(dec.shape, [4, 3]);
   for (let i = 0; i < 3; i++) for (let l = 0; l < 4; l++) assert.equal((dec.data as Float32Array)[l * 3 + i], p.w[i * 4 + l]);
   assert.deepEqual([...(tensors.get('b_enc')!.data as Float32Array)], [0, 0, 0, 0]);
-  assert.equal(r.cfg.d_sae, 4);
-  assert.equal(r.cfg.tied, true);
+  assert.equal(r.cfg.sae.d_sae, 4);
+  assert.equal(r.cfg.sae.tied, true);
   assert.deepEqual(leftovers(parent), []);
 });
 
@@ -121,13 +122,13 @@ test('readRun: a wrong format version is named with the version this build reads
   const dir = written();
   const cfg = JSON.parse(fs.readFileSync(path.join(dir, RUN_FILES.cfg), 'utf8'));
   fs.writeFileSync(path.join(dir, RUN_FILES.cfg), JSON.stringify({ ...cfg, version: 7 }));
-  assert.throws(() => readRun(dir), (e: unknown) => e instanceof UserError && /cfg\.json has format version 7.*reads version 1/.test(e.message));
+  assert.throws(() => readRun(dir), (e: unknown) => e instanceof UserError && /cfg\.json has format version 7.*reads version 2/.test(e.message));
 });
 
 test('readRun: W_enc whose shape disagrees with cfg.json is named', () => {
   const dir = written();
   const cfg = JSON.parse(fs.readFileSync(path.join(dir, RUN_FILES.cfg), 'utf8'));
-  fs.writeFileSync(path.join(dir, RUN_FILES.cfg), JSON.stringify({ ...cfg, num_latents: 6 }));
+  fs.writeFileSync(path.join(dir, RUN_FILES.cfg), JSON.stringify({ ...cfg, sae: { ...cfg.sae, d_sae: 6 } }));
   assert.throws(() => readRun(dir), (e: unknown) => e instanceof UserError && /sae\.safetensors has W_enc of shape \[3, 4\].*\[3, 6\]/.test(e.message));
 });
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { trainSae, type TrainConfig, type TrainResult } from '../../../src/core/sae/train';
+import { saeConfig } from '../../../src/core/sae/config';
+import { trainSae, type TrainResult } from '../../../src/core/sae/train';
 import { mixtureActivations } from '../../fixtures/mixtures';
 
 const T = 96;
@@ -19,6 +20,8 @@ function relDiff(a: Float32Array, b: Float32Array): number {
   return Math.sqrt(d / n);
 }
 
+const shape = { dIn, nLatents: 128, k: 12 };
+
 /** Curves without wall times, for exact comparison. */
 const curve = (r: TrainResult) => r.metrics.curve.map(({ ms: _ms, ...m }) => m);
 
@@ -28,9 +31,9 @@ for (const [name, l1, decor] of [
 ] as const) {
   test(`ort and tfjs from the same seed agree after 10 Adam steps: ${name}`, async () => {
     const x = activations(5);
-    const cfg: TrainConfig = { dIn, nLatents: 128, k: 12, l1, decor, lr: 1e-3, epochs: 10, seed: 3 };
-    const ort = await trainSae(x, T, dIn, cfg, { engine: 'ort', threads: 2 });
-    const tfjs = await trainSae(x, T, dIn, cfg, { engine: 'tfjs' });
+    const cfg = saeConfig({ l1, decor, lr: 1e-3, epochs: 10, seed: 3 });
+    const ort = await trainSae(x, T, dIn, shape, cfg, { engine: 'ort', threads: 2 });
+    const tfjs = await trainSae(x, T, dIn, shape, cfg, { engine: 'tfjs' });
     assert.equal(ort.metrics.engine, 'ort');
     assert.equal(tfjs.metrics.engine, 'tfjs');
     for (let e = 0; e < 10; e++) {
@@ -45,9 +48,9 @@ for (const [name, l1, decor] of [
 
 test('the same seed and thread count give bit-identical results twice on ORT CPU', async () => {
   const x = activations(6);
-  const cfg: TrainConfig = { dIn, nLatents: 128, k: 12, l1: 1, decor: 0.0005, lr: 1e-3, epochs: 10, seed: 11 };
-  const a = await trainSae(x, T, dIn, cfg, { engine: 'ort', threads: 2 });
-  const b = await trainSae(x, T, dIn, cfg, { engine: 'ort', threads: 2 });
+  const cfg = saeConfig({ l1: 1, decor: 0.0005, lr: 1e-3, epochs: 10, seed: 11 });
+  const a = await trainSae(x, T, dIn, shape, cfg, { engine: 'ort', threads: 2 });
+  const b = await trainSae(x, T, dIn, shape, cfg, { engine: 'ort', threads: 2 });
   assert.deepEqual(b.w, a.w);
   assert.deepEqual(curve(b), curve(a));
   assert.deepEqual(b.codes, a.codes);

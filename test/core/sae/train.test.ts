@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isCancelled, UserError } from '../../../src/core/errors';
 import { totalVariance } from '../../../src/core/sae/metrics';
-import { planBatches, trainSae, type TrainConfig } from '../../../src/core/sae/train';
+import { saeConfig, type SaeShape } from '../../../src/core/sae/config';
+import { planBatches, trainSae } from '../../../src/core/sae/train';
 import { mixtureActivations } from '../../fixtures/mixtures';
 
 const T = 64;
@@ -11,42 +12,43 @@ const dIn = 16;
 /** Activations with structure: sparse non-negative mixtures of 24 fixed directions, plus noise. */
 const activations = (T: number, seed = 1) => mixtureActivations({ T, dIn, directions: 24, perToken: 3, cMin: 1, noise: 0.05, seed });
 
-const cfg: TrainConfig = { dIn, nLatents: 48, k: 6, l1: 0, decor: 0, lr: 1e-2, epochs: 20, seed: 0 };
+const shape: SaeShape = { dIn, nLatents: 48, k: 6 };
+const cfg = saeConfig({ latents: '48', k: '6', lr: 1e-2, epochs: 20 });
 
 function rejects(p: Promise<unknown>, re: RegExp): Promise<void> {
   return assert.rejects(p, (e: unknown) => e instanceof UserError && re.test(e.message));
 }
 
-test('k = 0 is rejected before any work', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, k: 0 }, { engine: 'tfjs' }), /k must be an integer from 1 to 47.*got 0/));
-test('negative k is rejected', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, k: -3 }, { engine: 'tfjs' }), /k must be .*got -3/));
-test('k equal to the number of latents is rejected', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, k: 48 }, { engine: 'tfjs' }), /fewer than the 48 latents.*got 48/));
-test('k above the number of latents is rejected', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, k: 100 }, { engine: 'tfjs' }), /got 100/));
-test('zero latents are rejected', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, nLatents: 0 }, { engine: 'tfjs' }), /number of latents must be an integer ≥ 1, got 0/));
-test('zero epochs are rejected', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, epochs: 0 }, { engine: 'tfjs' }), /epochs must be an integer ≥ 1, got 0/));
-test('negative epochs are rejected', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, epochs: -5 }, { engine: 'tfjs' }), /epochs .* got -5/));
-test('a zero learning rate is rejected', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, lr: 0 }, { engine: 'tfjs' }), /learning rate must be a positive number, got 0/));
-test('a negative learning rate is rejected', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, lr: -1e-4 }, { engine: 'tfjs' }), /learning rate .* got -0\.0001/));
-test('one token is too few', () => rejects(trainSae(activations(1), 1, dIn, cfg, { engine: 'tfjs' }), /at least 2 tokens, got 1/));
-test('zero tokens are too few', () => rejects(trainSae(new Float32Array(0), 0, dIn, cfg, { engine: 'tfjs' }), /at least 2 tokens, got 0/));
+test('k = 0 is rejected before any work', () => rejects(trainSae(activations(T), T, dIn, { ...shape, k: 0 }, cfg, { engine: 'tfjs' }), /k must be an integer from 1 to 47.*got 0/));
+test('negative k is rejected', () => rejects(trainSae(activations(T), T, dIn, { ...shape, k: -3 }, cfg, { engine: 'tfjs' }), /k must be .*got -3/));
+test('k equal to the number of latents is rejected', () => rejects(trainSae(activations(T), T, dIn, { ...shape, k: 48 }, cfg, { engine: 'tfjs' }), /fewer than the 48 latents.*got 48/));
+test('k above the number of latents is rejected', () => rejects(trainSae(activations(T), T, dIn, { ...shape, k: 100 }, cfg, { engine: 'tfjs' }), /got 100/));
+test('zero latents are rejected', () => rejects(trainSae(activations(T), T, dIn, { ...shape, nLatents: 0 }, cfg, { engine: 'tfjs' }), /number of latents must be an integer ≥ 1, got 0/));
+test('zero epochs are rejected', () => rejects(trainSae(activations(T), T, dIn, shape, { ...cfg, epochs: 0 }, { engine: 'tfjs' }), /epochs must be an integer ≥ 1, got 0/));
+test('negative epochs are rejected', () => rejects(trainSae(activations(T), T, dIn, shape, { ...cfg, epochs: -5 }, { engine: 'tfjs' }), /epochs .* got -5/));
+test('a zero learning rate is rejected', () => rejects(trainSae(activations(T), T, dIn, shape, { ...cfg, lr: 0 }, { engine: 'tfjs' }), /learning rate must be a positive number, got 0/));
+test('a negative learning rate is rejected', () => rejects(trainSae(activations(T), T, dIn, shape, { ...cfg, lr: -1e-4 }, { engine: 'tfjs' }), /learning rate .* got -0\.0001/));
+test('one token is too few', () => rejects(trainSae(activations(1), 1, dIn, shape, cfg, { engine: 'tfjs' }), /at least 2 tokens, got 1/));
+test('zero tokens are too few', () => rejects(trainSae(new Float32Array(0), 0, dIn, shape, cfg, { engine: 'tfjs' }), /at least 2 tokens, got 0/));
 
 test('NaN activations name the first bad token', () => {
   const x = activations(T);
   x[37 * dIn + 5] = NaN;
   x[50 * dIn] = NaN;
-  return rejects(trainSae(x, T, dIn, cfg, { engine: 'tfjs' }), /token 37 contain NaN \(feature 5\)/);
+  return rejects(trainSae(x, T, dIn, shape, cfg, { engine: 'tfjs' }), /token 37 contain NaN \(feature 5\)/);
 });
 
 test('infinite activations name the first bad token', () => {
   const x = activations(T);
   x[3 * dIn + 1] = -Infinity;
-  return rejects(trainSae(x, T, dIn, cfg, { engine: 'tfjs' }), /token 3 contain -Infinity/);
+  return rejects(trainSae(x, T, dIn, shape, cfg, { engine: 'tfjs' }), /token 3 contain -Infinity/);
 });
 
-test('activations of another width than d_in are rejected', () => rejects(trainSae(activations(T), T, dIn, { ...cfg, dIn: 32 }, { engine: 'tfjs' }), /16 features per token but the SAE is set up for d_in 32/));
-test('an activation buffer of the wrong length is rejected', () => rejects(trainSae(activations(T).subarray(1), T, dIn, cfg, { engine: 'tfjs' }), /not 64 tokens × 16 features/));
-test('identical activations on every token are rejected', () => rejects(trainSae(new Float32Array(T * dIn).fill(1), T, dIn, cfg, { engine: 'tfjs' }), /identical activations/));
-test('a batch limit below 2 tokens is rejected', () => rejects(trainSae(activations(T), T, dIn, cfg, { engine: 'tfjs', maxBatchTokens: 1 }), /batch size must be an integer ≥ 2/));
-test('an unknown engine is rejected', () => rejects(trainSae(activations(T), T, dIn, cfg, { engine: 'cuda' as never }), /unknown engine "cuda"/));
+test('activations of another width than d_in are rejected', () => rejects(trainSae(activations(T), T, dIn, { ...shape, dIn: 32 }, cfg, { engine: 'tfjs' }), /16 features per token but the SAE is set up for d_in 32/));
+test('an activation buffer of the wrong length is rejected', () => rejects(trainSae(activations(T).subarray(1), T, dIn, shape, cfg, { engine: 'tfjs' }), /not 64 tokens × 16 features/));
+test('identical activations on every token are rejected', () => rejects(trainSae(new Float32Array(T * dIn).fill(1), T, dIn, shape, cfg, { engine: 'tfjs' }), /identical activations/));
+test('a batch limit below 2 tokens is rejected', () => rejects(trainSae(activations(T), T, dIn, shape, { ...cfg, batchTokens: 1 }, { engine: 'tfjs' }), /batch size must be an integer ≥ 2/));
+test('an unknown engine is rejected', () => rejects(trainSae(activations(T), T, dIn, shape, cfg, { engine: 'cuda' as never }), /unknown engine "cuda"/));
 
 /** JS forward of the trained SAE from its codes: Σ‖x − codes·Wᵀ‖². */
 function sseFromCodes(x: Float32Array, w: Float32Array, codes: { rowPtr: Int32Array; index: Int32Array; value: Float32Array }, L: number): number {
@@ -64,7 +66,7 @@ function sseFromCodes(x: Float32Array, w: Float32Array, codes: { rowPtr: Int32Ar
 test('full-batch training on tfjs: loss falls, and final FVE, L0, dead fraction and density follow from the codes', async () => {
   const x = activations(T);
   const seen: number[] = [];
-  const r = await trainSae(x, T, dIn, cfg, { engine: 'tfjs', onProgress: (epoch, epochs, m, eta) => {
+  const r = await trainSae(x, T, dIn, shape, cfg, { engine: 'tfjs', onProgress: (epoch, epochs, m, eta) => {
     seen.push(epoch);
     assert.equal(epochs, 20);
     assert.ok(eta >= 0 && m.ms >= 0);
@@ -75,35 +77,37 @@ test('full-batch training on tfjs: loss falls, and final FVE, L0, dead fraction 
   assert.ok(c[19].loss < 0.5 * c[0].loss, `loss ${c[0].loss} → ${c[19].loss}`);
   assert.equal(r.metrics.engine, 'tfjs');
   assert.equal(r.metrics.batching, 'full batch of 64 tokens');
-  for (const m of c) assert.ok(m.l0 <= cfg.k && m.dead_fraction >= 0 && m.dead_fraction <= 1);
+  for (const m of c) assert.ok(m.l0 <= shape.k && m.dead_fraction >= 0 && m.dead_fraction <= 1);
 
   const f = r.metrics.final;
-  const L = cfg.nLatents;
+  const L = shape.nLatents;
   const fve = 1 - sseFromCodes(x, r.w, r.codes, L) / totalVariance(x, T, dIn);
   assert.ok(Math.abs(f.fve - fve) < 1e-4, `${f.fve} vs ${fve}`);
   assert.equal(f.l0, r.codes.index.length / T);
   const fired = new Set(r.codes.index);
   assert.equal(f.dead_fraction, 1 - fired.size / L);
   assert.equal(f.layer_density, 100 * (fired.size / L));
-  assert.equal(f.loss, f.mse);
+  // MSE only (λ1 = λc = 0): the final loss is the mean squared error of the codes' reconstruction, computed here.
+  const mse = sseFromCodes(x, r.w, r.codes, L) / (T * dIn);
+  assert.ok(Math.abs(f.loss - mse) <= 1e-5 * mse, `final loss ${f.loss} vs the codes' MSE ${mse}`);
 });
 
 test('minibatch mode: shuffled batches below the limit, said in the summary, reproducible', async () => {
   const x = activations(T);
-  const run = () => trainSae(x, T, dIn, { ...cfg, epochs: 5 }, { engine: 'tfjs', maxBatchTokens: 20 });
+  const run = () => trainSae(x, T, dIn, shape, { ...cfg, epochs: 5, batchTokens: 20 }, { engine: 'tfjs' });
   const a = await run();
   assert.match(a.metrics.batching, /4 shuffled minibatches of ≤ 16 tokens per epoch \(64 tokens > batch limit 20; shuffle seed 0\)/);
   assert.equal(a.codes.rowPtr.length, T + 1);
   assert.ok(a.metrics.curve[4].loss < a.metrics.curve[0].loss);
   const b = await run();
   assert.deepEqual(b.w, a.w);
-  const full = await trainSae(x, T, dIn, { ...cfg, epochs: 5 }, { engine: 'tfjs' });
+  const full = await trainSae(x, T, dIn, shape, { ...cfg, epochs: 5 }, { engine: 'tfjs' });
   assert.notDeepEqual(full.w, a.w);
 });
 
 test('the decorrelation and L1 terms are reported, and the final loss adds them with their weights', async () => {
   const x = activations(T);
-  const r = await trainSae(x, T, dIn, { ...cfg, epochs: 3, l1: 0.5, decor: 0.01 }, { engine: 'tfjs' });
+  const r = await trainSae(x, T, dIn, shape, { ...cfg, epochs: 3, l1: 0.5, decor: 0.01 }, { engine: 'tfjs' });
   const f = r.metrics.final;
   assert.ok(f.decor > 0 && f.l1 > 0);
   assert.ok(Math.abs(f.loss - (f.mse + 0.5 * f.l1 + 0.01 * f.decor)) < 1e-9 * f.loss);
@@ -121,7 +125,7 @@ test('cancelling mid-epoch (between minibatches) stops promptly with a cancel er
     ac.abort();
   }, 150);
   await assert.rejects(
-    trainSae(x, big, dIn, { ...cfg, epochs: 1000 }, { engine: 'tfjs', maxBatchTokens: 4, signal: ac.signal, onProgress: () => epochs++ }),
+    trainSae(x, big, dIn, shape, { ...cfg, epochs: 1000, batchTokens: 4 }, { engine: 'tfjs', signal: ac.signal, onProgress: () => epochs++ }),
     (e: unknown) => isCancelled(e),
   );
   const latency = performance.now() - abortedAt;
@@ -132,7 +136,7 @@ test('cancelling mid-epoch (between minibatches) stops promptly with a cancel er
 test('an already aborted signal does no work', async () => {
   const ac = new AbortController();
   ac.abort();
-  await assert.rejects(trainSae(activations(T), T, dIn, cfg, { engine: 'tfjs', signal: ac.signal }), (e: unknown) => isCancelled(e));
+  await assert.rejects(trainSae(activations(T), T, dIn, shape, cfg, { engine: 'tfjs', signal: ac.signal }), (e: unknown) => isCancelled(e));
 });
 
 test('minibatches are balanced and never smaller than 2 tokens (the covariance needs n − 1 > 0)', () => {
@@ -147,14 +151,18 @@ test('minibatches are balanced and never smaller than 2 tokens (the covariance n
 
 test('T = 3 with a batch limit of 2 trains with the covariance term (no 1-token batch)', async () => {
   const x = activations(3);
-  const r = await trainSae(x, 3, dIn, { ...cfg, decor: 0.0005, epochs: 2 }, { engine: 'ort', maxBatchTokens: 2 });
-  assert.ok(Number.isFinite(r.metrics.final.loss));
+  const r = await trainSae(x, 3, dIn, shape, { ...cfg, decor: 0.0005, epochs: 2, batchTokens: 2 }, { engine: 'ort' });
+  assert.match(r.metrics.batching, /^1 shuffled minibatches of ≤ 3 tokens/, 'one batch of all 3 tokens, not a 2 + 1 split');
+  for (const m of r.metrics.curve) assert.ok(m.decor > 0 && Number.isFinite(m.decor), `epoch ${m.epoch}: covariance term ${m.decor}`);
+  const f = r.metrics.final;
+  assert.ok(f.decor > 0 && Number.isFinite(f.loss));
+  assert.ok(Math.abs(f.loss - (f.mse + 0.0005 * f.decor)) <= 1e-9 * f.loss, 'the final loss adds the covariance term with its weight');
 });
 
 test('without a thread count the ORT engine runs on onnxruntime\'s own choice (setting threads = 0), and says so', async () => {
   const x = activations(T);
-  const own = await trainSae(x, T, dIn, { ...cfg, epochs: 1 }, { engine: 'ort' });
+  const own = await trainSae(x, T, dIn, shape, { ...cfg, epochs: 1 }, { engine: 'ort' });
   assert.equal(own.metrics.device, "cpu (onnxruntime's default threads)");
-  const two = await trainSae(x, T, dIn, { ...cfg, epochs: 1 }, { engine: 'ort', threads: 2 });
+  const two = await trainSae(x, T, dIn, shape, { ...cfg, epochs: 1 }, { engine: 'ort', threads: 2 });
   assert.equal(two.metrics.device, 'cpu (2 threads)');
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../../src/core/errors';
+import { PRESETS } from '../../../src/core/sae/config';
 import { adviceFor } from '../../../src/editor/errors/advice';
 import { jobSettings } from '../../../src/editor/settings/jobSettings';
 import { readSettings, type SettingKey } from '../../../src/editor/settings/schema';
@@ -11,7 +12,7 @@ const settingsWith = (values: Partial<Record<SettingKey, unknown>>) => readSetti
 
 test('defaults: preset values, downloaded model, gazetteer, engine threads', () => {
   const j = jobSettings(settingsWith({}), '/ws');
-  assert.deepEqual(j.sae, { preset: 'seed', layer: undefined, hook: undefined, latents: undefined, k: undefined, epochs: undefined, lr: undefined, seed: undefined });
+  assert.deepEqual(j.sae, PRESETS.seed);
   assert.equal(j.modelDir, undefined);
   assert.deepEqual(j.analysis.lexicon, { kind: 'gazetteer' });
   assert.equal(j.threads, undefined);
@@ -23,7 +24,7 @@ test('overrides and paths (relative to the workspace folder, ~ to home)', () => 
     settingsWith({ layer: 1, k: '8', latents: '128', epochs: 3, 'model.source': 'localDirectory', 'model.directory': 'models/tiny', 'concept.lexicon': 'file', 'concept.lexiconFile': '~/words.txt', threads: 2 }),
     '/ws',
   );
-  assert.deepEqual(j.sae, { preset: 'seed', layer: 1, hook: undefined, latents: '128', k: '8', epochs: 3, lr: undefined, seed: undefined });
+  assert.deepEqual(j.sae, { ...PRESETS.seed, layer: 1, latents: '128', k: '8', epochs: 3 });
   assert.equal(j.modelDir, path.resolve('/ws', 'models/tiny'));
   assert.deepEqual(j.analysis.lexicon, { kind: 'file', path: path.join(os.homedir(), 'words.txt') });
   assert.equal(j.threads, 2);

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { ANALYSIS_FILE, ANALYSIS_VERSION } from '../../../src/core/analysis/types';
 import { makeTestModel } from '../../../src/core/model/testModel';
+import { saeConfig, type SaeOverrides } from '../../../src/core/sae/config';
 import type { JobSettings, ProgressEvent, TrainJob } from '../../../src/shared/protocol';
 import { JobFailure, WorkerClient, type Log } from '../../../src/editor/worker/client';
 
@@ -27,9 +28,9 @@ before(() => {
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function settings(over: Partial<JobSettings['sae']> = {}, rest: Partial<JobSettings> = {}): JobSettings {
+function settings(over: SaeOverrides = {}, rest: Partial<JobSettings> = {}): JobSettings {
   return {
-    sae: { latents: '128', k: '8', epochs: 3, ...over },
+    sae: saeConfig({ latents: '128', k: '8', epochs: 3, ...over }),
     engine: 'ort',
     modelDir,
     analysis: { lexicon: { kind: 'gazetteer' }, punctuationShare: 0.5, proxyShare: 0.3 },
@@ -99,8 +100,8 @@ test('a job streams progress and returns the run; the worker then answers activa
 
     const T = view.tokens.tokens.length;
     assert.ok(T > 20);
-    assert.equal(view.cfg.num_latents, 128);
-    assert.equal(view.cfg.random_weights, true);
+    assert.equal(view.cfg.sae.d_sae, 128);
+    assert.equal(view.cfg.model.random_weights, true);
     assert.equal(view.analysis.version, ANALYSIS_VERSION);
     assert.equal(view.analysis.perToken.latents.length, T);
     assert.ok(fs.existsSync(path.join(view.runDir, ANALYSIS_FILE)));
