@@ -27,7 +27,7 @@ export const SAE_USAGE =
 type SaeFlagValues = { [K in keyof typeof SAE_FLAGS]?: string };
 
 /** Validates the SAE flags (before any work): the SaeConfig they make, and where it trains. */
-export function saeRunFlags(v: SaeFlagValues): { sae: SaeConfig; engine: EngineChoice; threads: number } {
+export function saeRunFlags(v: SaeFlagValues): { sae: SaeConfig; engine: EngineChoice; threads: number | undefined } {
   const engine = (v.engine ?? 'auto') as EngineChoice;
   if (!ENGINE_CHOICES.includes(engine)) throw new UserError(`--engine must be one of ${ENGINE_CHOICES.join(', ')}, got "${v.engine}".`, 'E_USAGE');
   const sae = saeConfig({
@@ -43,5 +43,7 @@ export function saeRunFlags(v: SaeFlagValues): { sae: SaeConfig; engine: EngineC
     seed: num('seed', v.seed),
     batchTokens: num('batch-tokens', v['batch-tokens']),
   });
-  return { sae, engine, threads: num('threads', v.threads) ?? 2 };
+  // 0, as in the editor's setting: onnxruntime's choice (one per physical core).
+  const threads = num('threads', v.threads) ?? 2;
+  return { sae, engine, threads: threads === 0 ? undefined : threads };
 }

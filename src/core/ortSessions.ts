@@ -7,7 +7,7 @@ export type ProviderRequest = 'auto' | 'cpu' | 'cuda';
 export type Provider = 'cpu' | 'cuda';
 
 /** Whether onnxruntime-node's CUDA provider library sits beside its binding (it is fetched at install time only on request). */
-function cudaProviderInstalled(): boolean {
+export function cudaProviderInstalled(): boolean {
   const bin = path.join(path.dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
   return fs.existsSync(path.join(bin, process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'));
 }

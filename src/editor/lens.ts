@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { currentSettings, restrictedNotice, settingsBase } from './settings/workspaceSettings';
+import { CONTEXT, type ContextKey } from './commands/ids';
 import { Decorator } from './decorations/decorator';
 import { editDocState, newDocState, paintInput, type DocState } from './document/docState';
 import { background } from './errors/report';
@@ -201,10 +202,14 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     if (uri !== undefined && this.states.has(uri)) this.followed = uri;
     const s = uri === undefined ? undefined : this.states.get(uri);
     this.refreshStatus();
-    background(this.log, vscode.commands.executeCommand('setContext', 'latentLens.hasRun', this.followed !== undefined && this.states.has(this.followed)));
-    background(this.log, vscode.commands.executeCommand('setContext', 'latentLens.running', uri !== undefined && this.running.has(uri)));
-    background(this.log, vscode.commands.executeCommand('setContext', 'latentLens.highlighting', s?.highlight !== undefined));
+    this.setContext(CONTEXT.hasRun, this.followed !== undefined && this.states.has(this.followed));
+    this.setContext(CONTEXT.running, uri !== undefined && this.running.has(uri));
+    this.setContext(CONTEXT.highlighting, s?.highlight !== undefined);
     this.browser?.update(this.browserState());
+  }
+
+  private setContext(key: ContextKey, value: boolean): void {
+    background(this.log, vscode.commands.executeCommand('setContext', key, value));
   }
 
   // ------------------------------------------------------------ latents (hover links, browser)

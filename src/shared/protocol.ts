@@ -11,6 +11,7 @@
  */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { AnalysisReport } from '../core/analysis/types';
+import type { ErrorCode } from '../core/errors';
 import type { RunCfg, RunMetrics, RunTokens } from '../core/run/format';
 import type { SaeConfig } from '../core/sae/config';
 
@@ -81,9 +82,12 @@ export interface ProgressEvent {
   bytesTotal?: number;
 }
 
+export type JobErrorCode = ErrorCode | 'E_INTERNAL';
+
 /** Data of every error response: `user` errors carry a message to show as it is (UserError); others are bugs. */
 export interface JobErrorData {
-  code: string;
+  /** E_INTERNAL for a bug in the worker. */
+  code: JobErrorCode;
   user: boolean;
 }
 

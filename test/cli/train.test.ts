@@ -64,6 +64,14 @@ test('train --activations: trains on saved activations; a preset for another hoo
   assert.equal(fs.existsSync(path.join(root, 'run-bad')), false);
 });
 
+test('train --threads 0 leaves the thread count to onnxruntime, as the editor setting does', () => {
+  const out = path.join(root, 'run-threads0');
+  const r = runCli('train', doc, '--model', modelDir, ...SMALL, '--epochs', '1', '--threads', '0', '--out', out);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /engine {4}ort on cpu \(onnxruntime's default threads\)/);
+  assert.equal(readRun(out).cfg.train.device, "cpu (onnxruntime's default threads)");
+});
+
 test('train: bad flags fail with exit code 2 before any work and write nothing', () => {
   const out = path.join(root, 'run-never');
   for (const [flags, re] of [

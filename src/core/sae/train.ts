@@ -19,6 +19,8 @@ export interface TrainOptions {
   threads?: number;
   /** After each epoch; etaMs estimates the time left. */
   onProgress?: (epoch: number, epochs: number, metrics: EpochMetrics, etaMs: number) => void;
+  /** After each step (one batch) of an epoch of `steps`. */
+  onStep?: (step: number, steps: number) => void;
   /** Checked before every step and every encode chunk; aborting throws CancelledError. */
   signal?: AbortSignal;
 }
@@ -142,6 +144,7 @@ export async function trainSae(x: Float32Array, T: number, dIn: number, shape: S
       const sum = { loss: 0, mse: 0, l1: 0, decor: 0, l0: 0, sse: 0 };
       const fired = new Uint8Array(nLatents);
       let from = 0;
+      let step = 0;
       for (const n of batching.sizes) {
         await yieldToEventLoop();
         throwIfAborted(opts.signal, 'training');
@@ -150,6 +153,7 @@ export async function trainSae(x: Float32Array, T: number, dIn: number, shape: S
         sum.sse += r.sse;
         for (let l = 0; l < fired.length; l++) fired[l] |= r.fired[l];
         from += n;
+        opts.onStep?.(++step, batching.sizes.length);
       }
       const m: EpochMetrics = {
         epoch,

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { browserHtml } from './html';
 import { customLexiconText, parseWebviewMessage } from './messages';
+import { COMMANDS } from '../commands/ids';
 import { background, reportError } from '../errors/report';
 import type { LatentBrowser, LatentBrowserHost } from './api';
 import type { Lens } from '../lens';
@@ -148,7 +149,7 @@ class LatentBrowserView implements LatentBrowser, vscode.WebviewViewProvider {
         return this.reanalyse('Re-analysing with your word list…', { kind: 'file', path: file });
       }
       case 'train':
-        await vscode.commands.executeCommand('latentLens.trainOnFile');
+        await vscode.commands.executeCommand(COMMANDS.trainOnFile);
         return;
     }
   }

@@ -1,8 +1,9 @@
-/** Every command of the extension, wrapped so failures are reported and never left as rejections. */
+/** Every command of the extension, one handler per entry of the command table, wrapped so failures are reported and never left as rejections. */
 import * as vscode from 'vscode';
 import { guarded } from '../errors/report';
-import { parseLatentArg } from './latentArg';
 import type { Lens } from '../lens';
+import { COMMANDS, type CommandName } from './ids';
+import { parseLatentArg } from './latentArg';
 import { trainOnFile } from './trainOnFile';
 
 async function askLatent(): Promise<number | undefined> {
@@ -15,25 +16,21 @@ async function askLatent(): Promise<number | undefined> {
 }
 
 export function registerCommands(lens: Lens): vscode.Disposable[] {
-  const { log } = lens;
-  const latentCommand = (act: (latent: number, uri?: string) => Promise<void>) =>
-    guarded(log, async (arg?: unknown) => {
-      const { latent, uri } = parseLatentArg(arg);
-      const id = latent ?? (await askLatent());
-      if (id !== undefined) await act(id, uri);
-    });
-  return [
-    vscode.commands.registerCommand('latentLens.trainOnFile', guarded(log, (uri?: unknown) => trainOnFile(lens, uri))),
-    vscode.commands.registerCommand(
-      'latentLens.cancelRun',
-      guarded(log, async () => {
-        const uri = vscode.window.activeTextEditor?.document.uri.toString();
-        const jobId = uri === undefined ? undefined : lens.client.jobFor(uri);
-        if (jobId) await lens.client.cancel(jobId);
-      }),
-    ),
-    vscode.commands.registerCommand('latentLens.showLatent', latentCommand((latent, uri) => lens.reveal(latent, uri))),
-    vscode.commands.registerCommand('latentLens.highlightLatent', latentCommand((latent, uri) => lens.highlight(latent, uri))),
-    vscode.commands.registerCommand('latentLens.clearHighlight', guarded(log, () => lens.highlight(null))),
-  ];
+  const latentCommand = (act: (latent: number, uri?: string) => Promise<void>) => async (arg?: unknown) => {
+    const { latent, uri } = parseLatentArg(arg);
+    const id = latent ?? (await askLatent());
+    if (id !== undefined) await act(id, uri);
+  };
+  const handlers: Record<CommandName, (arg?: unknown) => Promise<void> | void> = {
+    trainOnFile: (uri) => trainOnFile(lens, uri),
+    cancelRun: async () => {
+      const uri = vscode.window.activeTextEditor?.document.uri.toString();
+      const jobId = uri === undefined ? undefined : lens.client.jobFor(uri);
+      if (jobId) await lens.client.cancel(jobId);
+    },
+    showLatent: latentCommand((latent, uri) => lens.reveal(latent, uri)),
+    highlightLatent: latentCommand((latent, uri) => lens.highlight(latent, uri)),
+    clearHighlight: () => lens.highlight(null),
+  };
+  return (Object.keys(COMMANDS) as CommandName[]).map((name) => vscode.commands.registerCommand(COMMANDS[name], guarded(lens.log, handlers[name])));
 }

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { isCancelled, isUserError } from '../../core/errors';
 import { adviceFor } from './advice';
-import { JobFailure } from '../worker/client';
+import { JobFailure, type FailureCode } from '../worker/client';
 
 const SHOW_LOG = 'Show Log';
 const OPEN_SETTINGS = 'Open Settings';
@@ -15,7 +15,7 @@ export async function reportError(e: unknown, log: vscode.LogOutputChannel): Pro
     }
     const user = (e instanceof JobFailure && e.kind === 'user') || isUserError(e);
     if (user) {
-      const err = e as Error & { code: string };
+      const err = e as Error & { code: FailureCode };
       const advice = adviceFor(err.code);
       log.warn(err.message);
       const message = `Latent Lens: ${err.message}${advice?.hint ? ` ${advice.hint}` : ''}`;

@@ -2,10 +2,11 @@
  * The hover of one token as Markdown text. Everything from the document is escaped; the only links
  * are the two latentLens commands (the MarkdownString that carries this text trusts only those).
  */
+import { COMMANDS } from '../commands/ids';
 import { escapeMarkdown, tokenLabel } from './markdownEscape';
 import type { LatentFacts, LatentFlag, TokenLatent } from '../../shared/runFacts';
 
-export const HOVER_COMMANDS = ['latentLens.showLatent', 'latentLens.highlightLatent'] as const;
+export const HOVER_COMMANDS = [COMMANDS.showLatent, COMMANDS.highlightLatent] as const;
 
 export interface HoverInput {
   uri: string;
@@ -65,7 +66,7 @@ export function hoverMarkdown(h: HoverInput): string {
       const concept = f.concept ? `${num(f.concept.score)} (p ${pval(f.concept.p)}, q ${pval(f.concept.q)})` : '—';
       const flags = f.flags.map((x) => escapeMarkdown(flagText(x, h.conceptName))).join(', ') || '—';
       const args = { latent, uri: h.uri };
-      const links = `${commandLink('latentLens.showLatent', 'Show in Latent Browser', args)} · ${commandLink('latentLens.highlightLatent', 'Highlight this latent', args)}`;
+      const links = `${commandLink(COMMANDS.showLatent, 'Show in Latent Browser', args)} · ${commandLink(COMMANDS.highlightLatent, 'Highlight this latent', args)}`;
       lines.push(`| #${latent} | ${num(value)} | ${num(f.densityPct, 2)} % | ${concept} | ${flags} | ${links} |`);
     }
   }

@@ -1,5 +1,6 @@
 /** What the status-bar item says for the active document. */
 import type { RunView } from '../../shared/protocol';
+import { COMMANDS, type CommandId } from '../commands/ids';
 
 export interface StatusInput {
   /** A run is going on for the document: its latest progress line. */
@@ -12,7 +13,7 @@ export interface StatusInput {
 export interface StatusView {
   text: string;
   tooltip: string;
-  command?: string;
+  command?: CommandId;
   warning: boolean;
 }
 
@@ -31,7 +32,7 @@ export function runSummary(v: RunView): string {
 /** undefined: hide the item. */
 export function statusView(s: StatusInput): StatusView | undefined {
   if (s.running !== undefined) {
-    return { text: `$(sync~spin) Latent Lens: ${s.running}`, tooltip: 'Latent Lens is training on this document. Click to cancel.', command: 'latentLens.cancelRun', warning: false };
+    return { text: `$(sync~spin) Latent Lens: ${s.running}`, tooltip: 'Latent Lens is training on this document. Click to cancel.', command: COMMANDS.cancelRun, warning: false };
   }
   if (!s.run) return undefined;
   const summary = runSummary(s.run);
@@ -40,12 +41,12 @@ export function statusView(s: StatusInput): StatusView | undefined {
     return {
       text: '$(warning) Latent Lens: stale',
       tooltip: `The document changed after this run; the tints show the old tokens where they are unchanged. Click to train again.\n\n${summary}`,
-      command: 'latentLens.trainOnFile',
+      command: COMMANDS.trainOnFile,
       warning: true,
     };
   }
   if (s.highlighted !== undefined) {
-    return { text: `$(eye) Latent Lens: latent #${s.highlighted}`, tooltip: `Highlighting latent #${s.highlighted}. Click to show all latents again.\n\n${summary}`, command: 'latentLens.clearHighlight', warning: false };
+    return { text: `$(eye) Latent Lens: latent #${s.highlighted}`, tooltip: `Highlighting latent #${s.highlighted}. Click to show all latents again.\n\n${summary}`, command: COMMANDS.clearHighlight, warning: false };
   }
   return { text: `$(symbol-color) Latent Lens: ${s.run.cfg.n_tokens} tokens${random}`, tooltip: summary, warning: false };
 }

@@ -18,6 +18,7 @@ import {
   ReanalyzeRequest,
   TrainRequest,
   type ActivationsQuery,
+  type JobErrorCode,
   type JobErrorData,
   type ProgressEvent,
   type ReanalyzeJob,
@@ -39,12 +40,15 @@ export interface Log {
  */
 export type FailureKind = 'user' | 'cancelled' | 'crash' | 'internal';
 
+/** A job's error codes, plus the host's own: the connection broke, the worker exited or was stopped. */
+export type FailureCode = JobErrorCode | 'E_WORKER' | 'E_WORKER_EXIT' | 'E_WORKER_STOPPED';
+
 export class JobFailure extends Error {
   override name = 'JobFailure';
   constructor(
     message: string,
     readonly kind: FailureKind,
-    readonly code: string,
+    readonly code: FailureCode,
   ) {
     super(message);
   }
