@@ -17,7 +17,7 @@ export function runCfg(sae: SaeConfig, f: RunCfgFacts): RunCfg {
     version: RUN_FORMAT_VERSION,
     sae: { architecture: 'topk', tied: true, d_in: f.shape.dIn, d_sae: f.shape.nLatents, k: f.shape.k, hook_name: f.hookName },
     model: f.model,
-    train: { preset: sae.preset, l1: sae.l1, decor: sae.decor, lr: sae.lr, epochs: sae.epochs, seed: sae.seed, batch_tokens: sae.batchTokens, engine: f.engine, device: f.device },
+    train: { preset: sae.preset, l1: sae.l1, decor: sae.decor, lr: sae.lr, epochs: sae.epochs, seed: sae.seed, batch_tokens: sae.batchTokens, auxk: sae.auxk, engine: f.engine, device: f.device },
     n_tokens: f.nTokens,
   };
 }
@@ -37,5 +37,6 @@ export function saeConfigOf(cfg: RunCfg): SaeConfig {
     epochs: t.epochs,
     seed: t.seed,
     batchTokens: t.batch_tokens,
+    auxk: t.auxk ?? 0, // runs written before AuxK existed trained without it
   };
 }

@@ -237,7 +237,9 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, threads: n
       const mse = sse / (n * d);
       const l1 = absSum / (n * L);
       const auxk = useAux ? (aux.scale * auxSse) / tv : 0;
-      return { loss: mse + h.l1 * l1 + a.coef * auxk, mse, l1, decor: 0, auxk, sse, l0: nnz / n, fired };
+      // Reported as float32, as the graph's statistics are.
+      const f = Math.fround;
+      return { loss: f(mse + h.l1 * l1 + a.coef * auxk), mse: f(mse), l1: f(l1), decor: 0, auxk: f(auxk), sse: f(sse), l0: f(nnz / n), fired };
     },
 
     lastGradient(): Float32Array {
