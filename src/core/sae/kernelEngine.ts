@@ -19,7 +19,7 @@ import { auxkOf, type SaeHyper, type StepResult } from './types';
  * the tests); only the order of float additions differs. The covariance term is not here (the
  * engine runs the graph when λc > 0).
  */
-export const CHUNK = Number(process.env.CHUNK ?? 256);
+export const CHUNK = 256;
 
 export interface KernelStep {
   step(x: Float32Array, n: number): Promise<StepResult>;

@@ -6,9 +6,9 @@
  * Format: https://webassembly.github.io/spec/core/binary/ (MVP, plus fixed-width SIMD and threads' shared memory).
  */
 export type Code = number[];
-export type ValType = 'i32' | 'f32' | 'f64' | 'v128';
+export type ValType = 'i32' | 'f32' | 'v128';
 
-const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b };
+const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
 
 function uleb(v: number): Code {
   const out: Code = [];
@@ -126,19 +126,6 @@ export const f32 = {
   load: (addr: Code, offset = 0): Code => cat(addr, [0x2a], memarg(2, offset)),
   store: (addr: Code, v: Code, offset = 0): Code => cat(addr, v, [0x38], memarg(2, offset)),
   select: (a: Code, b: Code, cond: Code): Code => cat(a, b, cond, [0x1b]),
-};
-
-export const f64 = {
-  c: (v: number): Code => {
-    const b = Buffer.alloc(8);
-    b.writeDoubleLE(v);
-    return [0x44, ...b];
-  },
-  add: bin(0xa0),
-  mul: bin(0xa2),
-  fromF32: un(0xbb),
-  load: (addr: Code, offset = 0): Code => cat(addr, [0x2b], memarg(3, offset)),
-  store: (addr: Code, v: Code, offset = 0): Code => cat(addr, v, [0x39], memarg(3, offset)),
 };
 
 /** f32x4 lanes of a v128. */

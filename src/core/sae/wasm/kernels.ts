@@ -29,7 +29,7 @@ export const MAX_PAGES = 65536;
 
 const addr = (base: Local, index: Code, bytes: number): Code => i32.add(get(base), i32.mul(index, i32.c(bytes)));
 
-/** Horizontal sum and max of a v128's four f32 lanes. */
+/** A v128's four f32 lanes combined by op (f32.add: their sum; f32.max: their maximum). */
 const lanes = (v: Local, op: (a: Code, b: Code) => Code) => op(op(v4.lane(get(v), 0), v4.lane(get(v), 1)), op(v4.lane(get(v), 2), v4.lane(get(v), 3)));
 
 /**
@@ -265,7 +265,7 @@ function decodeKernel({ dp, L }: KernelSizes) {
       set(o, row),
       set(sq, v4.zero()),
       groups((g) => seq(set(ov, v4.load(i32.add(get(o), get(i)), 16 * g)), set(sq, v4.add(get(sq), v4.mul(get(ov), get(ov)))))),
-      f32.store(at, f32.add(f32.add(v4.lane(get(sq), 0), v4.lane(get(sq), 1)), f32.add(v4.lane(get(sq), 2), v4.lane(get(sq), 3)))),
+      f32.store(at, lanes(sq, f32.add)),
     );
   const body = seq(
     tokens(
@@ -424,7 +424,6 @@ function backwardKernel({ dp }: KernelSizes) {
     a: fn.local('v128'),
     dz: fn.local('v128'),
   }));
-  const hsum = (v: Local) => f32.add(f32.add(v4.lane(get(v), 0), v4.lane(get(v), 1)), f32.add(v4.lane(get(v), 2), v4.lane(get(v), 3)));
 
   /** The entries e … e + size − 1 of the current column. */
   const entries = (size: number) => {
@@ -451,7 +450,7 @@ function backwardKernel({ dp }: KernelSizes) {
       ),
       ...ls.map((l, b) =>
         seq(
-          set(l.dz, v4.splat(f32.add(f32.mul(get(l.c), f32.add(hsum(l.acc[0]), hsum(l.acc[1]))), f32.select(f32.c(0), get(l1Grad), get(l.aux))))),
+          set(l.dz, v4.splat(f32.add(f32.mul(get(l.c), f32.add(lanes(l.acc[0], f32.add), lanes(l.acc[1], f32.add))), f32.select(f32.c(0), get(l1Grad), get(l.aux))))),
           set(l.a, v4.splat(f32.mul(get(l.c), f32.load(addr(colVal, i32.add(get(e), i32.c(b)), 4))))),
         ),
       ),
