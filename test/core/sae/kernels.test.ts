@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cudaProviderInstalled } from '../../../src/core/ortSessions';
 import { Rng } from '../../../src/core/rng';
 import { CHUNK } from '../../../src/core/sae/kernelEngine';
 import { createOrtEngine, type OrtEngine } from '../../../src/core/sae/ortEngine';
@@ -94,4 +95,31 @@ test('the kernels give bit-identical results on 1 and 2 threads', async () => {
   const two = await run(2);
   assert.deepEqual(two.losses, one.losses);
   assert.ok(Buffer.from(two.w.buffer).equals(Buffer.from(one.w.buffer)), 'weights differ between 1 and 2 threads');
+});
+
+test('where onnxruntime-node has its CUDA provider, training runs on CUDA (the train graph) and agrees with the CPU kernels', async (t) => {
+  if (!cudaProviderInstalled()) {
+    t.skip('no CUDA here: onnxruntime-node\'s CUDA provider library is not installed (README, "GPU")');
+    return;
+  }
+  const h = hyper({ dIn: 32, nLatents: 128, k: 8, auxk: 1 / 32, deadTokens: 64 });
+  const n = 64;
+  const { x, w0 } = data(6, n, h.dIn, h.nLatents);
+  const gpu = await createOrtEngine({ hyper: h, w0, provider: 'auto' });
+  if (!gpu.device.startsWith('cuda')) {
+    await gpu.dispose();
+    t.skip(`the CUDA provider library is installed but did not start (the engine fell back to ${gpu.device})`);
+    return;
+  }
+  const cpu = await createOrtEngine({ hyper: h, w0, threads: 2, provider: 'cpu' });
+  for (let s = 1; s <= 3; s++) {
+    const a = await gpu.step(x, n);
+    const b = await cpu.step(x, n);
+    assert.ok(Math.abs(a.loss - b.loss) <= 1e-4 * Math.abs(b.loss), `step ${s}: loss ${a.loss} (CUDA) vs ${b.loss} (CPU)`);
+  }
+  const wa = await gpu.weights();
+  const wb = await cpu.weights();
+  assert.ok(maxDiff(wa, wb) <= 1e-4 * maxAbs(wb), `max |W CUDA − W CPU| = ${maxDiff(wa, wb)}`);
+  await gpu.dispose();
+  await cpu.dispose();
 });
