@@ -73,6 +73,14 @@ test('kernels = train graph to 1e-5 with ties at the k-th value (more than k kep
   });
 });
 
+test('kernels = train graph to 1e-5 with 16-fold ties (more entries than the planned k + 8 per token: the entry regions grow)', async () => {
+  const d = 8;
+  const L = 64;
+  await compare(hyper({ dIn: d, nLatents: L, k: 3, auxk: 1 / 32, kAux: 2, deadTokens: 40 }), 40, 3, 7, (w0) => {
+    for (let i = 0; i < d; i++) for (let j = 4; j < L; j++) w0[i * L + j] = w0[i * L + (j % 4)];
+  });
+});
+
 test('kernels = train graph to 1e-5 when fewer than k values are positive (threshold 0)', async () => {
   const d = 6;
   const L = 40;
