@@ -24,6 +24,7 @@ import { buildNaiveGraph } from './naiveGraph';
  * Then the batch-size sweep: workload S's SAE on real-shaped activations (blocks.6.hook_mlp_out of
  * the random GPT-2-Small-shaped model, .cache/bench-gpt2-small, on a long English licence text),
  * µs per token-step at 256 … 16k tokens per step. Targets on 2 cores: 1k ≤ 100 µs, 8k ≤ 1.25 × 1k.
+ * `npm run bench:train -- --sweep` runs the sweep only.
  */
 const THREADS = 2;
 const EPOCHS = 100;
@@ -148,6 +149,7 @@ async function sweep() {
 }
 
 async function main() {
+  if (process.argv.includes('--sweep')) return sweep();
   const createTfjs = loadTfjsEngine();
   let tfjsStepMs = 0; // workload S's tfjs step, to decide whether the 4× larger course preset is worth timing
   for (const w of WORKLOADS) {

@@ -6,6 +6,7 @@ import { DeadLatents, type AuxkStep } from './deadLatents';
 import { totalVariance } from './metrics';
 import { buildKernels, MAX_PAGES, paddedWidth, selectScratchBytes } from './wasm/kernels';
 import { KernelPool } from './wasm/pool';
+import { relaxedSimd } from './wasm/relaxedSimd';
 import { auxkOf, type SaeHyper, type StepResult } from './types';
 
 /**
@@ -51,7 +52,15 @@ function buildPreactGraph(d: number, L: number): Uint8Array {
   return g.toBytes(18);
 }
 
-export async function createKernelStep(h: SaeHyper, w0: Float32Array, threads: number | undefined, gradOutput: boolean): Promise<KernelStep> {
+export interface KernelStepOptions {
+  threads?: number;
+  /** Keep ∇Wᵀ of each step for lastGradient(). */
+  gradOutput?: boolean;
+  /** Fused multiply-adds (default: where the runtime has relaxed SIMD); false: separate multiply and add. */
+  fma?: boolean;
+}
+
+export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads, gradOutput = false, fma = relaxedSimd() }: KernelStepOptions): Promise<KernelStep> {
   const { dIn: d, nLatents: L, k } = h;
   const dp = paddedWidth(d);
   const rowBytes = 4 * dp;
@@ -89,10 +98,12 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, threads: n
       thr: two(),
       cnt: two(),
       rowPtr: [region(4 * (C + 1)), region(4 * (C + 1))] as const,
+      rowCursor: region(4 * C),
       absSum: two(),
       sse: region(8 * C), // main [C], then AuxK [C]
-      idx: [region(4 * capMain), region(4 * capAux)] as const,
-      val: [region(4 * capMain), region(4 * capAux)] as const,
+      // One spare entry past each capacity: where gather writes the lanes it does not keep.
+      idx: [region(4 * (capMain + 1)), region(4 * (capAux + 1))] as const,
+      val: [region(4 * (capMain + 1)), region(4 * (capAux + 1))] as const,
       colTok: region(4 * (capMain + capAux)),
       colVal: region(4 * (capMain + capAux)),
       end: top,
@@ -117,7 +128,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, threads: n
     }
   };
 
-  const pool = await KernelPool.create(new WebAssembly.Module(buildKernels({ dp, L })), memory, nThreads);
+  const pool = await KernelPool.create(new WebAssembly.Module(buildKernels({ dp, L, fma })), memory, nThreads);
   const session = await ort.InferenceSession.create(buildPreactGraph(d, L), {
     ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
     interOpNumThreads: 1,
@@ -179,10 +190,11 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, threads: n
       ensure(lay.end);
     }
     for (const [s, mask] of sets) {
-      pool.run('gather', even(c).map(([a, b]) => [lay.r, a, b, mask, lay.thr[s], lay.rowPtr[s], lay.idx[s], lay.val[s], lay.absSum[s]]));
+      const spare = s === 0 ? cap.main : cap.aux;
+      pool.run('gather', even(c).map(([a, b]) => [lay.r, a, b, mask, lay.thr[s], lay.rowPtr[s], lay.idx[s], lay.val[s], lay.absSum[s], spare]));
     }
     pool.run('columns', [[c, aux ? c : 0, lay.rowPtr[0], lay.idx[0], lay.val[0], lay.rowPtr[1], lay.idx[1], lay.val[1], R.colPtr, R.cursor, lay.colTok, lay.colVal, R.fired, R.touched]]);
-    pool.run('decode', even(c).map(([a, b]) => [R.wt, a, b, c, R.colPtr, lay.colTok, lay.colVal, lay.x, lay.res, lay.sse, aux ? 1 : 0]));
+    pool.run('decode', even(c).map(([a, b]) => [R.wt, a, b, c, lay.rowPtr[0], lay.idx[0], lay.val[0], lay.rowPtr[1], lay.idx[1], lay.val[1], lay.rowCursor, lay.x, lay.res, lay.sse, aux ? 1 : 0]));
     return totals;
   };
 

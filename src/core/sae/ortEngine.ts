@@ -22,6 +22,8 @@ export interface OrtEngineOptions extends EngineOptions {
    * `graph`: the train graph always (the kernels' oracle in the tests).
    */
   step?: 'auto' | 'graph';
+  /** The kernels' multiply-adds fused (default: where the runtime has relaxed SIMD) or not (tests check both). */
+  fma?: boolean;
 }
 
 /** The ort engine, plus what tests need to look inside. */
@@ -114,7 +116,7 @@ async function createKernelEngine(opts: OrtEngineOptions): Promise<OrtEngine> {
   const h = opts.hyper;
   const { dIn: d, nLatents: L } = h;
   if (opts.w0.length !== d * L) throw new Error(`w0 has ${opts.w0.length} values, expected dIn·nLatents = ${d * L}`);
-  const kernels = await createKernelStep(h, opts.w0, opts.threads, opts.gradOutput === true);
+  const kernels = await createKernelStep(h, opts.w0, { threads: opts.threads, gradOutput: opts.gradOutput, fma: opts.fma });
   const { encode } = await openEngineSessions({ ...opts, provider: 'cpu' }, undefined, buildEncodeGraph(h, 1));
   const wt = { [stateNames(0).wt]: f32(kernels.wt, [L, d]) };
   const transpose = (a: Float32Array) => {
