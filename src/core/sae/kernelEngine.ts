@@ -32,6 +32,8 @@ export interface KernelStep {
 }
 
 const align = (bytes: number) => Math.ceil(bytes / 64) * 64;
+/** Entries between the threads' spare entries: 16 × 4 bytes, one cache line. */
+const SPARE = 16;
 
 /** Adam's coefficients for step t + 1 in the stored form of trainGraph.ts (m holds lr·m̂, v holds v̂). */
 function adamCoefficients(h: SaeHyper, t: number) {
@@ -101,9 +103,9 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
       rowCursor: region(4 * C),
       absSum: two(),
       sse: region(8 * C), // main [C], then AuxK [C]
-      // One spare entry past each capacity: where gather writes the lanes it does not keep.
-      idx: [region(4 * (capMain + 1)), region(4 * (capAux + 1))] as const,
-      val: [region(4 * (capMain + 1)), region(4 * (capAux + 1))] as const,
+      // Past each capacity, a spare entry per thread (a cache line apart): where gather writes the lanes it does not keep.
+      idx: [region(4 * (capMain + SPARE * nThreads)), region(4 * (capAux + SPARE * nThreads))] as const,
+      val: [region(4 * (capMain + SPARE * nThreads)), region(4 * (capAux + SPARE * nThreads))] as const,
       colTok: region(4 * (capMain + capAux)),
       colVal: region(4 * (capMain + capAux)),
       end: top,
@@ -191,7 +193,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
     }
     for (const [s, mask] of sets) {
       const spare = s === 0 ? cap.main : cap.aux;
-      pool.run('gather', even(c).map(([a, b]) => [lay.r, a, b, mask, lay.thr[s], lay.rowPtr[s], lay.idx[s], lay.val[s], lay.absSum[s], spare]));
+      pool.run('gather', even(c).map(([a, b], p) => [lay.r, a, b, mask, lay.thr[s], lay.rowPtr[s], lay.idx[s], lay.val[s], lay.absSum[s], spare + SPARE * p]));
     }
     pool.run('columns', [[c, aux ? c : 0, lay.rowPtr[0], lay.idx[0], lay.val[0], lay.rowPtr[1], lay.idx[1], lay.val[1], R.colPtr, R.cursor, lay.colTok, lay.colVal, R.fired, R.touched]]);
     pool.run('decode', even(c).map(([a, b]) => [R.wt, a, b, c, lay.rowPtr[0], lay.idx[0], lay.val[0], lay.rowPtr[1], lay.idx[1], lay.val[1], lay.rowCursor, lay.x, lay.res, lay.sse, aux ? 1 : 0]));
