@@ -7,7 +7,7 @@ import { totalVariance } from './metrics';
 import { buildKernels, MAX_PAGES, paddedWidth, selectScratchBytes } from './wasm/kernels';
 import { KernelPool } from './wasm/pool';
 import { relaxedSimd } from './wasm/relaxedSimd';
-import { auxkOf, type SaeHyper, type StepResult } from './types';
+import { auxkOf, type SaeHyper, type SparseCodes, type StepResult } from './types';
 
 /**
  * The train step on the CPU: onnxruntime computes the dense pre-activations ReLU(X·W) (its GEMM is
@@ -26,6 +26,8 @@ export const CHUNK = 1024;
 
 export interface KernelStep {
   step(x: Float32Array, n: number): Promise<StepResult>;
+  /** Top-k codes (rows by descending value, the lower latent first among equal values) and Σ‖x̂ − x‖² with the current W. */
+  encode(x: Float32Array, n: number): Promise<{ codes: SparseCodes; sse: number }>;
   /** Wᵀ [L, dIn] as onnxruntime reads it (refreshed after each step). */
   readonly wt: Float32Array;
   /** ∇Wᵀ [L, dIn] of the last step, when created with gradOutput. */
@@ -43,6 +45,30 @@ function adamCoefficients(h: SaeHyper, t: number) {
   const coef1 = (h.lr * (1 - h.beta1)) / bc(h.beta1, t + 1);
   const coef2 = (1 - h.beta2) / bc(h.beta2, t + 1);
   return { ratio1: (h.beta1 * bc(h.beta1, t)) / bc(h.beta1, t + 1), coef1, ratio2: (h.beta2 * bc(h.beta2, t)) / bc(h.beta2, t + 1), kappa: coef2 / (coef1 * coef1) };
+}
+
+/**
+ * Orders each row of codes (entries in latent order) by descending value, the lower latent first
+ * among equal values: one native numeric sort of float64 keys per row, value bits · L + (L − 1 − latent)
+ * (non-negative floats order like their bits; the key stays below 2^53 for L < 2^22).
+ */
+function sortRowsByValue(codes: SparseCodes, L: number): void {
+  const { rowPtr, index, value } = codes;
+  const bits = new Uint32Array(value.buffer, value.byteOffset, value.length);
+  let keys = new Float64Array(0);
+  for (let t = 0; t + 1 < rowPtr.length; t++) {
+    const [from, to] = [rowPtr[t], rowPtr[t + 1]];
+    if (keys.length < to - from) keys = new Float64Array(to - from);
+    const row = keys.subarray(0, to - from);
+    for (let e = from; e < to; e++) row[e - from] = bits[e] * L + (L - 1 - index[e]);
+    row.sort();
+    for (let e = from; e < to; e++) {
+      const key = row[to - 1 - e];
+      const latent = L - 1 - (key % L);
+      index[e] = latent;
+      bits[e] = (key - (L - 1 - latent)) / L;
+    }
+  }
 }
 
 /** ReLU(x·W) from Wᵀ: the pre-activations [n, L]. */
@@ -172,8 +198,19 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
     return cuts.slice(0, -1).map((c, p) => [c, cuts[p + 1]]);
   };
 
-  /** Top-k selection, codes and decoder residuals of chunk rows [0, c); returns the codes' entry counts. */
-  const forwardChunk = (c: number, aux: AuxkStep | undefined) => {
+  /** Puts x [c, d] and r = ReLU(x·W) (onnxruntime) of a chunk into the kernels' memory. */
+  const loadChunk = async (xc: Float32Array, c: number) => {
+    const rOut = new ort.Tensor('float32', rOrt.subarray(0, c * L), [c, L]);
+    await runInPlace(session, { x: new ort.Tensor('float32', xc, [c, d]), wt: new ort.Tensor('float32', wtOrt, [L, d]) }, { r: rOut });
+    f32.set(rOrt.subarray(0, c * L), lay.r / 4);
+    for (let i = 0; i < c; i++) f32.set(xc.subarray(i * d, (i + 1) * d), lay.x / 4 + i * dp);
+  };
+
+  /**
+   * Top-k selection, codes and decoder residuals of chunk rows [0, c), and for a train step the
+   * codes by latent (columns) for the gradient; returns the codes' entry counts.
+   */
+  const forwardChunk = (c: number, aux: AuxkStep | undefined, train: boolean) => {
     const sets = aux ? ([[0, 0, k], [1, R.dead, aux.k]] as const) : ([[0, 0, k]] as const);
     for (const [s, mask, kk] of sets) {
       pool.run('select', even(c).map(([a, b], p) => [lay.r, a, b, kk, mask, lay.thr[s], lay.cnt[s], R.scratch[p]]));
@@ -197,7 +234,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
       const spare = s === 0 ? cap.main : cap.aux;
       pool.run('gather', even(c).map(([a, b], p) => [lay.r, a, b, mask, lay.thr[s], lay.rowPtr[s], lay.idx[s], lay.val[s], lay.absSum[s], spare + SPARE * p]));
     }
-    pool.run('columns', [[c, aux ? c : 0, lay.rowPtr[0], lay.idx[0], lay.val[0], lay.rowPtr[1], lay.idx[1], lay.val[1], R.colPtr, R.cursor, lay.colTok, lay.colVal, R.fired, R.touched]]);
+    if (train) pool.run('columns', [[c, aux ? c : 0, lay.rowPtr[0], lay.idx[0], lay.val[0], lay.rowPtr[1], lay.idx[1], lay.val[1], R.colPtr, R.cursor, lay.colTok, lay.colVal, R.fired, R.touched]]);
     pool.run('decode', even(c).map(([a, b]) => [R.wt, a, b, c, lay.rowPtr[0], lay.idx[0], lay.val[0], lay.rowPtr[1], lay.idx[1], lay.val[1], lay.rowCursor, lay.x, lay.res, lay.sse, aux ? 1 : 0]));
     return totals;
   };
@@ -228,13 +265,8 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
       let nnz = 0;
       for (let c0 = 0; c0 < n; c0 += C) {
         const c = Math.min(C, n - c0);
-        const xc = x.subarray(c0 * d, (c0 + c) * d);
-        // onnxruntime: r = ReLU(x·W) for the chunk, copied into the kernels' memory.
-        const rOut = new ort.Tensor('float32', rOrt.subarray(0, c * L), [c, L]);
-        await runInPlace(session, { x: new ort.Tensor('float32', xc, [c, d]), wt: new ort.Tensor('float32', wtOrt, [L, d]) }, { r: rOut });
-        f32.set(rOrt.subarray(0, c * L), lay.r / 4);
-        for (let i = 0; i < c; i++) f32.set(xc.subarray(i * d, (i + 1) * d), lay.x / 4 + i * dp);
-        const [mainEntries] = forwardChunk(c, useAux ? aux : undefined);
+        await loadChunk(x.subarray(c0 * d, (c0 + c) * d), c);
+        const [mainEntries] = forwardChunk(c, useAux ? aux : undefined, true);
         nnz += mainEntries;
         sse += sum(lay.sse, c);
         absSum += sum(lay.absSum[0], c);
@@ -256,6 +288,30 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
       // Reported as float32, as the graph's statistics are.
       const f = Math.fround;
       return { loss: f(mse + h.l1 * l1 + a.coef * auxk), mse: f(mse), l1: f(l1), decor: 0, auxk: f(auxk), sse: f(sse), l0: f(nnz / n), fired };
+    },
+
+    async encode(x: Float32Array, n: number): Promise<{ codes: SparseCodes; sse: number }> {
+      const rowPtr = new Int32Array(n + 1);
+      const parts: { index: Int32Array; value: Float32Array }[] = [];
+      let sse = 0;
+      for (let c0 = 0; c0 < n; c0 += C) {
+        const c = Math.min(C, n - c0);
+        await loadChunk(x.subarray(c0 * d, (c0 + c) * d), c);
+        const [entries] = forwardChunk(c, undefined, false);
+        const ptr = i32.subarray(lay.rowPtr[0] / 4, lay.rowPtr[0] / 4 + c + 1);
+        for (let i = 1; i <= c; i++) rowPtr[c0 + i] = rowPtr[c0] + ptr[i];
+        parts.push({ index: i32.slice(lay.idx[0] / 4, lay.idx[0] / 4 + entries), value: f32.slice(lay.val[0] / 4, lay.val[0] / 4 + entries) });
+        sse += sum(lay.sse, c);
+      }
+      const codes: SparseCodes = { rowPtr, index: new Int32Array(rowPtr[n]), value: new Float32Array(rowPtr[n]) };
+      let at = 0;
+      for (const p of parts) {
+        codes.index.set(p.index, at);
+        codes.value.set(p.value, at);
+        at += p.index.length;
+      }
+      sortRowsByValue(codes, L);
+      return { codes, sse };
     },
 
     lastGradient(): Float32Array {
