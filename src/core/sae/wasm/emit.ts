@@ -84,7 +84,6 @@ export const i32 = {
   add: bin(0x6a),
   sub: bin(0x6b),
   mul: bin(0x6c),
-  divU: bin(0x6e),
   and: bin(0x71),
   or: bin(0x72),
   shl: bin(0x74),
@@ -143,8 +142,7 @@ export const v4 = {
   mul: vbin(0xe6),
   div: vbin(0xe7),
   sqrt: vun(0xe3),
-  max: vbin(0xe9),
-  /** b > a ? b : a — one instruction, unlike max's NaN and −0 rules (for values known to be ordinary). */
+  /** b > a ? b : a — one instruction, unlike f32x4.max with its NaN and −0 rules (for values known to be ordinary). */
   pmax: vbin(0xeb),
   /** b < a ? b : a. */
   pmin: vbin(0xea),

@@ -38,8 +38,9 @@ const lanes = (v: Local, op: (a: Code, b: Code) => Code) => op(op(v4.lane(get(v)
  * select(r, t0, t1, k, mask, thr, cnt, scratch): for each token row of r [·, L] (values ≥ 0), the
  * k-th largest of v_j = r_j·mask_j counting equal values separately (thr[t], f32) and how many v_j
  * are kept by the top-k rule, v_j ≥ thr and v_j > 0 (cnt[t], i32); mask = 0 means no mask.
- * Exact: first a lower bound of the k-th largest, the smallest of the maxima of k disjoint groups
- * of values (k distinct values are ≥ it), with SIMD; only values ≥ it become candidates; then radix
+ * Exact: first a lower bound of the k-th largest, the smallest of the maxima of at least k disjoint
+ * groups of values (k distinct values are ≥ it), by lanes of v128s taken at a stride so that a
+ * group's maximum is one pseudo-max per v128; only values ≥ it become candidates; then radix
  * select on the candidates' float bits (non-negative floats order like their bit patterns): 2048
  * buckets on bits 30…20, and the boundary bucket's keys ranked on bits 19…10, then 9…0.
  */
