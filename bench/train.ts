@@ -8,6 +8,7 @@ import { makeTestModel } from '../src/core/model/testModel';
 import { Rng } from '../src/core/rng';
 import { initWeights } from '../src/core/sae/init';
 import { createOrtEngine } from '../src/core/sae/ortEngine';
+import { relaxedSimd } from '../src/core/sae/wasm/relaxedSimd';
 import { tokenize } from '../src/core/tokenizer';
 import type { EngineOptions, SaeHyper, TrainEngine } from '../src/core/sae/types';
 import { buildNaiveGraph } from './naiveGraph';
@@ -133,7 +134,7 @@ async function sweep() {
   const all = await realActivations(SWEEP[SWEEP.length - 1]);
   console.log(`\nbatch-size sweep, workload S's SAE (${h.dIn} → ${h.nLatents}, k ${h.k}, MSE, Adam) on real-shaped activations (${HOOK}, random GPT-2-Small-shaped model), ${THREADS} threads`);
   // The fastest step is the one least slowed by other processes on a shared machine.
-  console.log(`  per token-step from the fastest of the timed steps (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+  console.log(`  per token-step from the fastest of the timed steps (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; kernels ${relaxedSimd() ? 'with' : 'without'} fused multiply-add)`);
   const perToken: Record<number, number> = {};
   for (const n of SWEEP) {
     const engine = await createOrtEngine({ hyper: h, w0: initWeights(h.dIn, h.nLatents, 0), threads: THREADS });
