@@ -18,9 +18,9 @@ import { auxkOf, type SaeHyper, type SparseCodes, type StepResult } from './type
  * bounds the [tokens, L] pre-activations; ∇W adds up over the chunks and Adam runs once per step.
  * Each chunk streams Wᵀ and ∇Wᵀ through the cores once and has onnxruntime pack Wᵀ once, so bigger
  * chunks cost less per token until the chunk's rows leave the cache: 1024 tokens measured 6 % less
- * CPU per token than 256, 512 and 2048 at workload S. The math is the train graph's (trainGraph.ts, the oracle of
- * the tests); only the order of float additions differs. The covariance term is not here (the
- * engine runs the graph when λc > 0).
+ * CPU per token than 256, 512 and 2048 at workload S. The math is the train graph's (trainGraph.ts,
+ * the oracle of the tests); only the order of float additions differs, and whether multiply-adds
+ * are fused (relaxedSimd.ts). The covariance term is not here (the engine runs the graph when λc > 0).
  */
 export const CHUNK = 1024;
 
@@ -50,7 +50,8 @@ function adamCoefficients(h: SaeHyper, t: number) {
 /**
  * Orders each row of codes (entries in latent order) by descending value, the lower latent first
  * among equal values: one native numeric sort of float64 keys per row, value bits · L + (L − 1 − latent)
- * (non-negative floats order like their bits; the key stays below 2^53 for L < 2^22).
+ * (non-negative floats order like their bits; the key stays below 2^53 for L < 2^22, which any Wᵀ
+ * that fits the 4 GiB of WebAssembly memory has).
  */
 function sortRowsByValue(codes: SparseCodes, L: number): void {
   const { rowPtr, index, value } = codes;
@@ -170,12 +171,20 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
   // Wᵀ into the memory (padded rows) and into onnxruntime's copy.
   const wtOrt = new Float32Array(L * d);
   for (let j = 0; j < L; j++) for (let i = 0; i < d; i++) wtOrt[j * d + i] = w0[i * L + j];
-  for (let j = 0; j < L; j++) f32.set(wtOrt.subarray(j * d, (j + 1) * d), R.wt / 4 + j * dp);
-  const syncWt = () => {
-    for (let j = 0; j < L; j++) wtOrt.set(f32.subarray(R.wt / 4 + j * dp, R.wt / 4 + j * dp + d), j * d);
+  /** Copies `rows` rows of d floats from `from` into padded rows of the memory at byte offset `at` (one copy when d = dp). */
+  const toPadded = (from: Float32Array, rows: number, at: number) => {
+    if (dp === d) f32.set(from.subarray(0, rows * d), at / 4);
+    else for (let j = 0; j < rows; j++) f32.set(from.subarray(j * d, (j + 1) * d), at / 4 + j * dp);
   };
+  /** Copies `rows` padded rows of the memory at byte offset `at` into `to` (rows of d floats). */
+  const fromPadded = (at: number, rows: number, to: Float32Array) => {
+    if (dp === d) to.set(f32.subarray(at / 4, at / 4 + rows * d));
+    else for (let j = 0; j < rows; j++) to.set(f32.subarray(at / 4 + j * dp, at / 4 + j * dp + d), j * d);
+  };
+  toPadded(wtOrt, L, R.wt);
 
-  const rOrt = new Float32Array(C * L);
+  // onnxruntime's outputs, two so that the next chunk's product can run while the kernels work on this one.
+  const rOrt = [new Float32Array(C * L), new Float32Array(C * L)];
   const dead = new DeadLatents(h);
   const gradCopy = gradOutput ? new Float32Array(L * d) : new Float32Array(0);
   let t = 0;
@@ -198,12 +207,33 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
     return cuts.slice(0, -1).map((c, p) => [c, cuts[p + 1]]);
   };
 
-  /** Puts x [c, d] and r = ReLU(x·W) (onnxruntime) of a chunk into the kernels' memory. */
-  const loadChunk = async (xc: Float32Array, c: number) => {
-    const rOut = new ort.Tensor('float32', rOrt.subarray(0, c * L), [c, L]);
-    await runInPlace(session, { x: new ort.Tensor('float32', xc, [c, d]), wt: new ort.Tensor('float32', wtOrt, [L, d]) }, { r: rOut });
-    f32.set(rOrt.subarray(0, c * L), lay.r / 4);
-    for (let i = 0; i < c; i++) f32.set(xc.subarray(i * d, (i + 1) * d), lay.x / 4 + i * dp);
+  /**
+   * The chunks of x [n, d], each with its pre-activations r = ReLU(x·W) (onnxruntime) and x put into
+   * the kernels' memory before `work` runs on it. onnxruntime computes chunk c + 1 on its own threads
+   * while `work` runs on chunk c: the two share the cores, and the copies and single-threaded parts
+   * of each chunk no longer leave a core idle. W does not change within a step, so the order of the
+   * results is that of one chunk after the other.
+   */
+  const chunks = async (x: Float32Array, n: number, work: (c0: number, c: number) => void) => {
+    const product = (c0: number) => {
+      const c = Math.min(C, n - c0);
+      const out = rOrt[(c0 / C) % 2].subarray(0, c * L);
+      return runInPlace(session, { x: new ort.Tensor('float32', x.subarray(c0 * d, (c0 + c) * d), [c, d]), wt: new ort.Tensor('float32', wtOrt, [L, d]) }, { r: new ort.Tensor('float32', out, [c, L]) }).then(() => out);
+    };
+    let next = product(0);
+    for (let c0 = 0; c0 < n; c0 += C) {
+      const c = Math.min(C, n - c0);
+      f32.set(await next, lay.r / 4);
+      if (c0 + C < n && process.env.KOVL !== '0') next = product(c0 + C);
+      toPadded(x.subarray(c0 * d, (c0 + c) * d), c, lay.x);
+      try {
+        work(c0, c);
+      } catch (e) {
+        await next.catch(() => undefined); // the next product still writes its buffer: let it finish first
+        throw e;
+      }
+      if (c0 + C < n && process.env.KOVL === '0') next = product(c0 + C);
+    }
   };
 
   /**
@@ -263,23 +293,21 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
       let auxSse = 0;
       let absSum = 0;
       let nnz = 0;
-      for (let c0 = 0; c0 < n; c0 += C) {
-        const c = Math.min(C, n - c0);
-        await loadChunk(x.subarray(c0 * d, (c0 + c) * d), c);
+      await chunks(x, n, (_, c) => {
         const [mainEntries] = forwardChunk(c, useAux ? aux : undefined, true);
         nnz += mainEntries;
         sse += sum(lay.sse, c);
         absSum += sum(lay.absSum[0], c);
         if (useAux) auxSse += sum(lay.sse + 4 * c, c);
         pool.run('backward', byWork().map(([j0, j1]) => [R.wt, j0, j1, R.colPtr, lay.colTok, lay.colVal, lay.res, lay.x, c, cMain, cAux, l1Grad, R.grad]));
-      }
+      });
       if (gradOutput) {
-        for (let j = 0; j < L; j++) gradCopy.set(f32.subarray(R.grad / 4 + j * dp, R.grad / 4 + j * dp + d), j * d);
+        fromPadded(R.grad, L, gradCopy);
       }
       const ad = adamCoefficients(h, t);
       pool.run('adam', even(L).map(([j0, j1]) => [R.wt, j0, j1, R.grad, R.m, R.v, R.touched, ad.ratio1, ad.coef1, ad.ratio2, ad.kappa, h.eps]));
       t++;
-      syncWt();
+      fromPadded(R.wt, L, wtOrt);
       const fired = u8.slice(R.fired, R.fired + L);
       dead.update(fired, n);
       const mse = sse / (n * d);
@@ -294,15 +322,13 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
       const rowPtr = new Int32Array(n + 1);
       const parts: { index: Int32Array; value: Float32Array }[] = [];
       let sse = 0;
-      for (let c0 = 0; c0 < n; c0 += C) {
-        const c = Math.min(C, n - c0);
-        await loadChunk(x.subarray(c0 * d, (c0 + c) * d), c);
+      await chunks(x, n, (c0, c) => {
         const [entries] = forwardChunk(c, undefined, false);
         const ptr = i32.subarray(lay.rowPtr[0] / 4, lay.rowPtr[0] / 4 + c + 1);
         for (let i = 1; i <= c; i++) rowPtr[c0 + i] = rowPtr[c0] + ptr[i];
         parts.push({ index: i32.slice(lay.idx[0] / 4, lay.idx[0] / 4 + entries), value: f32.slice(lay.val[0] / 4, lay.val[0] / 4 + entries) });
         sse += sum(lay.sse, c);
-      }
+      });
       const codes: SparseCodes = { rowPtr, index: new Int32Array(rowPtr[n]), value: new Float32Array(rowPtr[n]) };
       let at = 0;
       for (const p of parts) {
