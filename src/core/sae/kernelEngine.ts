@@ -4,7 +4,7 @@ import { GraphBuilder } from '../onnx/builder';
 import { addNoCopyOutput, runInPlace } from '../ortInPlace';
 import { DeadLatents, type AuxkStep } from './deadLatents';
 import { totalVariance } from './metrics';
-import { buildKernels, MAX_PAGES, paddedWidth, selectScratchBytes } from './wasm/kernels';
+import { buildKernels, MAX_PAGES, paddedWidth, selectScratchBytes, type KernelName } from './wasm/kernels';
 import { KernelPool } from './wasm/pool';
 import { relaxedSimd } from './wasm/relaxedSimd';
 import { auxkOf, type SaeHyper, type SparseCodes, type StepResult } from './types';
@@ -113,6 +113,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
     fired: region(L),
     touched: region(L),
     colPtr: region(4 * (L + 1)),
+    next: region(4), // the shared block counter of the kernels that split their work dynamically
     cursor: region(4 * L),
     scratch: Array.from({ length: nThreads }, () => region(selectScratchBytes(L))),
   };
@@ -189,24 +190,16 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
   const gradCopy = gradOutput ? new Float32Array(L * d) : new Float32Array(0);
   let t = 0;
 
+  /** Runs a kernel that takes its blocks of work from the shared counter on every thread; args(p) for thread p. */
+  const shared = (name: KernelName, args: (p: number) => number[]) => {
+    i32[R.next / 4] = 0;
+    pool.run(name, Array.from({ length: nThreads }, (_, p) => args(p)));
+  };
   /** Splits [0, n) into one contiguous range per thread. */
   const even = (n: number) => {
     const parts = Math.min(nThreads, Math.max(1, n));
     return Array.from({ length: parts }, (_, p) => [Math.floor((p * n) / parts), Math.floor(((p + 1) * n) / parts)]);
   };
-  /** Latent ranges of about equal work: a column's entries plus a fixed cost per latent. */
-  const byWork = () => {
-    const colPtr = i32.subarray(R.colPtr / 4, R.colPtr / 4 + L + 1);
-    const total = colPtr[L] + L;
-    const cuts = [0];
-    for (let p = 1, j = 0; p < nThreads; p++) {
-      while (j < L && colPtr[j] + j < (p * total) / nThreads) j++;
-      cuts.push(j);
-    }
-    cuts.push(L);
-    return cuts.slice(0, -1).map((c, p) => [c, cuts[p + 1]]);
-  };
-
   /**
    * The chunks of x [n, d], each with its pre-activations r = ReLU(x·W) (onnxruntime) and x put into
    * the kernels' memory before `work` runs on it. onnxruntime computes chunk c + 1 on its own threads
@@ -243,7 +236,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
   const forwardChunk = (c: number, aux: AuxkStep | undefined, train: boolean) => {
     const sets = aux ? ([[0, 0, k], [1, R.dead, aux.k]] as const) : ([[0, 0, k]] as const);
     for (const [s, mask, kk] of sets) {
-      pool.run('select', even(c).map(([a, b], p) => [lay.r, a, b, kk, mask, lay.thr[s], lay.cnt[s], R.scratch[p]]));
+      shared('select', (p) => [lay.r, R.next, c, kk, mask, lay.thr[s], lay.cnt[s], R.scratch[p]]);
     }
     const totals = [0, 0];
     for (const [s] of sets) {
@@ -262,7 +255,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
     }
     for (const [s, mask] of sets) {
       const spare = s === 0 ? cap.main : cap.aux;
-      pool.run('gather', even(c).map(([a, b], p) => [lay.r, a, b, mask, lay.thr[s], lay.rowPtr[s], lay.idx[s], lay.val[s], lay.absSum[s], spare + SPARE * p]));
+      shared('gather', (p) => [lay.r, R.next, c, mask, lay.thr[s], lay.rowPtr[s], lay.idx[s], lay.val[s], lay.absSum[s], spare + SPARE * p]);
     }
     if (train) pool.run('columns', [[c, aux ? c : 0, lay.rowPtr[0], lay.idx[0], lay.val[0], lay.rowPtr[1], lay.idx[1], lay.val[1], R.colPtr, R.cursor, lay.colTok, lay.colVal, R.fired, R.touched]]);
     pool.run('decode', even(c).map(([a, b]) => [R.wt, a, b, c, lay.rowPtr[0], lay.idx[0], lay.val[0], lay.rowPtr[1], lay.idx[1], lay.val[1], lay.rowCursor, lay.x, lay.res, lay.sse, aux ? 1 : 0]));
@@ -299,13 +292,13 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
         sse += sum(lay.sse, c);
         absSum += sum(lay.absSum[0], c);
         if (useAux) auxSse += sum(lay.sse + 4 * c, c);
-        pool.run('backward', byWork().map(([j0, j1]) => [R.wt, j0, j1, R.colPtr, lay.colTok, lay.colVal, lay.res, lay.x, c, cMain, cAux, l1Grad, R.grad]));
+        shared('backward', () => [R.wt, R.next, R.colPtr, lay.colTok, lay.colVal, lay.res, lay.x, c, cMain, cAux, l1Grad, R.grad]);
       });
       if (gradOutput) {
         fromPadded(R.grad, L, gradCopy);
       }
       const ad = adamCoefficients(h, t);
-      pool.run('adam', even(L).map(([j0, j1]) => [R.wt, j0, j1, R.grad, R.m, R.v, R.touched, ad.ratio1, ad.coef1, ad.ratio2, ad.kappa, h.eps]));
+      shared('adam', () => [R.wt, R.next, R.grad, R.m, R.v, R.touched, ad.ratio1, ad.coef1, ad.ratio2, ad.kappa, h.eps]);
       t++;
       fromPadded(R.wt, L, wtOrt);
       const fired = u8.slice(R.fired, R.fired + L);

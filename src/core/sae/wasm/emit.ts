@@ -101,6 +101,8 @@ export const i32 = {
   load8: (addr: Code, offset = 0): Code => cat(addr, [0x2d], memarg(0, offset)),
   store8: (addr: Code, v: Code, offset = 0): Code => cat(addr, v, [0x3a], memarg(0, offset)),
   fromF32Bits: un(0xbc),
+  /** Atomically adds v to the i32 at addr (4-byte aligned); the value before. */
+  atomicAdd: (addr: Code, v: Code): Code => cat(addr, v, [0xfe, 0x1e], memarg(2, 0)),
   select: (a: Code, b: Code, cond: Code): Code => cat(a, b, cond, [0x1b]),
 };
 

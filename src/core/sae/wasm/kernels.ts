@@ -1,4 +1,4 @@
-import { buildModule, f32, FnBuilder, forRange, get, i32, seq, set, v4, when, whileLoop, type Code, type Local } from './emit';
+import { buildModule, f32, FnBuilder, forRange, get, i32, seq, set, tee, v4, when, whileLoop, type Code, type Local } from './emit';
 
 /**
  * The sparse parts of the SAE train step as WebAssembly (SIMD) kernels over one shared memory:
@@ -31,11 +31,23 @@ export const MAX_PAGES = 65536;
 
 const addr = (base: Local, index: Code, bytes: number): Code => i32.add(get(base), i32.mul(index, i32.c(bytes)));
 
+/**
+ * `body` for each index i of [0, end), taken in blocks of `size` from the shared i32 counter at byte
+ * address `next` (the caller zeroes it before the threads start): a thread that starts late or is
+ * slowed down takes fewer blocks. What an index computes does not depend on which thread takes it.
+ */
+function sharedBlocks(next: Local, end: Code, size: number, lo: Local, hi: Local, i: Local, body: Code): Code {
+  return whileLoop(
+    i32.ltS(tee(lo, i32.atomicAdd(get(next), i32.c(size))), end),
+    seq(set(hi, i32.add(get(lo), i32.c(size))), when(i32.gtU(get(hi), end), set(hi, end)), forRange(i, get(lo), get(hi), 1, body)),
+  );
+}
+
 /** A v128's four f32 lanes combined by op (f32.add: their sum; f32.max: their maximum). */
 const lanes = (v: Local, op: (a: Code, b: Code) => Code) => op(op(v4.lane(get(v), 0), v4.lane(get(v), 1)), op(v4.lane(get(v), 2), v4.lane(get(v), 3)));
 
 /**
- * select(r, t0, t1, k, mask, thr, cnt, scratch): for each token row of r [·, L] (values ≥ 0), the
+ * select(r, next, n, k, mask, thr, cnt, scratch): for each token row of r [n, L] (values ≥ 0), the
  * k-th largest of v_j = r_j·mask_j counting equal values separately (thr[t], f32) and how many v_j
  * are kept by the top-k rule, v_j ≥ thr and v_j > 0 (cnt[t], i32); mask = 0 means no mask.
  * Exact: first a lower bound of the k-th largest, the smallest of the maxima of at least k disjoint
@@ -46,8 +58,10 @@ const lanes = (v: Local, op: (a: Code, b: Code) => Code) => op(op(v4.lane(get(v)
  */
 function selectKernel({ L }: KernelSizes) {
   const fn = new FnBuilder('select', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [r, t0, t1, k, mask, thr, cnt, scratch] = fn.params;
+  const [r, next, n, k, mask, thr, cnt, scratch] = fn.params;
   const t = fn.local('i32');
+  const t0 = fn.local('i32');
+  const t1 = fn.local('i32');
   const j = fn.local('i32');
   const q = fn.local('i32');
   const row = fn.local('i32');
@@ -111,11 +125,13 @@ function selectKernel({ L }: KernelSizes) {
     // at least k non-empty groups when the row has G whole v128s; their maxima are kept in cand2.
     set(gsize, i32.mul(i32.shrU(i32.add(get(k), i32.c(3)), i32.c(2)), i32.c(16))),
     when(i32.gtU(get(gsize), i32.c(4 * L4)), set(gsize, i32.c(0))),
-    forRange(
+    sharedBlocks(
+      next,
+      get(n),
+      SELECT_BLOCK,
+      t0,
+      t1,
       t,
-      get(t0),
-      get(t1),
-      1,
       seq(
         set(row, addr(r, get(t), 4 * L)),
         set(lb, f32.c(0)),
@@ -186,14 +202,16 @@ function selectKernel({ L }: KernelSizes) {
 }
 
 /**
- * gather(r, t0, t1, mask, thr, rowPtr, idx, val, absSum): writes each token's kept latents
+ * gather(r, next, n, mask, thr, rowPtr, idx, val, absSum, spare): writes each token's kept latents
  * (v_j = r_j·mask_j ≥ thr[t] and > 0; mask = 0: no mask) in latent order from entry rowPtr[t] on:
  * idx (i32) and val (f32); absSum[t] = Σ of the kept values.
  */
 function gatherKernel({ L }: KernelSizes) {
   const fn = new FnBuilder('gather', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [r, t0, t1, mask, thr, rowPtr, idx, val, absSum, spare] = fn.params;
+  const [r, next, n, mask, thr, rowPtr, idx, val, absSum, spare] = fn.params;
   const t = fn.local('i32');
+  const t0 = fn.local('i32');
+  const t1 = fn.local('i32');
   const j = fn.local('i32');
   const row = fn.local('i32');
   const p = fn.local('i32');
@@ -211,11 +229,13 @@ function gatherKernel({ L }: KernelSizes) {
   /** Writes entry (jj, value) at p and moves p on when `keep` is 1, else writes it at `spare`: no branch. */
   const append = (jj: Code, value: Code, keep: Code) =>
     seq(set(bits, keep), set(at, i32.select(get(p), get(spare), get(bits))), i32.store(addr(idx, get(at), 4), jj), f32.store(addr(val, get(at), 4), value), set(p, i32.add(get(p), get(bits))));
-  const body = forRange(
+  const body = sharedBlocks(
+    next,
+    get(n),
+    GATHER_BLOCK,
+    t0,
+    t1,
     t,
-    get(t0),
-    get(t1),
-    1,
     seq(
       set(row, addr(r, get(t), 4 * L)),
       set(th, f32.load(addr(thr, get(t), 4))),
@@ -261,6 +281,12 @@ const GROUP = 8;
 const TILE = 7;
 /** Latents per block of the decoder: 256 rows of Wᵀ (768 KB at d 768) stay in a core's L2 cache. */
 const DECODE_BLOCK = 256;
+
+/** Tokens or latents a thread takes at a time from the shared counter (sharedBlocks). */
+const SELECT_BLOCK = 8;
+const GATHER_BLOCK = 16;
+const BACKWARD_BLOCK = 32;
+const ADAM_BLOCK = 64;
 
 /** a·b + c: fused where the runtime has relaxed SIMD (relaxedSimd.ts), else a multiply and an add. */
 const multiplyAdd = (fma: boolean | undefined) => (a: Code, b: Code, c: Code): Code => (fma ? v4.relaxedMadd(a, b, c) : v4.add(c, v4.mul(a, b)));
@@ -461,7 +487,7 @@ function columnsKernel({ L }: KernelSizes) {
 }
 
 /**
- * backward(wt, j0, j1, colPtr, colTok, colVal, res, x, n, cMain, cAux, l1Grad, grad): for latent j,
+ * backward(wt, next, colPtr, colTok, colVal, res, x, n, cMain, cAux, l1Grad, grad): for each latent j,
  * each entry (token t', value z) of its column adds to ∇Wᵀ_j (grad rows, accumulated):
  *   ρ = c·res[t'],  δ = ρ·Wᵀ_j + l1Grad (main entries only),  ∇Wᵀ_j += z·ρ + δ·x[t]
  * with c = cMain, t = t' for main entries (t' < n) and c = cAux, t = t' − n for AuxK entries: the
@@ -470,10 +496,12 @@ function columnsKernel({ L }: KernelSizes) {
  * chains keep the multipliers busy), then one read-modify-write of ∇Wᵀ_j adding the eight terms in
  * entry order.
  */
-function backwardKernel({ dp, fma }: KernelSizes) {
-  const fn = new FnBuilder('backward', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'i32']);
-  const [wt, j0, j1, colPtr, colTok, colVal, res, x, n, cMain, cAux, l1Grad, grad] = fn.params;
+function backwardKernel({ dp, L, fma }: KernelSizes) {
+  const fn = new FnBuilder('backward', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'i32']);
+  const [wt, next, colPtr, colTok, colVal, res, x, n, cMain, cAux, l1Grad, grad] = fn.params;
   const j = fn.local('i32');
+  const j0 = fn.local('i32');
+  const j1 = fn.local('i32');
   const e = fn.local('i32');
   const e1 = fn.local('i32');
   const i = fn.local('i32');
@@ -531,11 +559,13 @@ function backwardKernel({ dp, fma }: KernelSizes) {
       set(e, i32.add(get(e), i32.c(size))),
     );
   };
-  const body = forRange(
+  const body = sharedBlocks(
+    next,
+    i32.c(L),
+    BACKWARD_BLOCK,
+    j0,
+    j1,
     j,
-    get(j0),
-    get(j1),
-    1,
     seq(
       set(w, addr(wt, get(j), rowBytes)),
       set(gr, addr(grad, get(j), rowBytes)),
@@ -549,15 +579,17 @@ function backwardKernel({ dp, fma }: KernelSizes) {
 }
 
 /**
- * adam(wt, j0, j1, grad, m, v, touched, ratio1, coef1, ratio2, kappa, eps): the Adam step of rows
- * [j0, j1) in the stored form of trainGraph.ts (m holds lr·m̂, v holds v̂):
+ * adam(wt, next, grad, m, v, touched, ratio1, coef1, ratio2, kappa, eps): the Adam step of every row
+ * in the stored form of trainGraph.ts (m holds lr·m̂, v holds v̂):
  *   gs = coef1·∇,  m ← ratio1·m + gs,  v ← ratio2·v + kappa·gs²,  Wᵀ ← Wᵀ − m/(√v + ε).
  * Rows with touched[j] = 0 (u8) have ∇ = 0 and their grad row is not read; touched rows' grad is reset to 0.
  */
-function adamKernel({ dp }: KernelSizes) {
-  const fn = new FnBuilder('adam', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'f32', 'f32']);
-  const [wt, j0, j1, grad, m, v, touched, ratio1, coef1, ratio2, kappa, eps] = fn.params;
+function adamKernel({ dp, L }: KernelSizes) {
+  const fn = new FnBuilder('adam', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'f32', 'f32']);
+  const [wt, next, grad, m, v, touched, ratio1, coef1, ratio2, kappa, eps] = fn.params;
   const j = fn.local('i32');
+  const j0 = fn.local('i32');
+  const j1 = fn.local('i32');
   const i = fn.local('i32');
   const off = fn.local('i32');
   const end = fn.local('i32');
@@ -585,11 +617,13 @@ function adamKernel({ dp }: KernelSizes) {
     set(r2, v4.splat(get(ratio2))),
     set(kp, v4.splat(get(kappa))),
     set(ep, v4.splat(get(eps))),
-    forRange(
+    sharedBlocks(
+      next,
+      i32.c(L),
+      ADAM_BLOCK,
+      j0,
+      j1,
       j,
-      get(j0),
-      get(j1),
-      1,
       seq(
         set(off, i32.mul(get(j), i32.c(rowBytes))),
         set(end, i32.add(get(off), i32.c(rowBytes))),
