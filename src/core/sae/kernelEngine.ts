@@ -184,8 +184,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
   };
   toPadded(wtOrt, L, R.wt);
 
-  // onnxruntime's outputs, two so that the next chunk's product can run while the kernels work on this one.
-  const rOrt = [new Float32Array(C * L), new Float32Array(C * L)];
+  const rOrt = new Float32Array(C * L);
   const dead = new DeadLatents(h);
   const gradCopy = gradOutput ? new Float32Array(L * d) : new Float32Array(0);
   let t = 0;
@@ -200,32 +199,16 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
     const parts = Math.min(nThreads, Math.max(1, n));
     return Array.from({ length: parts }, (_, p) => [Math.floor((p * n) / parts), Math.floor(((p + 1) * n) / parts)]);
   };
-  /**
-   * The chunks of x [n, d], each with its pre-activations r = ReLU(x·W) (onnxruntime) and x put into
-   * the kernels' memory before `work` runs on it. onnxruntime computes chunk c + 1 on its own threads
-   * while `work` runs on chunk c: the two share the cores, and the copies and single-threaded parts
-   * of each chunk no longer leave a core idle. W does not change within a step, so the order of the
-   * results is that of one chunk after the other.
-   */
+  /** Runs `work` on each chunk of x [n, d] after putting x and r = ReLU(x·W) (onnxruntime) into the kernels' memory. */
   const chunks = async (x: Float32Array, n: number, work: (c0: number, c: number) => void) => {
-    const product = (c0: number) => {
-      const c = Math.min(C, n - c0);
-      const out = rOrt[(c0 / C) % 2].subarray(0, c * L);
-      return runInPlace(session, { x: new ort.Tensor('float32', x.subarray(c0 * d, (c0 + c) * d), [c, d]), wt: new ort.Tensor('float32', wtOrt, [L, d]) }, { r: new ort.Tensor('float32', out, [c, L]) }).then(() => out);
-    };
-    let next = product(0);
     for (let c0 = 0; c0 < n; c0 += C) {
       const c = Math.min(C, n - c0);
-      f32.set(await next, lay.r / 4);
-      if (c0 + C < n && process.env.KOVL !== '0') next = product(c0 + C);
-      toPadded(x.subarray(c0 * d, (c0 + c) * d), c, lay.x);
-      try {
-        work(c0, c);
-      } catch (e) {
-        await next.catch(() => undefined); // the next product still writes its buffer: let it finish first
-        throw e;
-      }
-      if (c0 + C < n && process.env.KOVL === '0') next = product(c0 + C);
+      const xc = x.subarray(c0 * d, (c0 + c) * d);
+      const r = rOrt.subarray(0, c * L);
+      await runInPlace(session, { x: new ort.Tensor('float32', xc, [c, d]), wt: new ort.Tensor('float32', wtOrt, [L, d]) }, { r: new ort.Tensor('float32', r, [c, L]) });
+      f32.set(r, lay.r / 4);
+      toPadded(xc, c, lay.x);
+      work(c0, c);
     }
   };
 
