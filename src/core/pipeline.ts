@@ -5,10 +5,11 @@ import { hookKindOf, hookWidth } from './hooks';
 import type { DownloadProgress } from './model/download';
 import { resolveModelOrRandom } from './model/fallback';
 import { checkFinite, loadModel } from './model/load';
-import { RUN_FORMAT_VERSION, type EpochMetrics, type RunCfg, type RunMetrics } from './run/format';
-import { runCfg } from './run/runCfg';
+import { RUN_FORMAT_VERSION, type EpochMetrics, type RunCfg, type TrainedMetrics } from './run/format';
+import { runCfg, type TrainedCfg } from './run/runCfg';
 import { checkRunTarget, writeRun } from './run/runDir';
 import { PRESETS, resolveHook, saeShape, validateSaeConfig, type SaeConfig, type SaeShape } from './sae/config';
+import { tiedSae } from './sae/model';
 import { trainSae, validateTrainOptions, type EngineChoice } from './sae/train';
 import { tokenize, type Token } from './tokenizer';
 
@@ -51,8 +52,8 @@ export interface PipelineOptions {
 export interface PipelineResult {
   /** The run directory as given. */
   out: string;
-  cfg: RunCfg;
-  metrics: RunMetrics;
+  cfg: TrainedCfg;
+  metrics: TrainedMetrics;
   nTokens: number;
   /** Extraction on ORT, absent when training on saved activations. */
   extract?: { provider: string; ms: number };
@@ -152,11 +153,12 @@ async function run(o: PipelineOptions): Promise<PipelineResult> {
 
   throwIfAborted(o.signal, 'training run');
   progress({ phase: 'write', message: `writing ${o.out}` });
-  const cfg = runCfg(o.sae, { hookName: prep.hookName, shape, model: prep.model, engine: result.metrics.engine, device: result.metrics.device, nTokens: T });
+  const sae = tiedSae(result.w, shape, { hookName: prep.hookName, modelName: prep.model.name });
+  const cfg = runCfg(o.sae, sae, { model: prep.model, engine: result.metrics.engine, device: result.metrics.device, nTokens: T });
   const source = o.text !== undefined ? (o.source ?? 'text') : o.activations!;
   writeRun(o.out, {
     cfg,
-    w: result.w,
+    sae,
     codes: result.codes,
     metrics: result.metrics,
     tokens: { version: RUN_FORMAT_VERSION, source, offset: o.offset ?? 0, tokens: tokens.map(({ id, text, start, end }) => ({ id, text, start, end })) },

@@ -40,7 +40,7 @@ test('train FILE on a tiny random model (default engine): progress on stderr, on
   assert.equal(run.cfg.n_tokens, T);
   assert.equal(run.cfg.sae.hook_name, 'blocks.1.hook_mlp_out');
   assert.equal(run.cfg.model.random_weights, true);
-  assert.equal(run.cfg.train.engine, 'ort');
+  assert.equal(run.cfg.train?.engine, 'ort');
   assert.equal(run.metrics.curve.length, 5);
   assert.equal(run.tokens.source, doc);
   assert.equal(run.codes.rowPtr.length, T + 1);
@@ -69,7 +69,7 @@ test('train --threads 0 leaves the thread count to onnxruntime, as the editor se
   const r = runCli('train', doc, '--model', modelDir, ...SMALL, '--epochs', '1', '--threads', '0', '--out', out);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /engine {4}ort on cpu \(onnxruntime's default threads\)/);
-  assert.equal(readRun(out).cfg.train.device, "cpu (onnxruntime's default threads)");
+  assert.equal(readRun(out).cfg.train?.device, "cpu (onnxruntime's default threads)");
 });
 
 test('train: bad flags fail with exit code 2 before any work and write nothing', () => {

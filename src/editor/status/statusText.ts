@@ -1,4 +1,5 @@
 /** What the status-bar item says for the active document. */
+import { saeKindText } from '../../core/run/describe';
 import type { RunView } from '../../shared/protocol';
 import { COMMANDS, type CommandId } from '../commands/ids';
 
@@ -23,7 +24,7 @@ const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 export function runSummary(v: RunView): string {
   const f = v.metrics.final;
   return [
-    `${v.cfg.n_tokens} tokens · ${v.cfg.sae.d_sae} latents · k ${v.cfg.sae.k} · ${v.cfg.sae.hook_name}`,
+    `${v.cfg.n_tokens} tokens · ${saeKindText(v.cfg.sae)} · ${v.cfg.sae.hook_name}`,
     `FVE ${f.fve.toFixed(3)} · L0 ${f.l0.toFixed(1)} · dead ${pct(f.dead_fraction)} · layer density ${f.layer_density.toFixed(1)} %`,
     `model ${v.cfg.model.name} · engine ${v.metrics.engine} (${v.metrics.device}) · ${(v.metrics.total_ms / 1000).toFixed(1)} s`,
   ].join('\n');
