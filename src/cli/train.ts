@@ -1,60 +1,12 @@
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
-import { runPipeline, type PipelineProgress, type PipelineResult } from '../core/pipeline';
+import { runPipeline, type PipelineResult } from '../core/pipeline';
 import { analyzeRunDir } from '../core/analysis/runAnalysis';
 import { formatAnalysis } from '../core/analysis/analysisText';
 import { ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions } from './analyze';
 import { type Command, parse, readTextFile } from './args';
+import { duration, withProgress } from './progress';
 import { SAE_FLAGS, SAE_USAGE, saeRunFlags } from './saeFlags';
-
-const BAR = 24;
-
-function duration(ms: number): string {
-  if (ms < 1000) return `${ms.toFixed(0)} ms`;
-  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
-function progressLine(p: PipelineProgress): string {
-  if (p.phase === 'train' && p.epoch) {
-    const { epoch, epochs, metrics, etaMs } = p.epoch;
-    const filled = Math.round((BAR * epoch) / epochs);
-    return `train [${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] epoch ${epoch}/${epochs}  loss ${metrics.loss.toExponential(3)}  FVE ${metrics.fve.toFixed(3)}  ETA ${duration(etaMs)}`;
-  }
-  const pct = p.fraction === undefined ? '' : ` ${Math.floor(100 * p.fraction)}%`;
-  return `${p.message}${pct}`;
-}
-
-/**
- * Progress on stderr: one line redrawn in place on a terminal; otherwise plain lines, one per
- * phase change and per tenth of the epochs (or of a download).
- */
-function progressReporter(stream: NodeJS.WriteStream): { update(p: PipelineProgress): void; end(): void } {
-  let lastDraw = 0;
-  let lastKey = '';
-  let drawn = false;
-  return {
-    update(p) {
-      const line = progressLine(p);
-      if (stream.isTTY) {
-        const now = Date.now();
-        const final = p.epoch !== undefined && p.epoch.epoch === p.epoch.epochs;
-        if (now - lastDraw < 100 && !final && p.phase === 'train') return;
-        lastDraw = now;
-        stream.write(`\r\x1b[K${line.slice(0, (stream.columns || 100) - 1)}`);
-        drawn = true;
-      } else {
-        const key = `${p.phase}:${p.message.startsWith('epoch') ? '' : p.message}:${p.fraction === undefined ? '' : Math.floor(10 * p.fraction)}`;
-        if (key === lastKey) return;
-        lastKey = key;
-        stream.write(`${line}\n`);
-      }
-    },
-    end() {
-      if (drawn) stream.write('\r\x1b[K');
-    },
-  };
-}
 
 const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
 
@@ -107,17 +59,8 @@ export const trainCommand: Command = {
     const text = values.activations === undefined ? readTextFile(source) : undefined;
 
     const analysisOpts = analysisOptions(values); // a bad lexicon file fails here, before any work
-    const controller = new AbortController();
-    const onSigint = () => {
-      process.stderr.write('\ncancelling… (press Ctrl-C again to stop at once)\n');
-      controller.abort();
-      process.off('SIGINT', onSigint);
-    };
-    process.on('SIGINT', onSigint);
-    const progress = progressReporter(process.stderr);
-    let result: PipelineResult;
-    try {
-      result = await runPipeline({
+    const result = await withProgress((signal, onProgress) =>
+      runPipeline({
         text,
         source: values.activations === undefined ? source : undefined,
         activations: values.activations,
@@ -126,13 +69,10 @@ export const trainCommand: Command = {
         out,
         engine,
         threads,
-        signal: controller.signal,
-        onProgress: (p) => progress.update(p),
-      });
-    } finally {
-      progress.end();
-      process.off('SIGINT', onSigint);
-    }
+        signal,
+        onProgress,
+      }),
+    );
     console.log(summary(result, source));
     const analysis = analyzeRunDir(result.out, analysisOpts);
     console.log(`\n${formatAnalysis(analysis.report)}`);

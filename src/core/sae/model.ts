@@ -21,6 +21,7 @@
  * latents except on exact float ties at the k-th value, where they keep k arbitrary ones.
  */
 import { UserError } from '../errors';
+import type { SparseCodes } from './types';
 
 export type SaeActivation = { kind: 'relu' } | { kind: 'topk'; k: number } | { kind: 'jumprelu'; threshold: Float32Array /* [d_sae] */ };
 
@@ -124,4 +125,83 @@ export function checkSaeModel(m: SaeModel, where: string): void {
   if (n.kind === 'expected_average_only_in' && !(Number.isFinite(n.scalingFactor) && n.scalingFactor > 0)) {
     throw fail(`the scaling factor of expected_average_only_in is ${n.scalingFactor}; it must be a positive number`);
   }
+}
+
+/** Per-token normalisation of x [T, d_in] (see the module comment): the encoder's input and what decoding needs. */
+export interface NormalizedInput {
+  /** (x − μ)·s_in − b_dec·[apply_b_dec_to_input], [T, d_in]: what W_enc multiplies. */
+  input: Float32Array;
+  /** μ and s_out per token, [T] each: x̂ = (z·W_dec + b_dec)·s_out + μ. */
+  mu: Float32Array;
+  sOut: Float32Array;
+}
+
+export function normalizeInput(m: SaeModel, x: Float32Array, T: number): NormalizedInput {
+  const d = m.dIn;
+  const n = m.normalization;
+  const input = new Float32Array(T * d);
+  const mu = new Float32Array(T);
+  const sOut = new Float32Array(T);
+  for (let t = 0; t < T; t++) {
+    const row = x.subarray(t * d, (t + 1) * d);
+    let mean = 0;
+    let sIn = 1;
+    if (n.kind === 'layer_norm') {
+      for (let i = 0; i < d; i++) mean += row[i];
+      mean /= d;
+      let ss = 0;
+      for (let i = 0; i < d; i++) ss += (row[i] - mean) ** 2;
+      const sigma = Math.sqrt(ss / (d - 1));
+      sIn = 1 / (sigma + LAYER_NORM_EPS);
+      sOut[t] = sigma;
+    } else if (n.kind === 'constant_norm_rescale') {
+      let ss = 0;
+      for (let i = 0; i < d; i++) ss += row[i] * row[i];
+      sIn = Math.sqrt(d) / Math.sqrt(ss);
+      sOut[t] = 1 / sIn;
+    } else {
+      sIn = n.kind === 'expected_average_only_in' ? n.scalingFactor : 1;
+      sOut[t] = 1 / sIn;
+    }
+    mu[t] = mean;
+    const out = input.subarray(t * d, (t + 1) * d);
+    for (let i = 0; i < d; i++) out[i] = (row[i] - mean) * sIn - (m.applyBDecToInput ? m.bDec[i] : 0);
+  }
+  return { input, mu, sOut };
+}
+
+/** Writes x̂_t = (b_dec + Σ_j z_tj·W_dec[j])·s_out,t + μ_t for tokens [from, to) into `out` [to − from, d_in]. */
+export function reconstruct(m: SaeModel, codes: SparseCodes, norm: Pick<NormalizedInput, 'mu' | 'sOut'>, from: number, to: number, out: Float32Array): void {
+  const d = m.dIn;
+  for (let t = from; t < to; t++) {
+    const row = out.subarray((t - from) * d, (t - from + 1) * d);
+    row.set(m.bDec);
+    for (let e = codes.rowPtr[t]; e < codes.rowPtr[t + 1]; e++) {
+      const z = codes.value[e];
+      const base = codes.index[e] * d;
+      for (let i = 0; i < d; i++) row[i] += z * m.wDec[base + i];
+    }
+    const s = norm.sOut[t];
+    const mu = norm.mu[t];
+    for (let i = 0; i < d; i++) row[i] = row[i] * s + mu;
+  }
+}
+
+/** Whether W_dec = W_encᵀ exactly and both biases are zero. */
+export function isTied(m: Pick<SaeModel, 'dIn' | 'dSae' | 'wEnc' | 'wDec' | 'bEnc' | 'bDec'>): boolean {
+  if (m.bEnc.some((v) => v !== 0) || m.bDec.some((v) => v !== 0)) return false;
+  for (let i = 0; i < m.dIn; i++) for (let j = 0; j < m.dSae; j++) if (m.wEnc[i * m.dSae + j] !== m.wDec[j * m.dIn + i]) return false;
+  return true;
+}
+
+/**
+ * The same SAE with an expected_average_only_in scaling factor c folded into its weights, as SAELens
+ * folds it: W_enc·c, W_dec/c, b_dec/c and no normalisation (encode and decode are unchanged). Other
+ * models are returned as they are.
+ */
+export function foldScalingFactor(m: SaeModel): SaeModel {
+  const n = m.normalization;
+  if (n.kind !== 'expected_average_only_in') return m;
+  const c = n.scalingFactor;
+  return { ...m, wEnc: m.wEnc.map((v) => v * c), wDec: m.wDec.map((v) => v / c), bDec: m.bDec.map((v) => v / c), normalization: { kind: 'none' } };
 }
