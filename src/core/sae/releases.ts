@@ -49,6 +49,11 @@ const LAYERS = Array.from({ length: 12 }, (_, L) => L);
 const perLayer = (kind: string, path: (L: number) => string): ReleaseSae[] => LAYERS.map((L) => ({ id: `blocks.${L}.${kind}`, path: path(L), layer: L, hookName: `blocks.${L}.${kind}` }));
 const mb = (dIn: number, width: number) => Math.round((2 * dIn * width * 4) / 1e6);
 
+/** OpenAI's v5 32k SAEs of GPT-2 Small as jbloom converted them to SAELens's layout: top-k 32 on layer-normed, uncentred activations without BOS. */
+function oaiV5(r: Pick<SaeRelease, 'release' | 'title' | 'repo' | 'hookKind' | 'saes' | 'verified' | 'unverified'>): SaeRelease {
+  return { ...r, dIn: 768, width: 32768, activation: 'topk', k: 32, normalization: 'layer_norm', prependBos: false, centred: false, files: [SAELENS_FILES.cfg, SAELENS_FILES.weights], megabytes: mb(768, 32768) };
+}
+
 export const RELEASES: SaeRelease[] = [
   {
     release: 'gpt2-small-res-jb',
@@ -72,45 +77,27 @@ export const RELEASES: SaeRelease[] = [
     ],
     unverified: ['layers 1–11 and resid_post: the same sizes and settings as layer 0 (each cfg.json is read and wins)', 'the weights are float32 (~151 MB per layer)'],
   },
-  {
+  oaiV5({
     release: 'gpt2-small-resid-post-v5-32k',
     title: "OpenAI's v5 residual-stream SAEs, 32k latents, top-k 32 (SAELens format)",
     repo: 'jbloom/GPT2-Small-OAI-v5-32k-resid-post-SAEs',
     hookKind: 'hook_resid_post',
     saes: perLayer('hook_resid_post', (L) => `v5_32k_layer_${L}.pt`),
-    dIn: 768,
-    width: 32768,
-    activation: 'topk',
-    k: 32,
-    normalization: 'layer_norm',
-    prependBos: false,
-    centred: false,
-    files: [SAELENS_FILES.cfg, SAELENS_FILES.weights],
-    megabytes: mb(768, 32768),
     verified: [
       'repo jbloom/GPT2-Small-OAI-v5-32k-resid-post-SAEs, folders v5_32k_layer_{L}.pt for ids blocks.{L}.hook_resid_post, no config_overrides (raw, uncentred activations) — registry',
       'layer 11: d_in 768, d_sae 32768, architecture topk, k 32, normalize_activations layer_norm, apply_b_dec_to_input true, prepend_bos false, context_size 64, dtype torch.float32 — SAELens test',
     ],
     unverified: ['layers 0–10: the same sizes and settings as layer 11 (each cfg.json is read and wins)', 'the weights are float32 (~201 MB per layer)'],
-  },
-  {
+  }),
+  oaiV5({
     release: 'gpt2-small-mlp-out-v5-32k',
     title: "OpenAI's v5 MLP-output SAEs, 32k latents, top-k (SAELens format)",
     repo: 'jbloom/GPT2-Small-OAI-v5-32k-mlp-out-SAEs',
     hookKind: 'hook_mlp_out',
     saes: perLayer('hook_mlp_out', (L) => `v5_32k_layer_${L}`),
-    dIn: 768,
-    width: 32768,
-    activation: 'topk',
-    k: 32,
-    normalization: 'layer_norm',
-    prependBos: false,
-    centred: false,
-    files: [SAELENS_FILES.cfg, SAELENS_FILES.weights],
-    megabytes: mb(768, 32768),
     verified: ['repo jbloom/GPT2-Small-OAI-v5-32k-mlp-out-SAEs, folders v5_32k_layer_{L} for ids blocks.{L}.hook_mlp_out, no config_overrides (raw, uncentred activations) — registry'],
     unverified: ['d_sae 32768, top-k 32, layer_norm, prepend_bos false: assumed from the resid-post release of the same OpenAI v5 family (each cfg.json is read and wins)', 'the weights are float32 (~201 MB per layer)'],
-  },
+  }),
 ];
 
 export function findRelease(name: string): SaeRelease | undefined {
