@@ -90,6 +90,8 @@ export interface RunCfg {
     epochs: number;
     seed: number;
     batch_tokens: number;
+    /** α of the AuxK term (absent in runs written before it existed: 0). */
+    auxk?: number;
     engine: string;
     device: string;
   };
@@ -102,8 +104,11 @@ export interface EpochMetrics {
   mse: number;
   l1: number;
   decor: number;
+  /** AuxK (unweighted; 0 when off or nothing was dead); `loss` includes it with its weight. Absent in older runs. */
+  auxk?: number;
   fve: number;
   l0: number;
+  /** Share of latents that fired on no token of the epoch (the window AuxK's dead latents are counted over). */
   dead_fraction: number;
   ms: number;
 }

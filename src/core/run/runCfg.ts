@@ -75,7 +75,7 @@ export function runCfg(sae: SaeConfig, m: SaeModel, f: TrainFacts): TrainedCfg {
     version: RUN_FORMAT_VERSION,
     sae: saeCfg(m, { kind: 'trained' }),
     model: f.model,
-    train: { preset: sae.preset, l1: sae.l1, decor: sae.decor, lr: sae.lr, epochs: sae.epochs, seed: sae.seed, batch_tokens: sae.batchTokens, engine: f.engine, device: f.device },
+    train: { preset: sae.preset, l1: sae.l1, decor: sae.decor, lr: sae.lr, epochs: sae.epochs, seed: sae.seed, batch_tokens: sae.batchTokens, auxk: sae.auxk, engine: f.engine, device: f.device },
     n_tokens: f.nTokens,
   };
 }
@@ -100,5 +100,6 @@ export function saeConfigOf(cfg: TrainedCfg): SaeConfig {
     epochs: t.epochs,
     seed: t.seed,
     batchTokens: t.batch_tokens,
+    auxk: t.auxk ?? 0, // runs written before AuxK existed trained without it
   };
 }

@@ -34,7 +34,12 @@ export interface SaeConfig {
   seed: number;
   /** Largest batch; more tokens than this train in shuffled minibatches. */
   batchTokens: number;
+  /** α, the weight of the AuxK dead-latent loss (types.ts defines it); 0: off (both presets, which reproduce the lab). */
+  auxk: number;
 }
+
+/** The AuxK weight of the paper and of sparsify's recipe, for runs that turn it on (corpus runs). */
+export const AUXK_ALPHA = 1 / 32;
 
 /** An SaeConfig's sizes on a hook of width dIn. */
 export interface SaeShape {
@@ -52,8 +57,8 @@ export const DEFAULT_BATCH_TOKENS = 4096;
  * 768-d MLP outputs; course = 6144 latents, k 1024 on 3072-d MLP pre-activations.
  */
 export const PRESETS: Record<PresetName, SaeConfig> = {
-  seed: { preset: 'seed', hook: 'hook_mlp_out', layer: null, latents: '8x', k: '0.5', l1: 0, decor: 0, lr: 1e-4, epochs: 100, seed: 0, batchTokens: DEFAULT_BATCH_TOKENS },
-  course: { preset: 'course', hook: 'mlp.hook_pre', layer: null, latents: '2x', k: '1/3', l1: 1.0, decor: 0.0005, lr: 1e-4, epochs: 100, seed: 0, batchTokens: DEFAULT_BATCH_TOKENS },
+  seed: { preset: 'seed', hook: 'hook_mlp_out', layer: null, latents: '8x', k: '0.5', l1: 0, decor: 0, lr: 1e-4, epochs: 100, seed: 0, batchTokens: DEFAULT_BATCH_TOKENS, auxk: 0 },
+  course: { preset: 'course', hook: 'mlp.hook_pre', layer: null, latents: '2x', k: '1/3', l1: 1.0, decor: 0.0005, lr: 1e-4, epochs: 100, seed: 0, batchTokens: DEFAULT_BATCH_TOKENS, auxk: 0 },
 };
 
 export const DEFAULT_PRESET: PresetName = 'seed';
@@ -93,13 +98,14 @@ function intAtLeast(v: number, min: number): boolean {
 }
 
 /** Checks the fields training reads besides the sizes; throws a UserError naming the flag to change. */
-export function checkTrainFields(c: Pick<SaeConfig, 'l1' | 'decor' | 'lr' | 'epochs' | 'seed' | 'batchTokens'>): void {
+export function checkTrainFields(c: Pick<SaeConfig, 'l1' | 'decor' | 'lr' | 'epochs' | 'seed' | 'batchTokens' | 'auxk'>): void {
   if (!intAtLeast(c.epochs, 1)) throw new UserError(`epochs must be an integer ≥ 1, got ${c.epochs}; pass e.g. --epochs 100.`, 'E_USAGE');
   if (!(Number.isFinite(c.lr) && c.lr > 0)) throw new UserError(`the learning rate must be a positive number, got ${c.lr}; pass e.g. --lr 1e-4.`, 'E_USAGE');
   if (!(Number.isFinite(c.l1) && c.l1 >= 0)) throw new UserError(`the L1 weight must be a number ≥ 0, got ${c.l1}; pass e.g. --l1 0 or --l1 1.`, 'E_USAGE');
   if (!(Number.isFinite(c.decor) && c.decor >= 0)) throw new UserError(`the decorrelation weight must be a number ≥ 0, got ${c.decor}; pass e.g. --decor 0 or --decor 0.0005.`, 'E_USAGE');
   if (!(Number.isInteger(c.seed) && c.seed >= 0 && c.seed <= 0xffffffff)) throw new UserError(`the seed must be an integer from 0 to 4294967295, got ${c.seed}.`, 'E_USAGE');
   if (!intAtLeast(c.batchTokens, 2)) throw new UserError(`the batch size must be an integer ≥ 2 tokens, got ${c.batchTokens}.`, 'E_USAGE');
+  if (!(Number.isFinite(c.auxk) && c.auxk >= 0)) throw new UserError(`the AuxK weight must be a number ≥ 0, got ${c.auxk}; pass e.g. 0 (off) or 0.03125 (1/32).`, 'E_USAGE');
 }
 
 /** Checks every field as far as it can be without the model: the sizes' syntax, and the sizes when both are counts. */

@@ -1,8 +1,11 @@
 import * as ort from 'onnxruntime-node';
-import { deviceText, openSessions } from '../ortSessions';
+import { cudaProviderInstalled, deviceText, openSessions } from '../ortSessions';
 import { runInPlace } from '../ortInPlace';
+import { DeadLatents } from './deadLatents';
+import { createKernelStep } from './kernelEngine';
+import { totalVariance } from './metrics';
 import { blockRows, buildEncodeGraph, buildTrainGraph, nextNames, STAT_NAMES, stateNames } from './trainGraph';
-import type { EngineOptions, SaeHyper, SparseCodes, StepResult, TrainEngine } from './types';
+import { auxkOf, type EngineOptions, type SaeHyper, type SparseCodes, type StepResult, type TrainEngine } from './types';
 
 export type OrtProvider = 'auto' | 'cpu' | 'cuda';
 
@@ -13,6 +16,12 @@ export interface OrtEngineOptions extends EngineOptions {
   blocks?: number;
   /** Also compute ∇W each step, readable with `lastGradient()` (gradient checks). */
   gradOutput?: boolean;
+  /**
+   * `auto` (default): on the CPU and without the covariance term, onnxruntime's X·W plus the
+   * sparse WebAssembly kernels (kernelEngine.ts); otherwise the train graph (trainGraph.ts).
+   * `graph`: the train graph always (the kernels' oracle in the tests).
+   */
+  step?: 'auto' | 'graph';
 }
 
 /** The ort engine, plus what tests need to look inside. */
@@ -33,26 +42,114 @@ function defaultBlocks(h: SaeHyper): number {
   return Math.max(1, Math.round(h.nLatents / 1024));
 }
 
-async function openEngineSessions(opts: OrtEngineOptions, train: Uint8Array, encode: Uint8Array) {
-  const { sessions, provider } = await openSessions([train, encode], opts.provider ?? 'auto', {
+async function openEngineSessions(opts: OrtEngineOptions, train: Uint8Array | undefined, encode: Uint8Array) {
+  const models = train ? [train, encode] : [encode];
+  const { sessions, provider } = await openSessions(models, opts.provider ?? 'auto', {
     ...(opts.threads === undefined ? {} : { intraOpNumThreads: opts.threads }),
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
   });
-  return { train: sessions[0], encode: sessions[1], device: deviceText(provider, opts.threads) };
+  return { train: train ? sessions[0] : undefined, encode: sessions[models.length - 1], device: deviceText(provider, opts.threads) };
 }
 
 const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
 
+/** Forward pass in chunks through the encode graph (trainGraph.ts), weights fed as given. */
+async function encodeChunks(session: ort.InferenceSession, weights: Record<string, ort.Tensor>, x: Float32Array, n: number, d: number): Promise<{ codes: SparseCodes; sse: number }> {
+  const rowPtr = new Int32Array(n + 1);
+  const parts: { index: Int32Array; value: Float32Array }[] = [];
+  let nnz = 0;
+  let sse = 0;
+  for (let from = 0; from < n; from += ENCODE_CHUNK) {
+    const m = Math.min(ENCODE_CHUNK, n - from);
+    const out = await session.run({ ...weights, x: f32(x.subarray(from * d, (from + m) * d), [m, d]) });
+    const vals = out.values.data as Float32Array;
+    const ids = out.indices.data as BigInt64Array;
+    const thr = out.thr.data as Float32Array;
+    const c = out.values.dims[1];
+    const part = { index: new Int32Array(m * c), value: new Float32Array(m * c) };
+    let p = 0;
+    for (let i = 0; i < m; i++) {
+      for (let j = i * c; j < (i + 1) * c && vals[j] > 0 && vals[j] >= thr[i]; j++, p++) {
+        part.index[p] = Number(ids[j]);
+        part.value[p] = vals[j];
+      }
+      rowPtr[from + i + 1] = nnz + p;
+    }
+    parts.push({ index: part.index.subarray(0, p), value: part.value.subarray(0, p) });
+    nnz += p;
+    sse += (out.sse.data as Float32Array)[0];
+  }
+  const codes: SparseCodes = { rowPtr, index: new Int32Array(nnz), value: new Float32Array(nnz) };
+  let at = 0;
+  for (const part of parts) {
+    codes.index.set(part.index, at);
+    codes.value.set(part.value, at);
+    at += part.index.length;
+  }
+  return { codes, sse };
+}
+
+function checkBatch(h: SaeHyper, x: Float32Array, n: number, min: number): void {
+  if (!Number.isInteger(n) || n < min || x.length !== n * h.dIn) throw new Error(`batch of ${n} tokens with ${x.length} values; need n ≥ ${min} and n·dIn = ${n * h.dIn} values`);
+}
+
 /**
- * The SAE trainer on onnxruntime-node: one generated train-step graph (see trainGraph.ts). Wᵀ and the
- * Adam moments live in ORT tensors; each step feeds them in (inputs are not copied) and receives the
- * updated ones in the same buffers, given as preallocated outputs (src/core/ortInPlace.ts) — no arrays are
- * allocated per step. Same inputs, seed and thread count give bit-identical results (checked in the
- * tests).
+ * The SAE trainer on onnxruntime-node. On the CPU without the covariance term: onnxruntime's dense
+ * X·W and the sparse WebAssembly kernels (kernelEngine.ts), whose cost per token does not grow with
+ * the batch. Otherwise (CUDA, or λc > 0): the generated train-step graph (trainGraph.ts). Same
+ * inputs, seed and thread count give bit-identical results (checked in the tests).
  */
 export async function createOrtEngine(opts: OrtEngineOptions): Promise<OrtEngine> {
+  const provider = opts.provider ?? 'auto';
+  const onCpu = provider === 'cpu' || (provider === 'auto' && !cudaProviderInstalled());
+  if ((opts.step ?? 'auto') === 'auto' && onCpu && opts.hyper.decor === 0) return createKernelEngine(opts);
+  return createGraphEngine(opts);
+}
+
+async function createKernelEngine(opts: OrtEngineOptions): Promise<OrtEngine> {
+  const h = opts.hyper;
+  const { dIn: d, nLatents: L } = h;
+  if (opts.w0.length !== d * L) throw new Error(`w0 has ${opts.w0.length} values, expected dIn·nLatents = ${d * L}`);
+  const kernels = await createKernelStep(h, opts.w0, opts.threads, opts.gradOutput === true);
+  const { encode } = await openEngineSessions({ ...opts, provider: 'cpu' }, undefined, buildEncodeGraph(h, 1));
+  const wt = { [stateNames(0).wt]: f32(kernels.wt, [L, d]) };
+  const transpose = (a: Float32Array) => {
+    const w = new Float32Array(d * L);
+    for (let j = 0; j < L; j++) for (let i = 0; i < d; i++) w[i * L + j] = a[j * d + i];
+    return w;
+  };
+  return {
+    kind: 'ort',
+    device: deviceText('cpu', opts.threads),
+    async step(x: Float32Array, n: number): Promise<StepResult> {
+      checkBatch(h, x, n, 1);
+      return kernels.step(x, n);
+    },
+    async weights() {
+      return transpose(kernels.wt);
+    },
+    lastGradient() {
+      return transpose(kernels.lastGradient());
+    },
+    async encode(x: Float32Array, n: number) {
+      checkBatch(h, x, n, 1);
+      return encodeChunks(encode, wt, x, n, d);
+    },
+    async dispose() {
+      await encode.release();
+      await kernels.dispose();
+    },
+  };
+}
+
+/**
+ * The train-step graph engine: Wᵀ and the Adam moments live in ORT tensors; each step feeds them in
+ * (inputs are not copied) and receives the updated ones in the same buffers, given as preallocated
+ * outputs (src/core/ortInPlace.ts) — no arrays are allocated per step.
+ */
+async function createGraphEngine(opts: OrtEngineOptions): Promise<OrtEngine> {
   const h = opts.hyper;
   const { dIn: d, nLatents: L } = h;
   if (opts.w0.length !== d * L) throw new Error(`w0 has ${opts.w0.length} values, expected dIn·nLatents = ${d * L}`);
@@ -60,6 +157,7 @@ export async function createOrtEngine(opts: OrtEngineOptions): Promise<OrtEngine
   const rows = blockRows(L, blocks);
   const offsets = rows.map((_, b) => rows.slice(0, b).reduce((a, c) => a + c, 0));
   const sessions = await openEngineSessions(opts, buildTrainGraph({ hyper: h, blocks, gradOutput: opts.gradOutput }), buildEncodeGraph(h, blocks));
+  const train = sessions.train!;
 
   // Wᵀ blocks from w0 [d, L]; moments start at zero. Each step writes the updated values over them:
   // `updated` holds the same tensors under the output names (trainGraph.ts says why that is safe).
@@ -79,10 +177,8 @@ export async function createOrtEngine(opts: OrtEngineOptions): Promise<OrtEngine
   const stats = f32(new Float32Array(STAT_NAMES.length), [STAT_NAMES.length]);
   const fired = new ort.Tensor('bool', new Uint8Array(L), [L]);
   const grad = opts.gradOutput ? rows.map((rb) => f32(new Float32Array(rb * d), [rb, d])) : [];
-
-  const checkBatch = (x: Float32Array, n: number, min: number) => {
-    if (!Number.isInteger(n) || n < min || x.length !== n * d) throw new Error(`batch of ${n} tokens with ${x.length} values; need n ≥ ${min} and n·dIn = ${n * d} values`);
-  };
+  const dead = new DeadLatents(h);
+  const auxOn = auxkOf(h).coef > 0;
 
   const transposeBlocks = (parts: ArrayLike<number>[]) => {
     const w = new Float32Array(d * L);
@@ -97,15 +193,26 @@ export async function createOrtEngine(opts: OrtEngineOptions): Promise<OrtEngine
     device: sessions.device,
 
     async step(x: Float32Array, n: number): Promise<StepResult> {
-      checkBatch(x, n, h.decor > 0 ? 2 : 1); // the covariance needs n − 1 > 0
+      checkBatch(h, x, n, h.decor > 0 ? 2 : 1); // the covariance needs n − 1 > 0
       const outputs: Record<string, ort.Tensor> = { ...updated, stats, fired, t_next: tNext };
       grad.forEach((g, b) => (outputs[`grad${b}`] = g));
+      const feeds: Record<string, ort.Tensor> = { ...state, x: f32(x, [n, d]), t };
+      if (auxOn) {
+        const a = dead.next();
+        const tv = a ? totalVariance(x, n, d) : 0;
+        const on = a !== undefined && tv > 0;
+        feeds.dead = f32(on ? a.mask : new Float32Array(L), [L]);
+        feeds.kaux = new ort.Tensor('int64', BigInt64Array.of(BigInt(on ? a.k : 1)), [1]);
+        feeds.aux_norm = f32(Float32Array.of(on ? a.scale / tv : 0), []);
+      }
       const done = t.data[0] as number;
-      await runInPlace(sessions.train, { ...state, x: f32(x, [n, d]), t }, outputs);
+      await runInPlace(train, feeds, outputs);
       if (tNext.data[0] !== done + 1) throw new Error('onnxruntime-node returned from the train step without filling its outputs');
       [t, tNext] = [tNext, t];
-      const [loss, mse, l1, decor, sse, l0] = stats.data as Float32Array;
-      return { loss, mse, l1, decor, sse, l0, fired: (fired.data as Uint8Array).slice() };
+      const [loss, mse, l1, decor, sse, l0, auxk] = stats.data as Float32Array;
+      const firedNow = (fired.data as Uint8Array).slice();
+      dead.update(firedNow, n);
+      return { loss, mse, l1, decor, auxk, sse, l0, fired: firedNow };
     },
 
     async weights(): Promise<Float32Array> {
@@ -118,44 +225,12 @@ export async function createOrtEngine(opts: OrtEngineOptions): Promise<OrtEngine
     },
 
     async encode(x: Float32Array, n: number): Promise<{ codes: SparseCodes; sse: number }> {
-      checkBatch(x, n, 1);
-      const weights = Object.fromEntries(rows.map((_, b) => [stateNames(b).wt, state[stateNames(b).wt]]));
-      const rowPtr = new Int32Array(n + 1);
-      const parts: { index: Int32Array; value: Float32Array }[] = [];
-      let nnz = 0;
-      let sse = 0;
-      for (let from = 0; from < n; from += ENCODE_CHUNK) {
-        const m = Math.min(ENCODE_CHUNK, n - from);
-        const out = await sessions.encode.run({ ...weights, x: f32(x.subarray(from * d, (from + m) * d), [m, d]) });
-        const vals = out.values.data as Float32Array;
-        const ids = out.indices.data as BigInt64Array;
-        const thr = out.thr.data as Float32Array;
-        const c = out.values.dims[1];
-        const part = { index: new Int32Array(m * c), value: new Float32Array(m * c) };
-        let p = 0;
-        for (let i = 0; i < m; i++) {
-          for (let j = i * c; j < (i + 1) * c && vals[j] > 0 && vals[j] >= thr[i]; j++, p++) {
-            part.index[p] = Number(ids[j]);
-            part.value[p] = vals[j];
-          }
-          rowPtr[from + i + 1] = nnz + p;
-        }
-        parts.push({ index: part.index.subarray(0, p), value: part.value.subarray(0, p) });
-        nnz += p;
-        sse += (out.sse.data as Float32Array)[0];
-      }
-      const codes: SparseCodes = { rowPtr, index: new Int32Array(nnz), value: new Float32Array(nnz) };
-      let at = 0;
-      for (const part of parts) {
-        codes.index.set(part.index, at);
-        codes.value.set(part.value, at);
-        at += part.index.length;
-      }
-      return { codes, sse };
+      checkBatch(h, x, n, 1);
+      return encodeChunks(sessions.encode, Object.fromEntries(rows.map((_, b) => [stateNames(b).wt, state[stateNames(b).wt]])), x, n, d);
     },
 
     async dispose(): Promise<void> {
-      await sessions.train.release();
+      await train.release();
       await sessions.encode.release();
     },
   };

@@ -110,7 +110,7 @@ function gather(x: Float32Array, dIn: number, order: Int32Array, from: number, n
 }
 
 /** What training reads of an SaeConfig besides its sizes (pass the whole config). */
-export type TrainFields = Pick<SaeConfig, 'l1' | 'decor' | 'lr' | 'epochs' | 'seed' | 'batchTokens'>;
+export type TrainFields = Pick<SaeConfig, 'l1' | 'decor' | 'lr' | 'epochs' | 'seed' | 'batchTokens' | 'auxk'>;
 
 /**
  * Trains a Top-K tied SAE of `shape` (an SaeConfig's sizes on this hook, saeShape) on x [T, dIn];
@@ -131,7 +131,8 @@ export async function trainSae(x: Float32Array, T: number, dIn: number, shape: S
   const t0 = performance.now();
   const batching = planBatches(T, cfg.batchTokens, cfg.seed);
   const B = Math.max(...batching.sizes);
-  const hyper: SaeHyper = { ...shape, l1: cfg.l1, decor: cfg.decor, lr: cfg.lr, ...ADAM };
+  // AuxK's dead latents are those that fired on none of the last epoch's tokens: the window of dead_fraction.
+  const hyper: SaeHyper = { ...shape, l1: cfg.l1, decor: cfg.decor, lr: cfg.lr, ...ADAM, auxk: cfg.auxk, deadTokens: T };
   const sst = totalVariance(x, T, dIn);
   const engine = await createEngine(opts.engine ?? 'auto', { hyper, w0: initWeights(dIn, nLatents, cfg.seed), threads: opts.threads });
   try {
@@ -141,7 +142,7 @@ export async function trainSae(x: Float32Array, T: number, dIn: number, shape: S
     for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
       const e0 = performance.now();
       const order = batching.order();
-      const sum = { loss: 0, mse: 0, l1: 0, decor: 0, l0: 0, sse: 0 };
+      const sum = { loss: 0, mse: 0, l1: 0, decor: 0, auxk: 0, l0: 0, sse: 0 };
       const fired = new Uint8Array(nLatents);
       let from = 0;
       let step = 0;
@@ -149,7 +150,7 @@ export async function trainSae(x: Float32Array, T: number, dIn: number, shape: S
         await yieldToEventLoop();
         throwIfAborted(opts.signal, 'training');
         const r = await engine.step(order ? gather(x, dIn, order, from, n, buf) : x, n);
-        for (const key of ['loss', 'mse', 'l1', 'decor', 'l0'] as const) sum[key] += r[key] * n;
+        for (const key of ['loss', 'mse', 'l1', 'decor', 'auxk', 'l0'] as const) sum[key] += r[key] * n;
         sum.sse += r.sse;
         for (let l = 0; l < fired.length; l++) fired[l] |= r.fired[l];
         from += n;
@@ -161,6 +162,7 @@ export async function trainSae(x: Float32Array, T: number, dIn: number, shape: S
         mse: sum.mse / T,
         l1: sum.l1 / T,
         decor: sum.decor / T,
+        auxk: sum.auxk / T,
         fve: fve(sum.sse, sst),
         l0: sum.l0 / T,
         dead_fraction: deadFraction(fired),

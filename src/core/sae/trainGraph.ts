@@ -1,6 +1,6 @@
 import { GraphBuilder } from '../onnx/builder';
 import { addNoCopyOutput } from '../ortInPlace';
-import type { SaeHyper } from './types';
+import { auxkOf, type SaeHyper } from './types';
 
 /**
  * The SAE train step (and the forward-only encoder) as generated ONNX graphs.
@@ -9,7 +9,9 @@ import type { SaeHyper } from './types';
  * separate inputs/outputs, so each block's gradient and Adam update run while the block is still in
  * cache. Per block b: inputs `wt{b}`, `m{b}`, `v{b}` [rows_b, dIn]; outputs `wt{b}_next`, `m{b}_next`,
  * `v{b}_next`. Also input `x` [n, dIn] (n symbolic) and `t` (float scalar, steps done so far); outputs
- * `t_next`, `stats` [6] (STAT_NAMES), `fired` bool [nLatents]; with `gradOutput`, `grad{b}` = rows of ∇Wᵀ.
+ * `t_next`, `stats` [7] (STAT_NAMES), `fired` bool [nLatents]; with `gradOutput`, `grad{b}` = rows of ∇Wᵀ.
+ * With AuxK on (hyper.auxk > 0) also inputs `dead` [nLatents] (1 = dead), `kaux` int64 [1] (k') and
+ * `aux_norm` (s / Σ‖x − x̄‖², 0 for a step without AuxK); types.ts defines the term.
  * The first output is an empty tensor sequence (src/core/ortInPlace.ts says why).
  * The engine passes each state input's buffer as the preallocated buffer of its `_next` output. That
  * is safe because every node reading a state input precedes, by data dependency, the node writing
@@ -19,7 +21,7 @@ import type { SaeHyper } from './types';
  * changing the graph (`t` has no such order: the engine double-buffers it).
  *
  * Sparsity: only latents that fire on some token of the batch (the union U of the per-token top-k
- * sets) take part in the decoder product, the backward products and the gradient; the others have
+ * sets, and of the AuxK codes) take part in the decoder product, the backward products and the gradient; the others have
  * zero gradient, so each block gathers its fired rows of Wᵀ, works on [|U_b|, n] and scatters the
  * gradient rows into the Adam update. X·W and the Adam update stay dense. On text activations U is
  * small (most latents never fire on one document); on isotropic random data U is nearly everything
@@ -39,7 +41,7 @@ export interface TrainGraphOptions {
 }
 
 /** Order of the values in the `stats` output. */
-export const STAT_NAMES = ['loss', 'mse', 'l1', 'decor', 'sse', 'l0'] as const;
+export const STAT_NAMES = ['loss', 'mse', 'l1', 'decor', 'sse', 'l0', 'auxk'] as const;
 
 /** Rows (latents) of each block: as equal as possible, in order. */
 export function blockRows(nLatents: number, blocks: number): number[] {
@@ -94,9 +96,10 @@ interface Forward {
   n: string; // float scalar: tokens in the batch
   r: string; // [n, L] ReLU(x·W)
   thr: string; // [n, 1] each token's k-th largest of r
-  idx: string[]; // per block: [u_b] int64 fired rows (latents non-zero on some token)
-  fired: string[]; // per block: bool [rows_b]
-  zu: string[]; // per block: [u_b, n] zᵀ on the fired rows
+  idx: string[]; // per block: [u_b] int64 rows taking part (z or the AuxK code non-zero on some token)
+  fired: string[]; // per block: bool [rows_b], z non-zero on some token
+  zu: string[]; // per block: [u_b, n] zᵀ on those rows
+  au: string[]; // per block: [u_b, n] the AuxK code's transpose on those rows (with AuxK inputs only)
   wu: string[]; // per block: [u_b, d] Wᵀ on the fired rows
   diff: string; // [n, d] x̂ − x
 }
@@ -105,21 +108,40 @@ interface Forward {
  * Forward, latent-major: rᵀ_b = ReLU(W_bᵀ·xᵀ) [rows_b, n]; z keeps, per token, every value ≥ the
  * token's k-th largest of r (ties at the k-th value all kept), and x̂ = z·Wᵀ from the fired rows only.
  */
-function forward(g: GraphBuilder, hyper: SaeHyper, rows: number[], x: string): Forward {
+function forward(g: GraphBuilder, hyper: SaeHyper, rows: number[], x: string, aux?: { dead: string; kaux: string }): Forward {
   const { op, int0, total } = ops(g);
   const zero = g.scalar(0);
   const n = op('Cast', [op('Gather', [op('Shape', [x]), int0(0)])], { to: 1 });
   const rT = rows.map((_, b) => op('Relu', [op('Gemm', [stateNames(b).wt, x], { transB: 1 })]));
-  const r = op('Transpose', [rows.length > 1 ? op('Concat', rT, { axis: 0 }) : rT[0]], { perm: [1, 0] }); // [n, L]
+  const toRows = (parts: string[]) => op('Transpose', [parts.length > 1 ? op('Concat', parts, { axis: 0 }) : parts[0]], { perm: [1, 0] }); // [n, L]
+  const r = toRows(rT);
+  const keep = (partsT: string[], thr: string) => {
+    const thrT = op('Transpose', [thr], { perm: [1, 0] });
+    return partsT.map((rb) => op('Where', [op('GreaterOrEqual', [rb, thrT]), rb, zero]));
+  };
+  const anyOn = (vT: string) => op('Greater', [op('ReduceMax', [vT, g.ints([1])], { keepdims: 0 }), zero]);
   const thr = kthLargest(g, r, hyper.nLatents, hyper.k);
-  const thrT = op('Transpose', [thr], { perm: [1, 0] });
-  const zT = rT.map((rb) => op('Where', [op('GreaterOrEqual', [rb, thrT]), rb, zero]));
-  const fired = zT.map((zb) => op('Greater', [op('ReduceMax', [zb, g.ints([1])], { keepdims: 0 }), zero]));
-  const idx = fired.map((f) => op('Reshape', [op('NonZero', [f]), g.ints([-1])]));
+  const zT = keep(rT, thr);
+  const fired = zT.map(anyOn);
+  let aT: string[] = [];
+  let takes = fired;
+  if (aux) {
+    // r on the dead latents only (0 elsewhere), and its top-k' code, ties kept.
+    let from = 0;
+    const mT = rT.map((rb, b) => {
+      const col = op('Unsqueeze', [op('Slice', [aux.dead, g.ints([from]), g.ints([(from += rows[b])]), g.ints([0])]), g.ints([1])]);
+      return op('Mul', [rb, col]);
+    });
+    const [vals] = g.nodeN('TopK', [toRows(mT), aux.kaux], 2, { axis: 1, largest: 1, sorted: 0 });
+    aT = keep(mT, op('ReduceMin', [vals, g.ints([1])], { keepdims: 1 }));
+    takes = fired.map((f, b) => op('Or', [f, anyOn(aT[b])]));
+  }
+  const idx = takes.map((f) => op('Reshape', [op('NonZero', [f]), g.ints([-1])]));
   const zu = zT.map((zb, b) => op('Gather', [zb, idx[b]], { axis: 0 }));
+  const au = aT.map((ab, b) => op('Gather', [ab, idx[b]], { axis: 0 }));
   const wu = rows.map((_, b) => op('Gather', [stateNames(b).wt, idx[b]], { axis: 0 }));
   const xhat = total(zu.map((zb, b) => op('Gemm', [zb, wu[b]], { transA: 1 })));
-  return { n, r, thr, idx, fired, zu, wu, diff: op('Sub', [xhat, x]) };
+  return { n, r, thr, idx, fired, zu, au, wu, diff: op('Sub', [xhat, x]) };
 }
 
 function declareInputs(g: GraphBuilder, d: number, rows: number[], withMoments: boolean): string {
@@ -140,6 +162,8 @@ export function buildTrainGraph(o: TrainGraphOptions): Uint8Array {
   const zero = num(0);
   const x = declareInputs(g, d, rows, true);
   const t = g.input('t', 'float', []);
+  const alpha = auxkOf(o.hyper).coef;
+  const aux = alpha > 0 ? { dead: g.input('dead', 'float', [L]), kaux: g.input('kaux', 'int64', [1]), norm: g.input('aux_norm', 'float', []) } : undefined;
 
   // Adam coefficients of step t+1 (see the header for the stored form of m and v).
   const t1 = op('Add', [t, num(1)]);
@@ -150,7 +174,7 @@ export function buildTrainGraph(o: TrainGraphOptions): Uint8Array {
   const coef2 = op('Div', [num(1 - beta2), bc(beta2, t1)]);
   const kappa = op('Div', [coef2, op('Mul', [coef1, coef1])]);
 
-  const { n, idx, fired, zu, wu, diff } = forward(g, o.hyper, rows, x);
+  const { n, idx, fired, zu, au, wu, diff } = forward(g, o.hyper, rows, x, aux);
   const act = zu.map((zb) => op('Greater', [zb, zero])); // z ≠ 0: the top-k mask and the ReLU gate
   const sse = op('ReduceSumSquare', [diff], { keepdims: 0 });
   const invNd = op('Div', [num(1 / d), n]);
@@ -184,13 +208,23 @@ export function buildTrainGraph(o: TrainGraphOptions): Uint8Array {
     });
   }
 
-  // ∇Wᵀ on the fired rows = [zᵀ δᵀ]·[g; x]: decoder part zᵀ·g, encoder part δᵀ·x, δ = gated dz.
-  const gxX = op('Concat', [gx, x], { axis: 0 }); // [2n, d]
+  // AuxK: ê = a·Wᵀ against e = x − x̂ (a constant here), ∂(α·AuxK)/∂ê = 2α·norm·(ê − e).
+  let auxLoss = zero;
+  let hx = '';
+  if (aux) {
+    const auxDiff = op('Add', [total(au.map((ab, b) => op('Gemm', [ab, wu[b]], { transA: 1 }))), diff]); // ê − e = ê + (x̂ − x)
+    auxLoss = op('Mul', [op('ReduceSumSquare', [auxDiff], { keepdims: 0 }), aux.norm]);
+    hx = op('Mul', [auxDiff, op('Mul', [aux.norm, num(2 * alpha)])]);
+  }
+
+  // ∇Wᵀ on those rows = [zᵀ δᵀ (aᵀ δaᵀ)]·[g; x (; h; x)]: decoder parts zᵀ·g (aᵀ·h), encoder parts δᵀ·x (δaᵀ·x), δ = gated dz.
+  const gxX = op('Concat', aux ? [gx, x, hx, x] : [gx, x], { axis: 0 }); // [2n or 4n, d]
   const gxXs = op('Mul', [gxX, coef1]);
   rows.forEach((rb, b) => {
     const s = stateNames(b);
     const nx = nextNames(b);
-    const zd = op('Concat', [zu[b], op('Where', [act[b], dz[b], zero])], { axis: 1 }); // [u_b, 2n]
+    const auxParts = aux ? [au[b], op('Where', [op('Greater', [au[b], zero]), op('Gemm', [wu[b], hx], { transB: 1 }), zero])] : [];
+    const zd = op('Concat', [zu[b], op('Where', [act[b], dz[b], zero]), ...auxParts], { axis: 1 }); // [u_b, 2n or 4n]
     const gs = op('MatMul', [zd, gxXs]); // coef1·∇Wᵀ rows [u_b, d]
     const at = op('Unsqueeze', [idx[b], g.ints([1])]); // [u_b, 1]
     const addRows = (base: string, upd: string, out: string) => g.node('ScatterND', [base, at, upd], { reduction: 'add' }, [out]);
@@ -205,8 +239,8 @@ export function buildTrainGraph(o: TrainGraphOptions): Uint8Array {
   });
 
   const mse = op('Mul', [sse, invNd]);
-  const loss = op('Sum', [mse, op('Mul', [l1Mean, num(l1)]), op('Mul', [decorLoss, num(decor)])]);
-  const stats = [loss, mse, l1Mean, decorLoss, sse, op('Div', [nnz, n])].map((v) => op('Unsqueeze', [v, g.ints([0])]));
+  const loss = op('Sum', [mse, op('Mul', [l1Mean, num(l1)]), op('Mul', [decorLoss, num(decor)]), op('Mul', [auxLoss, num(alpha)])]);
+  const stats = [loss, mse, l1Mean, decorLoss, sse, op('Div', [nnz, n]), auxLoss].map((v) => op('Unsqueeze', [v, g.ints([0])]));
   g.node('Concat', stats, { axis: 0 }, ['stats']);
   g.output('stats', 'float', [STAT_NAMES.length]);
   g.node(fired.length > 1 ? 'Concat' : 'Identity', fired, fired.length > 1 ? { axis: 0 } : {}, ['fired']);

@@ -169,3 +169,15 @@ test('without a thread count the ORT engine runs on onnxruntime\'s own choice (s
   const two = await trainSae(x, T, dIn, shape, { ...cfg, epochs: 1 }, { engine: 'ort', threads: 2 });
   assert.equal(two.metrics.device, 'cpu (2 threads)');
 });
+
+test('AuxK in full-batch training: the dead latents of epoch e are those that fired in no token of epoch e − 1 (the dead-fraction window)', async () => {
+  const x = activations(T);
+  const r = await trainSae(x, T, dIn, shape, { ...cfg, epochs: 8, auxk: 1 / 32 }, { engine: 'tfjs' });
+  const c = r.metrics.curve;
+  assert.equal(c[0].auxk, 0, 'nothing is dead in the first epoch');
+  for (let e = 1; e < c.length; e++) assert.equal(c[e].auxk! > 0, c[e - 1].dead_fraction > 0, `epoch ${e + 1}: auxk ${c[e].auxk}, dead fraction before ${c[e - 1].dead_fraction}`);
+  assert.ok(c.some((m) => m.auxk! > 0), 'no latent was dead in any epoch; change the fixture');
+  for (const m of c) assert.ok(Math.abs(m.loss - (m.mse + m.auxk! / 32)) <= 1e-5 * m.loss, 'the loss adds AuxK with weight 1/32');
+  const off = await trainSae(x, T, dIn, shape, { ...cfg, epochs: 2 }, { engine: 'tfjs' });
+  assert.deepEqual(off.metrics.curve.map((m) => m.auxk), [0, 0], 'the presets train without AuxK');
+});

@@ -1,0 +1,542 @@
+import { buildModule, f32, FnBuilder, forRange, get, i32, seq, set, v4, when, whileLoop, type Code, type Local } from './emit';
+
+/**
+ * The sparse parts of the SAE train step as WebAssembly (SIMD) kernels over one shared memory:
+ * everything except the dense pre-activation product X·W, which onnxruntime computes (sparseStep.ts
+ * drives them). Per token only its kept latents take part, so the decoder product, ∂loss/∂z and
+ * both gradient products cost k·d per token whatever the batch. Rows of Wᵀ, the Adam moments, x and
+ * residuals are stored with a padded width `dp` (a multiple of 32, zero-padded), so every row loop
+ * is whole 8-lane-group SIMD steps; the padding stays zero through training.
+ *
+ * All pointers are byte offsets into the memory; a token range [t0, t1) or latent range [j0, j1)
+ * lets two threads split a call. Sums are written per token (or per latent) and added up by the caller
+ * in a fixed order, so results do not depend on how the work was split.
+ */
+export interface KernelSizes {
+  /** Padded row width (dIn rounded up to a multiple of 32). */
+  dp: number;
+  /** Latents (row length of the pre-activations). */
+  L: number;
+}
+
+/** Bytes of per-thread scratch that `select` needs (histogram + two candidate lists). */
+export const selectScratchBytes = (L: number) => 4 * (2048 + 2 * L);
+
+export const paddedWidth = (d: number) => Math.ceil(d / 32) * 32;
+
+/** Largest memory the module may grow to (in 64 KiB pages): 4 GiB, wasm32's limit. */
+export const MAX_PAGES = 65536;
+
+const addr = (base: Local, index: Code, bytes: number): Code => i32.add(get(base), i32.mul(index, i32.c(bytes)));
+
+/** A v128's four f32 lanes combined by op (f32.add: their sum; f32.max: their maximum). */
+const lanes = (v: Local, op: (a: Code, b: Code) => Code) => op(op(v4.lane(get(v), 0), v4.lane(get(v), 1)), op(v4.lane(get(v), 2), v4.lane(get(v), 3)));
+
+/**
+ * select(r, t0, t1, k, mask, thr, cnt, scratch): for each token row of r [·, L] (values ≥ 0), the
+ * k-th largest of v_j = r_j·mask_j counting equal values separately (thr[t], f32) and how many v_j
+ * are kept by the top-k rule, v_j ≥ thr and v_j > 0 (cnt[t], i32); mask = 0 means no mask.
+ * Exact: first a lower bound of the k-th largest, the smallest of the maxima of k disjoint groups
+ * of values (k distinct values are ≥ it), with SIMD; only values ≥ it become candidates; then radix
+ * select on the candidates' float bits (non-negative floats order like their bit patterns): 2048
+ * buckets on bits 30…20, and the boundary bucket's keys ranked on bits 19…10, then 9…0.
+ */
+function selectKernel({ L }: KernelSizes) {
+  const fn = new FnBuilder('select', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [r, t0, t1, k, mask, thr, cnt, scratch] = fn.params;
+  const t = fn.local('i32');
+  const j = fn.local('i32');
+  const q = fn.local('i32');
+  const row = fn.local('i32');
+  const key = fn.local('i32');
+  const b = fn.local('i32');
+  const cum = fn.local('i32');
+  const need = fn.local('i32');
+  const m = fn.local('i32');
+  const m2 = fn.local('i32');
+  const prefix = fn.local('i32');
+  const kept = fn.local('i32');
+  const bits = fn.local('i32');
+  const top = fn.local('i32'); // highest non-empty bucket
+  const gsize = fn.local('i32'); // bytes per group of the lower bound (a multiple of 16), 0: no bound
+  const lb = fn.local('f32');
+  const vv = fn.local('v128');
+  const gm = fn.local('v128');
+  const lbv = fn.local('v128');
+  const hist = scratch;
+  const cand = fn.local('i32');
+  const cand2 = fn.local('i32');
+  const L4 = L - (L % 4);
+
+  const valuesAt = (jj: Code) => when(get(mask), set(vv, v4.mul(v4.load(addr(row, jj, 4)), v4.load(addr(mask, jj, 4)))), set(vv, v4.load(addr(row, jj, 4))));
+  const scalarAt = (jj: Code) => f32.mul(f32.load(addr(row, jj, 4)), f32.select(f32.load(addr(mask, jj, 4)), f32.c(1), get(mask)));
+  const bump = (bucket: Code) => {
+    const at = addr(hist, bucket, 4);
+    return i32.store(at, i32.add(i32.load(at), i32.c(1)));
+  };
+  const clear = (buckets: number) => forRange(q, i32.c(0), i32.c(buckets * 4), 16, v4.store(i32.add(get(hist), get(q)), v4.zero()));
+  /** Walks buckets down from `top` until the running count reaches `need`; leaves the bucket in b, the count above it in cum and the rank within it in need. */
+  const findBucket = (from: Code) =>
+    seq(
+      set(b, from),
+      set(cum, i32.c(0)),
+      whileLoop(i32.ltS(i32.add(get(cum), i32.load(addr(hist, get(b), 4))), get(need)), seq(set(cum, i32.add(get(cum), i32.load(addr(hist, get(b), 4)))), set(b, i32.sub(get(b), i32.c(1))))),
+      set(need, i32.sub(get(need), get(cum))),
+    );
+  const keyOf = (v: Code) => i32.and(i32.fromF32Bits(v), i32.c(0x7fffffff)); // −0 → 0
+  /** Appends key to `list` (count in `n`) when `keep` is non-zero, without a branch. */
+  const append = (list: Local, n: Local, keyCode: Code, keep: Code) => seq(i32.store(addr(list, get(n), 4), keyCode), set(n, i32.add(get(n), keep)));
+  // Ranks the m2 boundary keys on the 10 bits at `shift`, among those whose higher bits equal prefix.
+  const refine = (shift: number) =>
+    seq(
+      clear(1024),
+      forRange(
+        j,
+        i32.c(0),
+        get(m2),
+        1,
+        seq(set(key, i32.load(addr(cand2, get(j), 4))), when(i32.eq(i32.shrU(get(key), i32.c(shift + 10)), get(prefix)), bump(i32.and(i32.shrU(get(key), i32.c(shift)), i32.c(1023))))),
+      ),
+      findBucket(i32.c(1023)),
+      set(prefix, i32.or(i32.shl(get(prefix), i32.c(10)), get(b))),
+    );
+
+  const body = seq(
+    set(cand, i32.add(get(scratch), i32.c(4 * 2048))),
+    set(cand2, i32.add(get(cand), i32.c(4 * L))),
+    // Groups of floor(L / k) values rounded down to whole v128s; no bound when that is under 4.
+    set(gsize, i32.mul(i32.and(i32.divU(i32.c(L), get(k)), i32.c(~3)), i32.c(4))),
+    forRange(
+      t,
+      get(t0),
+      get(t1),
+      1,
+      seq(
+        set(row, addr(r, get(t), 4 * L)),
+        set(lb, f32.c(0)),
+        when(
+          get(gsize),
+          seq(
+            set(lb, f32.c(Infinity)),
+            forRange(
+              j,
+              i32.c(0),
+              i32.mul(get(k), i32.shrU(get(gsize), i32.c(2))),
+              0,
+              seq(
+                set(gm, v4.zero()),
+                set(q, i32.add(get(j), i32.shrU(get(gsize), i32.c(2)))),
+                whileLoop(i32.ltS(get(j), get(q)), seq(valuesAt(get(j)), set(gm, v4.max(get(gm), get(vv))), set(j, i32.add(get(j), i32.c(4))))),
+                set(lb, f32.min(get(lb), lanes(gm, f32.max))),
+              ),
+            ),
+          ),
+        ),
+        set(lbv, v4.splat(get(lb))),
+        set(m, i32.c(0)),
+        forRange(
+          j,
+          i32.c(0),
+          i32.c(L4),
+          4,
+          seq(
+            valuesAt(get(j)),
+            set(bits, v4.bitmask(v4.ge(get(vv), get(lbv)))),
+            ...[0, 1, 2, 3].map((lane) => append(cand, m, keyOf(v4.lane(get(vv), lane)), i32.and(i32.shrU(get(bits), i32.c(lane)), i32.c(1)))),
+          ),
+        ),
+        forRange(j, i32.c(L4), i32.c(L), 1, append(cand, m, keyOf(scalarAt(get(j))), f32.ge(scalarAt(get(j)), get(lb)))),
+        clear(2048),
+        set(top, i32.c(0)),
+        forRange(
+          j,
+          i32.c(0),
+          get(m),
+          1,
+          seq(set(key, i32.shrU(i32.load(addr(cand, get(j), 4)), i32.c(20))), bump(get(key)), set(top, i32.select(get(key), get(top), i32.gtU(get(key), get(top))))),
+        ),
+        set(need, get(k)),
+        findBucket(get(top)),
+        set(kept, get(cum)), // candidates in higher buckets: all above the threshold
+        set(prefix, get(b)),
+        set(m2, i32.c(0)),
+        forRange(j, i32.c(0), get(m), 1, seq(set(key, i32.load(addr(cand, get(j), 4))), append(cand2, m2, get(key), i32.eq(i32.shrU(get(key), i32.c(20)), get(prefix))))),
+        refine(10),
+        refine(0),
+        // prefix is now the k-th largest key; count the boundary keys kept (≥ it and > 0).
+        set(b, i32.select(get(prefix), i32.c(1), get(prefix))),
+        forRange(j, i32.c(0), get(m2), 1, when(i32.geU(i32.load(addr(cand2, get(j), 4)), get(b)), set(kept, i32.add(get(kept), i32.c(1))))),
+        f32.store(addr(thr, get(t), 4), f32.fromBits(get(prefix))),
+        i32.store(addr(cnt, get(t), 4), get(kept)),
+      ),
+    ),
+  );
+  return { fn, body };
+}
+
+/**
+ * gather(r, t0, t1, mask, thr, rowPtr, idx, val, absSum): writes each token's kept latents
+ * (v_j = r_j·mask_j ≥ thr[t] and > 0; mask = 0: no mask) in latent order from entry rowPtr[t] on:
+ * idx (i32) and val (f32); absSum[t] = Σ of the kept values.
+ */
+function gatherKernel({ L }: KernelSizes) {
+  const fn = new FnBuilder('gather', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [r, t0, t1, mask, thr, rowPtr, idx, val, absSum] = fn.params;
+  const t = fn.local('i32');
+  const j = fn.local('i32');
+  const row = fn.local('i32');
+  const p = fn.local('i32');
+  const bits = fn.local('i32');
+  const th = fn.local('f32');
+  const v = fn.local('f32');
+  const sum = fn.local('f32');
+  const thv = fn.local('v128');
+  const vv = fn.local('v128');
+  const L4 = L - (L % 4);
+
+  const keepOne = (jj: Code) =>
+    seq(
+      set(v, f32.mul(f32.load(addr(row, jj, 4)), f32.select(f32.load(addr(mask, jj, 4)), f32.c(1), get(mask)))),
+      when(
+        i32.and(f32.ge(get(v), get(th)), f32.gt(get(v), f32.c(0))),
+        seq(i32.store(addr(idx, get(p), 4), jj), f32.store(addr(val, get(p), 4), get(v)), set(sum, f32.add(get(sum), get(v))), set(p, i32.add(get(p), i32.c(1)))),
+      ),
+    );
+  const body = forRange(
+    t,
+    get(t0),
+    get(t1),
+    1,
+    seq(
+      set(row, addr(r, get(t), 4 * L)),
+      set(th, f32.load(addr(thr, get(t), 4))),
+      set(thv, v4.splat(get(th))),
+      set(p, i32.load(addr(rowPtr, get(t), 4))),
+      set(sum, f32.c(0)),
+      forRange(
+        j,
+        i32.c(0),
+        i32.c(L4),
+        4,
+        seq(
+          when(get(mask), set(vv, v4.mul(v4.load(addr(row, get(j), 4)), v4.load(addr(mask, get(j), 4)))), set(vv, v4.load(addr(row, get(j), 4)))),
+          set(bits, v4.bitmask(v4.and(v4.ge(get(vv), get(thv)), v4.gt(get(vv), v4.zero())))),
+          when(i32.ne(get(bits), i32.c(0)), seq(...[0, 1, 2, 3].map((lane) => keepOne(i32.add(get(j), i32.c(lane)))))),
+        ),
+      ),
+      forRange(j, i32.c(L4), i32.c(L), 1, keepOne(get(j))),
+      f32.store(addr(absSum, get(t), 4), get(sum)),
+    ),
+  );
+  return { fn, body };
+}
+
+/** v128 lanes-groups per unrolled row step: 8 × 4 floats = 32, the padding unit. */
+const GROUP = 8;
+
+/**
+ * decode(wt, t0, t1, c, colPtr, colTok, colVal, x, res, sse, aux): the residuals of tokens [t0, t1)
+ * of a chunk of c tokens, from its entries by latent (columns):
+ *   res[t] = x̂_t − x_t,  x̂_t = Σ_j z_tj·Wᵀ_j;   with aux ≠ 0 also res[c + t] = ê_t − e_t = ê_t + res[t],
+ *   ê_t = Σ_j a_tj·Wᵀ_j (the AuxK code, column tokens c + t); sse[t] = ‖res[t]‖², sse[c + t] = ‖res[c + t]‖².
+ * Latent by latent, so each Wᵀ row is read once per chunk while the chunk's residual rows stay in
+ * cache; a token's terms are still added in latent order, as a token-by-token loop would.
+ */
+function decodeKernel({ dp, L }: KernelSizes) {
+  const fn = new FnBuilder('decode', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [wt, t0, t1, c, colPtr, colTok, colVal, x, res, sse, aux] = fn.params;
+  const t = fn.local('i32');
+  const j = fn.local('i32');
+  const i = fn.local('i32');
+  const e = fn.local('i32');
+  const tok = fn.local('i32');
+  const local = fn.local('i32');
+  const w = fn.local('i32');
+  const o = fn.local('i32');
+  const b = fn.local('i32');
+  const s = fn.local('v128');
+  const sq = fn.local('v128');
+  const ov = fn.local('v128');
+  const rowBytes = 4 * dp;
+  const groups = (f: (g: number) => Code) => forRange(i, i32.c(0), i32.c(rowBytes), 16 * GROUP, seq(...Array.from({ length: GROUP }, (_, g) => f(g))));
+  const tokens = (f: Code) => forRange(t, get(t0), get(t1), 1, f);
+  const rowSse = (row: Code, at: Code) =>
+    seq(
+      set(o, row),
+      set(sq, v4.zero()),
+      groups((g) => seq(set(ov, v4.load(i32.add(get(o), get(i)), 16 * g)), set(sq, v4.add(get(sq), v4.mul(get(ov), get(ov)))))),
+      f32.store(at, lanes(sq, f32.add)),
+    );
+  const body = seq(
+    tokens(
+      seq(
+        set(o, addr(res, get(t), rowBytes)),
+        set(b, addr(x, get(t), rowBytes)),
+        groups((g) => v4.store(i32.add(get(o), get(i)), v4.sub(v4.zero(), v4.load(i32.add(get(b), get(i)), 16 * g)), 16 * g)),
+        when(get(aux), seq(set(o, addr(res, i32.add(get(t), get(c)), rowBytes)), groups((g) => v4.store(i32.add(get(o), get(i)), v4.zero(), 16 * g)))),
+      ),
+    ),
+    forRange(
+      j,
+      i32.c(0),
+      i32.c(L),
+      1,
+      seq(
+        set(w, addr(wt, get(j), rowBytes)),
+        forRange(
+          e,
+          i32.load(addr(colPtr, get(j), 4)),
+          i32.load(addr(colPtr, get(j), 4), 4),
+          1,
+          seq(
+            set(tok, i32.load(addr(colTok, get(e), 4))),
+            set(local, i32.sub(get(tok), i32.select(get(c), i32.c(0), i32.geS(get(tok), get(c))))),
+            when(
+              i32.and(i32.geS(get(local), get(t0)), i32.ltS(get(local), get(t1))),
+              seq(
+                set(s, v4.splat(f32.load(addr(colVal, get(e), 4)))),
+                set(o, addr(res, get(tok), rowBytes)),
+                groups((g) => {
+                  const at = i32.add(get(o), get(i));
+                  return v4.store(at, v4.add(v4.load(at, 16 * g), v4.mul(get(s), v4.load(i32.add(get(w), get(i)), 16 * g))), 16 * g);
+                }),
+              ),
+            ),
+          ),
+        ),
+      ),
+    ),
+    tokens(
+      seq(
+        when(
+          get(aux),
+          seq(
+            set(o, addr(res, i32.add(get(t), get(c)), rowBytes)),
+            set(b, addr(res, get(t), rowBytes)),
+            groups((g) => v4.store(i32.add(get(o), get(i)), v4.add(v4.load(i32.add(get(o), get(i)), 16 * g), v4.load(i32.add(get(b), get(i)), 16 * g)), 16 * g)),
+            rowSse(addr(res, i32.add(get(t), get(c)), rowBytes), addr(sse, i32.add(get(t), get(c)), 4)),
+          ),
+        ),
+        rowSse(addr(res, get(t), rowBytes), addr(sse, get(t), 4)),
+      ),
+    ),
+  );
+  return { fn, body };
+}
+
+/**
+ * columns(n, nAux, rowPtr, idx, val, auxPtr, auxIdx, auxVal, colPtr, cursor, colTok, colVal, fired, touched):
+ * the chunk's entries by latent (counting sort): column j holds its main entries in token order
+ * (token t) then its AuxK entries (token n + t); colPtr [L + 1]. Sets (u8) fired[j] = 1 where latent
+ * j has a main entry and touched[j] = 1 where it has any. Single-threaded; `cursor` is L ints of scratch.
+ */
+function columnsKernel({ L }: KernelSizes) {
+  const fn = new FnBuilder('columns', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [n, nAuxTokens, rowPtr, idx, val, auxPtr, auxIdx, auxVal, colPtr, cursor, colTok, colVal, fired, touched] = fn.params;
+  const j = fn.local('i32');
+  const e = fn.local('i32');
+  const t = fn.local('i32');
+  const c = fn.local('i32');
+  const at = fn.local('i32');
+  const count = (ptr: Local, ix: Local, tokens: Code, markFired: boolean) =>
+    forRange(
+      e,
+      i32.c(0),
+      i32.load(addr(ptr, tokens, 4)),
+      1,
+      seq(
+        set(j, i32.load(addr(ix, get(e), 4))),
+        set(at, addr(colPtr, get(j), 4)),
+        i32.store(get(at), i32.add(i32.load(get(at), 4), i32.c(1)), 4),
+        i32.store8(i32.add(get(touched), get(j)), i32.c(1)),
+        markFired ? i32.store8(i32.add(get(fired), get(j)), i32.c(1)) : [],
+      ),
+    );
+  const place = (ptr: Local, ix: Local, vals: Local, tokens: Code, tokenBase: Code) =>
+    forRange(
+      t,
+      i32.c(0),
+      tokens,
+      1,
+      forRange(
+        e,
+        i32.load(addr(ptr, get(t), 4)),
+        i32.load(addr(ptr, get(t), 4), 4),
+        1,
+        seq(
+          set(at, addr(cursor, i32.load(addr(ix, get(e), 4)), 4)),
+          set(c, i32.load(get(at))),
+          i32.store(get(at), i32.add(get(c), i32.c(1))),
+          i32.store(addr(colTok, get(c), 4), i32.add(get(t), tokenBase)),
+          f32.store(addr(colVal, get(c), 4), f32.load(addr(vals, get(e), 4))),
+        ),
+      ),
+    );
+  const body = seq(
+    forRange(j, i32.c(0), i32.c(L + 1), 1, i32.store(addr(colPtr, get(j), 4), i32.c(0))),
+    count(rowPtr, idx, get(n), true),
+    count(auxPtr, auxIdx, get(nAuxTokens), false),
+    forRange(
+      j,
+      i32.c(0),
+      i32.c(L),
+      1,
+      seq(
+        set(at, addr(colPtr, get(j), 4)),
+        i32.store(addr(cursor, get(j), 4), i32.load(get(at))),
+        i32.store(get(at), i32.add(i32.load(get(at), 4), i32.load(get(at))), 4),
+      ),
+    ),
+    place(rowPtr, idx, val, get(n), i32.c(0)),
+    place(auxPtr, auxIdx, auxVal, get(nAuxTokens), get(n)),
+  );
+  return { fn, body };
+}
+
+/**
+ * backward(wt, j0, j1, colPtr, colTok, colVal, res, x, n, cMain, cAux, l1Grad, grad): for latent j,
+ * each entry (token t', value z) of its column adds to ∇Wᵀ_j (grad rows, accumulated):
+ *   ρ = c·res[t'],  δ = ρ·Wᵀ_j + l1Grad (main entries only),  ∇Wᵀ_j += z·ρ + δ·x[t]
+ * with c = cMain, t = t' for main entries (t' < n) and c = cAux, t = t' − n for AuxK entries: the
+ * decoder part z·∂loss/∂x̂ and the encoder part (∂loss/∂z)·x of the tied weights. Entries go four
+ * at a time (one pass over Wᵀ_j for four dot products, one read-modify-write of ∇Wᵀ_j for four updates).
+ */
+function backwardKernel({ dp }: KernelSizes) {
+  const fn = new FnBuilder('backward', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'i32']);
+  const [wt, j0, j1, colPtr, colTok, colVal, res, x, n, cMain, cAux, l1Grad, grad] = fn.params;
+  const j = fn.local('i32');
+  const e = fn.local('i32');
+  const e1 = fn.local('i32');
+  const i = fn.local('i32');
+  const w = fn.local('i32');
+  const gr = fn.local('i32');
+  const wv = fn.local('v128');
+  const gv = fn.local('v128');
+  const rowBytes = 4 * dp;
+  const B = 4;
+  const lane = Array.from({ length: B }, () => ({
+    tok: fn.local('i32'),
+    aux: fn.local('i32'),
+    rr: fn.local('i32'),
+    xr: fn.local('i32'),
+    c: fn.local('f32'),
+    acc: [fn.local('v128'), fn.local('v128')],
+    a: fn.local('v128'),
+    dz: fn.local('v128'),
+  }));
+
+  /** The entries e … e + size − 1 of the current column. */
+  const entries = (size: number) => {
+    const ls = lane.slice(0, size);
+    const G2 = 4; // 16-byte groups per unrolled step
+    const unrolled = (f: (g: number) => Code) => forRange(i, i32.c(0), i32.c(rowBytes), 16 * G2, seq(...Array.from({ length: G2 }, (_, g) => f(g))));
+    return seq(
+      ...ls.map((l, b) =>
+        seq(
+          set(l.tok, i32.load(addr(colTok, i32.add(get(e), i32.c(b)), 4))),
+          set(l.aux, i32.geS(get(l.tok), get(n))),
+          set(l.c, f32.select(get(cAux), get(cMain), get(l.aux))),
+          set(l.rr, addr(res, get(l.tok), rowBytes)),
+          set(l.xr, addr(x, i32.sub(get(l.tok), i32.select(get(n), i32.c(0), get(l.aux))), rowBytes)),
+          set(l.acc[0], v4.zero()),
+          set(l.acc[1], v4.zero()),
+        ),
+      ),
+      unrolled((g) =>
+        seq(
+          set(wv, v4.load(i32.add(get(w), get(i)), 16 * g)),
+          ...ls.map((l) => set(l.acc[g % 2], v4.add(get(l.acc[g % 2]), v4.mul(get(wv), v4.load(i32.add(get(l.rr), get(i)), 16 * g))))),
+        ),
+      ),
+      ...ls.map((l, b) =>
+        seq(
+          set(l.dz, v4.splat(f32.add(f32.mul(get(l.c), f32.add(lanes(l.acc[0], f32.add), lanes(l.acc[1], f32.add))), f32.select(f32.c(0), get(l1Grad), get(l.aux))))),
+          set(l.a, v4.splat(f32.mul(get(l.c), f32.load(addr(colVal, i32.add(get(e), i32.c(b)), 4))))),
+        ),
+      ),
+      unrolled((g) => {
+        const at = i32.add(get(gr), get(i));
+        const terms = ls.map((l) => v4.add(v4.mul(get(l.a), v4.load(i32.add(get(l.rr), get(i)), 16 * g)), v4.mul(get(l.dz), v4.load(i32.add(get(l.xr), get(i)), 16 * g))));
+        return seq(set(gv, terms.reduce((acc, t) => v4.add(acc, t))), v4.store(at, v4.add(v4.load(at, 16 * g), get(gv)), 16 * g));
+      }),
+      set(e, i32.add(get(e), i32.c(size))),
+    );
+  };
+  const body = forRange(
+    j,
+    get(j0),
+    get(j1),
+    1,
+    seq(
+      set(w, addr(wt, get(j), rowBytes)),
+      set(gr, addr(grad, get(j), rowBytes)),
+      set(e, i32.load(addr(colPtr, get(j), 4))),
+      set(e1, i32.load(addr(colPtr, get(j), 4), 4)),
+      whileLoop(i32.leS(i32.add(get(e), i32.c(B)), get(e1)), entries(B)),
+      whileLoop(i32.ltS(get(e), get(e1)), entries(1)),
+    ),
+  );
+  return { fn, body };
+}
+
+/**
+ * adam(wt, j0, j1, grad, m, v, touched, ratio1, coef1, ratio2, kappa, eps): the Adam step of rows
+ * [j0, j1) in the stored form of trainGraph.ts (m holds lr·m̂, v holds v̂):
+ *   gs = coef1·∇,  m ← ratio1·m + gs,  v ← ratio2·v + kappa·gs²,  Wᵀ ← Wᵀ − m/(√v + ε).
+ * Rows with touched[j] = 0 (u8) have ∇ = 0 and their grad row is not read; touched rows' grad is reset to 0.
+ */
+function adamKernel({ dp }: KernelSizes) {
+  const fn = new FnBuilder('adam', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'f32', 'f32']);
+  const [wt, j0, j1, grad, m, v, touched, ratio1, coef1, ratio2, kappa, eps] = fn.params;
+  const j = fn.local('i32');
+  const i = fn.local('i32');
+  const off = fn.local('i32');
+  const end = fn.local('i32');
+  const [r1, c1, r2, kp, ep, gs, mm, vv] = Array.from({ length: 8 }, () => fn.local('v128'));
+  const rowBytes = 4 * dp;
+  const step = (withGrad: boolean) =>
+    forRange(
+      i,
+      get(off),
+      get(end),
+      16,
+      seq(
+        withGrad ? seq(set(gs, v4.mul(get(c1), v4.load(i32.add(get(grad), get(i))))), v4.store(i32.add(get(grad), get(i)), v4.zero())) : [],
+        set(mm, v4.mul(get(r1), v4.load(i32.add(get(m), get(i))))),
+        set(vv, v4.mul(get(r2), v4.load(i32.add(get(v), get(i))))),
+        withGrad ? seq(set(mm, v4.add(get(mm), get(gs))), set(vv, v4.add(get(vv), v4.mul(get(kp), v4.mul(get(gs), get(gs)))))) : [],
+        v4.store(i32.add(get(m), get(i)), get(mm)),
+        v4.store(i32.add(get(v), get(i)), get(vv)),
+        v4.store(i32.add(get(wt), get(i)), v4.sub(v4.load(i32.add(get(wt), get(i))), v4.div(get(mm), v4.add(v4.sqrt(get(vv)), get(ep))))),
+      ),
+    );
+  const body = seq(
+    set(r1, v4.splat(get(ratio1))),
+    set(c1, v4.splat(get(coef1))),
+    set(r2, v4.splat(get(ratio2))),
+    set(kp, v4.splat(get(kappa))),
+    set(ep, v4.splat(get(eps))),
+    forRange(
+      j,
+      get(j0),
+      get(j1),
+      1,
+      seq(
+        set(off, i32.mul(get(j), i32.c(rowBytes))),
+        set(end, i32.add(get(off), i32.c(rowBytes))),
+        when(i32.load8(i32.add(get(touched), get(j))), step(true), step(false)),
+      ),
+    ),
+  );
+  return { fn, body };
+}
+
+export const KERNEL_NAMES = ['select', 'gather', 'decode', 'columns', 'backward', 'adam'] as const;
+export type KernelName = (typeof KERNEL_NAMES)[number];
+
+/** The kernels' module for one SAE shape. */
+export function buildKernels(sizes: KernelSizes): Uint8Array<ArrayBuffer> {
+  if (sizes.dp % 32 !== 0) throw new Error(`padded width ${sizes.dp} is not a multiple of 32`);
+  return buildModule([selectKernel(sizes), gatherKernel(sizes), decodeKernel(sizes), columnsKernel(sizes), backwardKernel(sizes), adamKernel(sizes)], MAX_PAGES);
+}
+
