@@ -25,8 +25,8 @@ export interface TokenLatent {
  * Which latent tints a token, and why. Candidates: the token's strongest latents by activation (the
  * report's top per token), without the always-on and near-always ones unless `excludeAlwaysOn` is
  * off. Each is measured against its own scale, its largest activation over the document: the tint
- * goes to the candidate at the highest share of its document max (ties: the larger activation), and
- * that share is the tint's strength.
+ * goes to the candidate at the highest share of its document max (ties: the larger activation). The
+ * share picks the latent; its activation is what gets painted (docState.ts paintInput).
  */
 export interface TintChoice {
   /** undefined: no candidate fires on the token. */

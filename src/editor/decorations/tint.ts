@@ -22,7 +22,7 @@ export function bucketOf(x: number): number {
 }
 
 export interface TintInput {
-  /** Strength of the tint: the tinting latent's share of its document max, or in highlight mode the highlighted latent's activation (0: none). */
+  /** Activation of the latent that sets the tint (runFacts.ts TintChoice; in highlight mode the highlighted one), 0 when none. */
   value: number;
   hue: Hue;
 }

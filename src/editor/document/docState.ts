@@ -52,21 +52,22 @@ export interface PaintSettings {
 /**
  * Tints: in highlight mode the highlighted latent's value on every token; otherwise each token's
  * most informative latent (RunFacts.tint: the one at the highest share of its own document max), in
- * that latent's hue, with the share as the value. Labels (when enabled, not in highlight mode): the
- * tinting latent where its share is at least `threshold` × the document's largest share.
+ * that latent's hue, painted by its activation (against the document's strongest tint, like every
+ * heatmap here). Labels (when enabled, not in highlight mode): the tinting latent where its
+ * activation is at least `threshold` × the document's strongest tint.
  */
 export function paintInput(s: DocState, settings: PaintSettings): PaintInput {
   if (s.highlight) {
     return { spans: s.spans, tints: s.highlight.values.map((value) => ({ value, hue: 'highlight' })), why: [], labels: [] };
   }
   const choices = s.spans.map((_, i) => s.facts.tint(i, settings.excludeAlwaysOn));
-  const tints: TintInput[] = choices.map((c) => ({ value: c.share, hue: c.hue }));
+  const tints: TintInput[] = choices.map((c) => ({ value: c.value, hue: c.hue }));
   const { labels } = settings;
   const cut = labels.threshold * maxOf(tints.map((t) => t.value));
   return {
     spans: s.spans,
     tints,
     why: choices.map((c) => c.why),
-    labels: labels.enabled ? choices.map((c) => (c.share > 0 && c.share >= cut ? c.latent : undefined)) : [],
+    labels: labels.enabled ? choices.map((c) => (c.value > 0 && c.value >= cut ? c.latent : undefined)) : [],
   };
 }
