@@ -17,8 +17,11 @@ import type { BlockScheme } from './blockScheme';
  * as soon as both whether it counts (support ≥ minSupport) and whether it exceeds (S ≥ bar) are
  * decided: for a latent far in the tail that is after a driver or two.
  */
-/** Above this many steps (drivers² × targets) the bound uses row maxima instead of the Hungarian potentials. */
-const HUNGARIAN_WORK = 2e7;
+/**
+ * Above this many steps (drivers² × targets, ~0.2 s) the bound uses row maxima instead of the
+ * Hungarian potentials; below it they pay for themselves on a latent that runs to the cap.
+ */
+const HUNGARIAN_WORK = 2e8;
 
 export interface LatentBlocks {
   /** Blocks (= slots) of the scheme: what each driver is mapped to. */
@@ -64,7 +67,11 @@ export function conceptOffsets(scheme: BlockScheme): ConceptOffsets {
   return { blocks: Int32Array.from(blocks), ptr, block: Int32Array.from(byOffset.flat()) };
 }
 
-export function latentBlocks(scheme: BlockScheme, offsets: ConceptOffsets, sample: LatentSample): LatentBlocks {
+/**
+ * `tight`: bound by the Hungarian potentials (worth their O(drivers²·targets) for a latent far in the
+ * tail, which runs to the cap) instead of row maxima (enough for one that soon reaches REFINE_STOP).
+ */
+export function latentBlocks(scheme: BlockScheme, offsets: ConceptOffsets, sample: LatentSample, tight: boolean): LatentBlocks {
   const { labels, length: B, count: nb, head } = scheme;
   const nJ = offsets.blocks.length;
   const end = head + nb * B;
@@ -113,7 +120,7 @@ export function latentBlocks(scheme: BlockScheme, offsets: ConceptOffsets, sampl
       rowCount[i * nb + t] = count[j * nb + k];
     }
   });
-  const duals = d * d * nb <= HUNGARIAN_WORK ? assignmentDuals(rowSum, d, nb) : rowMaxDuals(rowSum, d, nb);
+  const duals = tight && d * d * nb <= HUNGARIAN_WORK ? assignmentDuals(rowSum, d, nb) : rowMaxDuals(rowSum, d, nb);
   const rowMaxCount = new Int32Array(d);
   const reduced = new Float64Array(d); // mean of U_i + V_t − value over targets: what drawing driver i takes off the bound, on average
   let vMean = 0;

@@ -215,7 +215,7 @@ export function conceptSelectivity(cols: LatentColumns, group: Int8Array, plan: 
         positions[f] = i;
         values[f++] = cols.value[j];
       }
-      const blocks = latentBlocks(scheme, offsets, { positions, values });
+      const blocks = latentBlocks(scheme, offsets, { positions, values }, run.exceed === 0);
       run = refine(blocks, bar, minSupport, run, REFINE_STOP, maxPermutations, DRAW_FACTOR * maxPermutations, new Rng(latentSeed(seed, l)));
     }
     p[l] = (1 + run.exceed) / (1 + run.permutations);

@@ -169,10 +169,12 @@ test('block permutations: shared and refined p-values agree with the exact enume
     assert.ok(Math.abs(s.p[l] - exact) < 0.012, `latent ${l}: shared p ${s.p[l]} vs exact ${exact}`);
     // The refinement alone, from its own draws, estimates the same tail probability.
     const firing = values.flatMap((v, i) => (v !== 0 ? [i] : []));
-    const blocks = latentBlocks(scheme, offsets, { positions: Int32Array.from(firing), values: Float64Array.from(firing, (i) => values[i]) });
+    const sample = { positions: Int32Array.from(firing), values: Float64Array.from(firing, (i) => values[i]) };
     const [s0] = sumAndSupport(values, labels);
-    const r = refine(blocks, s0 - 1e-9 * Math.abs(s0), 2, { exceed: 0, permutations: 0, draws: 0 }, Infinity, 50000, 1e6, new Rng(l + 1));
-    assert.ok(Math.abs(r.exceed / r.permutations - exact) < 0.012, `latent ${l}: refined rate ${r.exceed / r.permutations} vs exact ${exact}`);
+    for (const tight of [false, true]) {
+      const r = refine(latentBlocks(scheme, offsets, sample, tight), s0 - 1e-9 * Math.abs(s0), 2, { exceed: 0, permutations: 0, draws: 0 }, Infinity, 50000, 1e6, new Rng(l + 1));
+      assert.ok(Math.abs(r.exceed / r.permutations - exact) < 0.012, `latent ${l} (${tight ? 'Hungarian' : 'row-max'} bound): refined rate ${r.exceed / r.permutations} vs exact ${exact}`);
+    }
   }
 });
 
