@@ -16,10 +16,12 @@ export const ANALYSIS_FLAGS = {
   'analysis-seed': { type: 'string' },
   'punctuation-threshold': { type: 'string' },
   'proxy-threshold': { type: 'string' },
+  alpha: { type: 'string' },
+  'min-support': { type: 'string' },
 } as const;
 
 export const ANALYSIS_USAGE =
-  '[--concept geography|FILE] [--lexicon gazetteer|course|FILE] [--contrast FILE] [--top 10] [--permutations 1000] [--max-permutations N] [--analysis-seed 0] [--punctuation-threshold 0.5] [--proxy-threshold 0.3]';
+  '[--concept geography|FILE] [--lexicon gazetteer|course|FILE] [--contrast FILE] [--top 10] [--permutations 1000] [--max-permutations N] [--analysis-seed 0] [--punctuation-threshold 0.5] [--proxy-threshold 0.3] [--alpha 0.05] [--min-support 2]';
 
 type AnalysisFlagValues = { [K in keyof typeof ANALYSIS_FLAGS]?: string };
 
@@ -33,6 +35,8 @@ export function analysisOptions(v: AnalysisFlagValues): AnalysisOptions {
     seed: num('analysis-seed', v['analysis-seed']),
     punctuationThreshold: num('punctuation-threshold', v['punctuation-threshold']),
     proxyThreshold: num('proxy-threshold', v['proxy-threshold']),
+    alpha: num('alpha', v.alpha),
+    minSupport: num('min-support', v['min-support']),
   };
 }
 

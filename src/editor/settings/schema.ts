@@ -43,6 +43,7 @@ export const SETTINGS = {
   maxTokens: { kind: 'integer', min: 2, max: 1000000, default: 4096 },
   'worker.idleTimeoutSeconds': { kind: 'integer', min: 0, max: 86400, default: 300 },
   threads: { kind: 'integer', min: 0, max: 256, default: 0 },
+  'tints.excludeAlwaysOn': { kind: 'boolean', default: true },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTINGS;
