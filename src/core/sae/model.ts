@@ -172,18 +172,19 @@ export function normalizeInput(m: SaeModel, x: Float32Array, T: number): Normali
 
 /** Writes x̂_t = (b_dec + Σ_j z_tj·W_dec[j])·s_out,t + μ_t for tokens [from, to) into `out` [to − from, d_in]. */
 export function reconstruct(m: SaeModel, codes: SparseCodes, norm: Pick<NormalizedInput, 'mu' | 'sOut'>, from: number, to: number, out: Float32Array): void {
-  const d = m.dIn;
+  const { dIn: d, wDec, bDec } = m;
+  const { rowPtr, index, value } = codes;
   for (let t = from; t < to; t++) {
-    const row = out.subarray((t - from) * d, (t - from + 1) * d);
-    row.set(m.bDec);
-    for (let e = codes.rowPtr[t]; e < codes.rowPtr[t + 1]; e++) {
-      const z = codes.value[e];
-      const base = codes.index[e] * d;
-      for (let i = 0; i < d; i++) row[i] += z * m.wDec[base + i];
+    const o = (t - from) * d;
+    out.set(bDec, o);
+    for (let e = rowPtr[t]; e < rowPtr[t + 1]; e++) {
+      const z = value[e];
+      const base = index[e] * d;
+      for (let i = 0; i < d; i++) out[o + i] += z * wDec[base + i];
     }
     const s = norm.sOut[t];
     const mu = norm.mu[t];
-    for (let i = 0; i < d; i++) row[i] = row[i] * s + mu;
+    for (let i = 0; i < d; i++) out[o + i] = out[o + i] * s + mu;
   }
 }
 
