@@ -87,6 +87,9 @@ test('a release: downloaded into the cache with progress, read as SAELens conver
     const before = hub.seen.length;
     await apply({ sae: { spec: 'gpt2-small-res-jb/blocks.1.hook_resid_pre' }, hub: { endpoint: hub.endpoint, cacheDir } });
     assert.equal(hub.seen.length, before, 'a cached SAE is used without asking the hub');
+    const viaHub = await apply({ sae: { spec: `hf:${RES_JB}/blocks.1.hook_resid_pre` }, hub: { endpoint: hub.endpoint, cacheDir } });
+    assert.equal(viaHub.cfg.sae.center_writing_weights, true, "the registry's facts about its repository hold for hf: too");
+    assert.deepEqual(viaHub.cfg.sae.source, { kind: 'hub', repo: RES_JB, path: 'blocks.1.hook_resid_pre', format: 'saelens' });
   } finally {
     await hub.close();
   }
