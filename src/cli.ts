@@ -5,9 +5,10 @@ import { extractCommand } from './cli/extract';
 import { trainCommand } from './cli/train';
 import { analyzeCommand } from './cli/analyze';
 import { stabilityCommand } from './cli/stability';
+import { evidenceCommand } from './cli/evidence';
 
 /** Every subcommand; each lives in src/cli/<name>.ts. */
-const commands: Command[] = [makeTestModelCommand, extractCommand, trainCommand, analyzeCommand, stabilityCommand];
+const commands: Command[] = [makeTestModelCommand, extractCommand, trainCommand, analyzeCommand, evidenceCommand, stabilityCommand];
 
 function help(): string {
   const w = Math.max(...commands.map((c) => c.name.length), 4);

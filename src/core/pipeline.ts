@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { readActivationsFile } from './activationsFile';
 import { CancelledError, isCancelled, throwIfAborted, UserError } from './errors';
 import { extractActivations } from './extract';
@@ -98,6 +99,8 @@ function hookOfFile(file: { path: string; hook?: string; d: number }, s: SaeOver
 
 interface Prepared {
   settings: SaeSettings;
+  /** Absolute path of the model directory, when the activations were extracted here. */
+  modelDir?: string;
   acts: Float32Array; // [T, dIn]
   tokens: Token[];
   modelLabel: string;
@@ -127,6 +130,7 @@ async function fromText(o: PipelineOptions, text: string, s: SaeOverrides): Prom
   const ex = await extractActivations(tokens, model, [hook.name], { threads: o.threads, signal: o.signal });
   return {
     settings,
+    modelDir: path.resolve(dir),
     acts: ex.acts.get(hook.name)!,
     tokens,
     modelLabel: model.label,
@@ -171,6 +175,7 @@ async function run(o: PipelineOptions): Promise<PipelineResult> {
     hook_name: settings.hookName,
     layer: settings.layer,
     model: prep.modelLabel,
+    ...(prep.modelDir ? { model_dir: prep.modelDir } : {}),
     random_weights: prep.randomWeights,
     preset: settings.preset,
     seed: settings.seed,

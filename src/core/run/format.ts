@@ -36,6 +36,8 @@ export interface SaeCfg {
   hook_name: string;
   layer: number;
   model: string;
+  /** Absolute path of the model directory that made the activations; absent for runs trained on saved activations. */
+  model_dir?: string;
   /** True when the model is a generated random-weight test model: every display must say so. */
   random_weights: boolean;
   tied: true;

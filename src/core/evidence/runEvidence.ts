@@ -1,0 +1,89 @@
+import { classifyTokens } from '../analysis/tokenClasses';
+import type { AnalysisReport } from '../analysis/types';
+import { isUserError, UserError } from '../errors';
+import { parseHook } from '../hooks';
+import { checkFinite, loadModel, type Gpt2Model } from '../model/load';
+import type { RunContents } from '../run/runDir';
+import { readRunDecoder } from './decoder';
+import { checkLatents, computeEvidence, type EvidenceOptions } from './evidence';
+import type { Evidence } from './types';
+
+/** Latents taken from the top of each ranked list when none are named. */
+export const DEFAULT_EVIDENCE_TOP = 10;
+
+/** What the evidence of a run needs from its analysis. */
+export interface EvidenceSelection {
+  /** Ranked latent lists, best first (the analysis's concept and punctuation lists). */
+  ranked: number[][];
+  /** Token indices of the concept. */
+  conceptTokens: readonly number[];
+}
+
+export interface RunEvidenceOptions extends EvidenceOptions, EvidenceSelection {
+  /** Latents to examine; default: the first `top` of each ranked list. */
+  latents?: number[];
+  /** Default DEFAULT_EVIDENCE_TOP. */
+  top?: number;
+  /** Model directory; default: the run's cfg.json model_dir. */
+  modelDir?: string;
+}
+
+/** The parts of analysis.json the evidence uses. */
+export function selectionFromReport(report: Pick<AnalysisReport, 'conceptList' | 'punctuationList' | 'concept'>): EvidenceSelection {
+  return { ranked: [report.conceptList.map((l) => l.latent), report.punctuationList.map((l) => l.latent)], conceptTokens: report.concept.tokens };
+}
+
+/** The first `top` latents of each list, each latent once, in list order. */
+export function topLatents(ranked: number[][], top: number): number[] {
+  if (!(Number.isInteger(top) && top >= 0)) throw new UserError(`the number of latents per list must be a non-negative integer, got ${top}.`, 'E_USAGE');
+  return [...new Set(ranked.flatMap((list) => list.slice(0, top)))];
+}
+
+/**
+ * The GPT-2 that made a run: `modelDir` when given, else cfg.json's model_dir. A model that is
+ * gone, or does not fit the run's hook, is a UserError naming it.
+ */
+export function openRunModel(run: RunContents, modelDir?: string): Gpt2Model {
+  const dir = modelDir ?? run.cfg.model_dir;
+  if (dir === undefined) {
+    throw new UserError(
+      `run ${run.dir} does not record which model directory made it (its cfg.json has no model_dir: it was trained on saved activations, or by an older Latent Lens); pass --model DIR naming that model.`,
+      'E_MODEL',
+    );
+  }
+  const source = modelDir === undefined ? `the model directory ${dir} that made run ${run.dir} (cfg.json model_dir)` : `model directory ${dir}`;
+  let model: Gpt2Model;
+  try {
+    model = loadModel(dir);
+    checkFinite(model);
+  } catch (e) {
+    if (!isUserError(e)) throw e;
+    const fix = modelDir === undefined ? 'Put the model back there, or pass --model DIR naming the same model.' : 'Give the directory of the model the run was trained with.';
+    throw new UserError(`${source} cannot be loaded: ${e.message.split(/(?<=\.)\s/)[0]} ${fix}`, 'E_MODEL');
+  }
+  const hook = parseHook(run.cfg.hook_name, model.config);
+  if (hook.width !== run.cfg.d_in) {
+    throw new UserError(`${source} has ${run.cfg.hook_name} of width ${hook.width}, but the run's SAE reads d_in ${run.cfg.d_in}: it is not the model the run was trained with.`, 'E_MODEL');
+  }
+  return model;
+}
+
+/**
+ * The causal evidence of a run directory (see computeEvidence) for `latents`, or the top of the
+ * analysis's lists: its model, its SAE decoder and codes, its tokens, and the analysis's concept
+ * tokens and punctuation for the split of ablation effects.
+ */
+export async function runEvidence(run: RunContents, o: RunEvidenceOptions): Promise<Evidence> {
+  const latents = o.latents ?? topLatents(o.ranked, o.top ?? DEFAULT_EVIDENCE_TOP);
+  const decoder = readRunDecoder(run);
+  checkLatents(latents, decoder.dSae); // before the model is loaded
+  const model = openRunModel(run, o.modelDir);
+  const tokens = run.tokens.tokens;
+  const concept = new Uint8Array(tokens.length);
+  for (const t of o.conceptTokens) concept[t] = 1;
+  return computeEvidence(
+    { model, hookName: run.cfg.hook_name, tokens, decoder, codes: run.codes, groups: { concept, punctuation: classifyTokens(tokens).punctuation } },
+    latents,
+    o,
+  );
+}
