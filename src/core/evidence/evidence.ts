@@ -22,12 +22,16 @@ export interface EvidenceInputs {
 
 export type EvidenceOptions = SpliceOptions;
 
-const r6 = (x: number) => Number(x.toPrecision(6));
+/**
+ * 9 significant digits: every float32 loss and logit exactly, and enough that ceRecovered, a ratio of
+ * differences of nearby CEs, can be recomputed from the printed CEs.
+ */
+const r9 = (x: number) => Number(x.toPrecision(9));
 const mean = (xs: Float64Array) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 function rounded(e: LogitEffects): LogitEffects {
   if ('omitted' in e) return e;
-  const side = (ts: LogitToken[]) => ts.map((t) => ({ ...t, value: r6(t.value) }));
+  const side = (ts: LogitToken[]) => ts.map((t) => ({ ...t, value: r9(t.value) }));
   return { top: side(e.top), bottom: side(e.bottom) };
 }
 
@@ -69,15 +73,15 @@ function groupDelta(delta: Float64Array, group: Uint8Array): GroupDelta {
       sum += delta[t];
     }
   }
-  return { positions: n, meanDeltaLoss: n ? r6(sum / n) : null };
+  return { positions: n, meanDeltaLoss: n ? r9(sum / n) : null };
 }
 
 function ablation(ablated: Float64Array, clean: Float64Array, groups: TokenGroups, firingTokens: number): Ablation {
   const delta = ablated.map((v, t) => v - clean[t]);
   return {
-    meanDeltaLoss: r6(mean(delta)),
-    maxDeltaLoss: r6(delta.reduce((a, b) => Math.max(a, b), -Infinity)),
-    perPosition: Array.from(delta, r6),
+    meanDeltaLoss: r9(mean(delta)),
+    maxDeltaLoss: r9(delta.reduce((a, b) => Math.max(a, b), -Infinity)),
+    perPosition: Array.from(delta, r9),
     conceptNext: groupDelta(delta, groups.concept),
     punctuationNext: groupDelta(delta, groups.punctuation),
     firingTokens,
@@ -88,19 +92,19 @@ function fidelity(clean: Float64Array, spliced: Float64Array, zero: Float64Array
   const [ceClean, ceSpliced, ceZeroAblation] = [clean, spliced, zero].map(mean);
   const span = ceZeroAblation - ceClean;
   return {
-    ceClean: r6(ceClean),
-    ceSpliced: r6(ceSpliced),
-    ceZeroAblation: r6(ceZeroAblation),
-    ceRecovered: span === 0 ? null : r6((ceZeroAblation - ceSpliced) / span),
+    ceClean: r9(ceClean),
+    ceSpliced: r9(ceSpliced),
+    ceZeroAblation: r9(ceZeroAblation),
+    ceRecovered: span === 0 ? null : r9((ceZeroAblation - ceSpliced) / span),
     positions: clean.length,
-    perPosition: { clean: Array.from(clean, r6), spliced: Array.from(spliced, r6), zeroAblation: Array.from(zero, r6) },
+    perPosition: { clean: Array.from(clean, r9), spliced: Array.from(spliced, r9), zeroAblation: Array.from(zero, r9) },
   };
 }
 
 /**
  * The causal evidence of an SAE on one document (issue 9): fidelity (CE clean, spliced, zero
  * ablated, recovered), and for each of `latents` its direct logit effects and the effect of
- * ablating it on every position's loss. Numbers are rounded to 6 significant digits.
+ * ablating it on every position's loss. Numbers carry 9 significant digits.
  */
 export async function computeEvidence(inp: EvidenceInputs, latents: number[], opts: EvidenceOptions = {}): Promise<Evidence> {
   const t0 = performance.now();

@@ -73,6 +73,9 @@ test('fidelity: CE clean, spliced, zero-ablated and recovered agree with the flo
     assertClose([f.ceClean, f.ceSpliced, f.ceZeroAblation], [mean(clean), mean(spliced), mean(zero)], `${hook} means`);
     const recovered = (mean(zero) - mean(spliced)) / (mean(zero) - mean(clean));
     assert.ok(Math.abs(f.ceRecovered! - recovered) <= 1e-3 * Math.max(1, Math.abs(recovered)), `${hook} recovered ${f.ceRecovered} vs ${recovered}`);
+    // From the printed CEs (9 significant digits) the ratio comes back up to their rounding over the span.
+    const span = f.ceZeroAblation - f.ceClean;
+    assert.ok(Math.abs(f.ceRecovered! - (f.ceZeroAblation - f.ceSpliced) / span) <= (3e-8 * f.ceZeroAblation * Math.max(1, Math.abs(recovered))) / Math.abs(span), `${hook}: recovered from the printed CEs`);
     assert.ok(Math.abs(mean(spliced) - mean(clean)) > 1e-3, `${hook}: the splice changes the loss (not a vacuous test)`);
     assert.equal(e.perWindow, false);
     assert.match(e.rule, /one window/);
