@@ -6,7 +6,7 @@ import type { Gpt2Model } from '../model/load';
 import type { SparseCodes } from '../sae/types';
 import type { Token } from '../tokenizer';
 import { logitEffects } from './logitEffects';
-import { spliceLosses, type SpliceOptions } from './splice';
+import { spliceLosses, type SpliceLosses, type SpliceOptions } from './splice';
 import type { Ablation, Evidence, Fidelity, GroupDelta, LogitEffects, LogitToken, SaeDecoder, TokenGroups } from './types';
 
 export interface EvidenceInputs {
@@ -88,7 +88,7 @@ function ablation(ablated: Float64Array, clean: Float64Array, groups: TokenGroup
   };
 }
 
-function fidelity(clean: Float64Array, spliced: Float64Array, zero: Float64Array): Fidelity {
+function fidelity({ clean, spliced, zero, fve }: SpliceLosses): Fidelity {
   const [ceClean, ceSpliced, ceZeroAblation] = [clean, spliced, zero].map(mean);
   const span = ceZeroAblation - ceClean;
   return {
@@ -96,6 +96,7 @@ function fidelity(clean: Float64Array, spliced: Float64Array, zero: Float64Array
     ceSpliced: r9(ceSpliced),
     ceZeroAblation: r9(ceZeroAblation),
     ceRecovered: span === 0 ? null : r9((ceZeroAblation - ceSpliced) / span),
+    fve: r9(fve),
     positions: clean.length,
     perPosition: { clean: Array.from(clean, r9), spliced: Array.from(spliced, r9), zeroAblation: Array.from(zero, r9) },
   };
@@ -126,7 +127,7 @@ export async function computeEvidence(inp: EvidenceInputs, latents: number[], op
     windows,
     perWindow: windows.length > 1,
     rule: windowRule(T, P, windows),
-    fidelity: fidelity(losses.clean, losses.spliced, losses.zero),
+    fidelity: fidelity(losses),
     latents: ids.map((latent, k) => ({
       latent,
       logits: rounded(logits[k]),

@@ -81,9 +81,23 @@ export async function runEvidence(run: RunContents, o: RunEvidenceOptions): Prom
   const tokens = run.tokens.tokens;
   const concept = new Uint8Array(tokens.length);
   for (const t of o.conceptTokens) concept[t] = 1;
-  return computeEvidence(
+  const evidence = await computeEvidence(
     { model, hookName: run.cfg.hook_name, tokens, decoder, codes: run.codes, groups: { concept, punctuation: classifyTokens(tokens).punctuation } },
     latents,
     o,
   );
+  const trained = run.metrics.final.fve;
+  if (!(Math.abs(evidence.fidelity.fve - trained) <= FVE_AGREEMENT * Math.max(1, Math.abs(trained)))) {
+    throw new UserError(
+      `the SAE reconstructs ${run.cfg.hook_name} of ${model.dir} with FVE ${evidence.fidelity.fve}, but reached FVE ${trained} on the activations it was trained on: that is not the model (or not the text) run ${run.dir} was trained with. Use the model the run was trained with (--model DIR).`,
+      'E_MODEL',
+    );
+  }
+  return evidence;
 }
+
+/**
+ * How far the FVE recomputed on fresh activations may be from the run's (relative to max(1, |FVE|)):
+ * the same model gives the same activations up to float32 noise (differences of ~1e-6 seen).
+ */
+const FVE_AGREEMENT = 1e-3;

@@ -8,6 +8,7 @@ import type { Gpt2Model } from '../model/load';
 import { gpt2Session, type SessionOptions } from '../model/sessions';
 import type { SparseCodes } from '../sae/types';
 import type { Token } from '../tokenizer';
+import { fve, totalVariance } from '../sae/metrics';
 import { reconstruct } from './decoder';
 import type { SaeDecoder } from './types';
 
@@ -19,6 +20,8 @@ export interface SpliceOptions extends SessionOptions {
 
 /** Per-position losses −log p(token t+1), t = 0…T−2, of each version of the hook. */
 export interface SpliceLosses {
+  /** FVE of the reconstruction on the hook's activations as recomputed here (sae/metrics.ts). */
+  fve: number;
   clean: Float64Array;
   spliced: Float64Array;
   zero: Float64Array;
@@ -74,17 +77,23 @@ export async function spliceLosses(inp: SpliceInputs, opts: SpliceOptions = {}):
   const runner = await windowRunner(tokens, model, stateName ? [hook.name, stateName] : [hook.name], opts);
   const { session } = await gpt2Session(model, JSON.stringify(['suffix', hook.name]), () => buildGpt2SuffixGraph(model, hook), opts);
   const batchRows = opts.batchRows ?? DEFAULT_BATCH_ROWS;
-  const out: SpliceLosses = { clean: new Float64Array(T - 1), spliced: new Float64Array(T - 1), zero: new Float64Array(T - 1), ablated: latents.map(() => new Float64Array(T - 1)) };
+  const supplied = new Float32Array(T * w); // the hook's clean activations, row t from the window supplying t
+  let sse = 0;
+  const out: SpliceLosses = { fve: NaN, clean: new Float64Array(T - 1), spliced: new Float64Array(T - 1), zero: new Float64Array(T - 1), ablated: latents.map(() => new Float64Array(T - 1)) };
 
   for (const win of inp.windows) {
     const n = win.end - win.start;
     const keep = win.keepFrom - win.start;
     const rows: number[] = []; // window-local positions whose loss this window supplies
     for (let i = keep; i < n && win.start + i <= T - 2; i++) rows.push(i);
-    if (rows.length === 0) continue;
     const acts = await runner.run(win);
     const x = acts.get(hook.name)!; // [n, w]
     const state = stateName ? acts.get(stateName)! : undefined; // [n, d]
+    const xhat = new Float32Array((n - keep) * w); // reconstruction of the supplied rows
+    reconstruct(decoder, inp.codes, win.keepFrom, win.end, xhat);
+    supplied.set(x.subarray(keep * w), win.keepFrom * w);
+    for (let i = 0; i < xhat.length; i++) sse += (x[keep * w + i] - xhat[i]) ** 2;
+    if (rows.length === 0) continue;
 
     const firesHere = (l: number) => {
       for (let e = cols.colPtr[l]; e < cols.colPtr[l + 1]; e++) if (cols.token[e] >= win.keepFrom && cols.token[e] < win.end && cols.token[e] <= T - 2) return true;
@@ -97,7 +106,7 @@ export async function spliceLosses(inp: SpliceInputs, opts: SpliceOptions = {}):
         loss: out.spliced,
         fill: (dst) => {
           dst.set(x.subarray(0, keep * w));
-          reconstruct(decoder, inp.codes, win.keepFrom, win.end, dst.subarray(keep * w));
+          dst.set(xhat, keep * w);
         },
       },
       { what: 'zero-ablated', loss: out.zero, fill: (dst) => dst.set(x.subarray(0, keep * w)) },
@@ -149,5 +158,6 @@ export async function spliceLosses(inp: SpliceInputs, opts: SpliceOptions = {}):
     }
     for (const k of idle) for (const i of rows) out.ablated[k][win.start + i] = out.clean[win.start + i];
   }
+  out.fve = fve(sse, totalVariance(supplied, T, w));
   return out;
 }

@@ -26,6 +26,11 @@ export interface Fidelity {
   ceZeroAblation: number;
   /** (ceZeroAblation − ceSpliced) / (ceZeroAblation − ceClean); null when zero ablation costs nothing. */
   ceRecovered: number | null;
+  /**
+   * FVE = 1 − Σ‖x − x̂‖² / Σ‖x − x̄‖² (sae/metrics.ts) on the activations recomputed for these tests;
+   * it matches the run's final FVE when the model is the one the SAE was trained on.
+   */
+  fve: number;
   /** Positions averaged: T − 1. */
   positions: number;
   /** −log p(token t+1) for t = 0…T−2, per version of the hook. */

@@ -67,6 +67,11 @@ test('fidelity: CE clean, spliced, zero-ablated and recovered agree with the flo
     const zero = naiveNll(small, tokenIds, new Map([[hook, new Float64Array(24 * h.width)]]));
     const f = e.fidelity;
     assert.equal(f.positions, 23);
+    const x = naiveGpt2(small, tokenIds, h.layer).get(hook)!;
+    const xhat = reconstruction64(sae.decoder, sae.codes, 0, 24);
+    const xbar = Array.from({ length: h.width }, (_, i) => mean(Array.from({ length: 24 }, (_, t) => x[t * h.width + i])));
+    const fve = 1 - x.reduce((s, v, k) => s + (v - xhat[k]) ** 2, 0) / x.reduce((s, v, k) => s + (v - xbar[k % h.width]) ** 2, 0);
+    assert.ok(Math.abs(f.fve - fve) <= 1e-4 * Math.max(1, Math.abs(fve)), `${hook} FVE ${f.fve} vs ${fve}`);
     assertClose(f.perPosition.clean, clean, `${hook} clean`);
     assertClose(f.perPosition.spliced, spliced, `${hook} spliced`);
     assertClose(f.perPosition.zeroAblation, zero, `${hook} zero`);
