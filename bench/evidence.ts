@@ -68,17 +68,25 @@ async function main() {
     const punct = classifyTokens(tokens).punctuation;
     const inputs = { model, hookName: HOOK, tokens, decoder, codes, groups: { concept: new Uint8Array(T), punctuation: punct } };
     const ms: number[] = [];
+    const cpu: number[] = [];
     for (let r = 0; r < RUNS + (cold ? 1 : 0); r++) {
+      const c0 = process.cpuUsage();
       const e = await computeEvidence(inputs, latents, { threads: THREADS, batchRows });
+      const c = process.cpuUsage(c0);
       if (cold) {
         console.log(`cold (sessions created + first ${T}-token run): ${e.ms.toFixed(0)} ms; CE clean ${e.fidelity.ceClean}, spliced ${e.fidelity.ceSpliced}, zero ${e.fidelity.ceZeroAblation}`);
         cold = false;
-      } else ms.push(e.ms);
+      } else {
+        ms.push(e.ms);
+        cpu.push((c.user + c.system) / 1000);
+      }
     }
     const best = Math.min(...ms);
     const passes = 3 + LATENTS;
     const target = T === 220 ? '   [target ≤ 5000]' : '';
-    console.log(`warm ${String(T).padStart(4)} tokens: best ${best.toFixed(0)} ms (runs: ${ms.map((m) => m.toFixed(0)).join(', ')}); ${(best / (passes * T)).toFixed(3)} ms per token-pass${target}`);
+    console.log(
+      `warm ${String(T).padStart(4)} tokens: best ${best.toFixed(0)} ms (runs: ${ms.map((m) => m.toFixed(0)).join(', ')}; process CPU ${cpu.map((m) => m.toFixed(0)).join(', ')} ms); ${(best / (passes * T)).toFixed(3)} ms per token-pass${target}`,
+    );
   }
 }
 
