@@ -69,7 +69,8 @@ async function main() {
     const inputs = { model, hookName: HOOK, tokens, decoder, codes, groups: { concept: new Uint8Array(T), punctuation: punct } };
     const ms: number[] = [];
     const cpu: number[] = [];
-    for (let r = 0; r < RUNS + (cold ? 1 : 0); r++) {
+    const runs = RUNS + (cold ? 1 : 0);
+    for (let r = 0; r < runs; r++) {
       const c0 = process.cpuUsage();
       const e = await computeEvidence(inputs, latents, { threads: THREADS, batchRows });
       const c = process.cpuUsage(c0);
