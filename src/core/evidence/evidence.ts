@@ -60,7 +60,7 @@ function windowRule(T: number, P: number, windows: Window[]): string {
   return (
     `${ce} The document's ${T} tokens exceed the model's context of ${P}: every number was computed per window, in ${windows.length} windows (planWindows). ` +
     `Position t's loss comes from the window that supplies t's activations, with target token t+1 even when that token lies in the next window (the logits at t depend on tokens ≤ t only). ` +
-    `In each window the hook is replaced (or a latent ablated) only at the positions that window supplies; its first ${Math.floor(P / 4)} context positions keep their clean activations.`
+    `In each window the hook is replaced (or a latent ablated) only at the positions that window supplies; its first ${windows[1].keepFrom - windows[1].start} context positions keep their clean activations.`
   );
 }
 
