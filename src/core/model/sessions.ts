@@ -25,6 +25,9 @@ async function create(graph: Gpt2Graph, o: SessionOptions): Promise<Gpt2Session>
     ...(o.threads === undefined ? {} : { intraOpNumThreads: o.threads }),
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    // Shapes change from document to document and from batch to batch; a memory pattern planned
+    // for one shape only costs a fresh allocation (page faults) the next time.
+    enableMemPattern: false,
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
     // Prepacking the MatMul/Gemm weights costs 1.2–1.9 s per session of GPT-2 Small and saves only
