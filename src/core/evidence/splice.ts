@@ -29,7 +29,7 @@ export interface SpliceLosses {
   ablated: Float64Array[];
 }
 
-export const DEFAULT_BATCH_ROWS = 1024;
+export const DEFAULT_BATCH_ROWS = 512;
 
 export interface SpliceInputs {
   model: Gpt2Model;
