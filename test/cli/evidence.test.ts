@@ -59,7 +59,7 @@ test('evidence --latent J… names the latents; the text output says CE recovere
   assert.deepEqual(JSON.parse(r.out).latents.map((l: { latent: number }) => l.latent), [3, 5]);
   const text = runCli('evidence', run, '--latent', '3', '--threads', '1');
   assert.equal(text.code, 0, text.err);
-  for (const re of [/RANDOM WEIGHTS/, /CE clean \d+\.\d{4}, spliced \(SAE reconstruction\) \d+\.\d{4}, zero-ablated \d+\.\d{4} — CE recovered -?\d/, /^latent 3 \(fires on \d+ tokens\): ablated, mean ΔCE/m, /promotes/]) {
+  for (const re of [/RANDOM WEIGHTS/, /CE clean \d+\.\d{4}, spliced \(SAE reconstruction\) \d+\.\d{4}, zero-ablated \d+\.\d{4} — CE recovered -?\d+\.\d{3}, FVE -?\d+\.\d{3}/, /^latent 3 \(fires on \d+ tokens\): ablated, mean ΔCE/m, /promotes/]) {
     assert.match(text.out, re);
   }
 });

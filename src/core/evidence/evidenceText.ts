@@ -22,7 +22,7 @@ export function formatEvidence(e: Evidence, logitTokens = 5): string {
   if (e.randomWeights) out.push('*** RANDOM WEIGHTS: a generated test model, not GPT-2; these effects mean nothing. ***');
   out.push(
     `causal evidence at ${e.hookName} of ${e.model}, ${e.nTokens} tokens${e.perWindow ? `, computed per window (${e.windows.length} windows)` : ''}`,
-    `CE clean ${num(f.ceClean)}, spliced (SAE reconstruction) ${num(f.ceSpliced)}, zero-ablated ${num(f.ceZeroAblation)} — CE recovered ${num(f.ceRecovered, 3)}`,
+    `CE clean ${num(f.ceClean)}, spliced (SAE reconstruction) ${num(f.ceSpliced)}, zero-ablated ${num(f.ceZeroAblation)} — CE recovered ${num(f.ceRecovered, 3)}, FVE ${num(f.fve, 3)}`,
     e.rule,
   );
   if (e.latents.length) out.push('', `Ablating one latent (hook → x − z_j·W_dec[j], SAE error kept); ΔCE = CE(ablated) − CE(clean), mean over positions:`);
