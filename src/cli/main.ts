@@ -5,9 +5,10 @@ import { extractCommand } from './extract';
 import { trainCommand } from './train';
 import { analyzeCommand } from './analyze';
 import { stabilityCommand } from './stability';
+import { evidenceCommand } from './evidence';
 
 /** Every subcommand; each lives in src/cli/<name>.ts. */
-const commands: Command[] = [makeTestModelCommand, extractCommand, trainCommand, analyzeCommand, stabilityCommand];
+const commands: Command[] = [makeTestModelCommand, extractCommand, trainCommand, analyzeCommand, evidenceCommand, stabilityCommand];
 
 function help(): string {
   const w = Math.max(...commands.map((c) => c.name.length), 4);
