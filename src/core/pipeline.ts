@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { readActivationsFile } from './activationsFile';
 import { CancelledError, isCancelled, throwIfAborted, UserError } from './errors';
 import { extractActivations } from './extract';
@@ -123,7 +124,7 @@ async function fromText(o: PipelineOptions, text: string): Promise<Prepared> {
     shape,
     acts: ex.acts.get(hook.name)!,
     tokens,
-    model: { name: model.label, dir: model.dir, random_weights: model.randomWeights },
+    model: { name: model.label, dir: path.resolve(model.dir), random_weights: model.randomWeights },
     extract: { provider: ex.provider, ms: ex.ms },
     notice: fallback,
   };
