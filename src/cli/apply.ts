@@ -3,7 +3,10 @@ import { formatAnalysis } from '../core/analysis/analysisText';
 import { analyzeRunDir } from '../core/analysis/runAnalysis';
 import { applySae, type ApplyResult } from '../core/apply';
 import { UserError } from '../core/errors';
+import { formatEvidence } from '../core/evidence/evidenceText';
+import { runEvidence, selectionFromReport } from '../core/evidence/runEvidence';
 import { saeKindText, saeSourceText } from '../core/run/describe';
+import { readRun } from '../core/run/runDir';
 import { ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions } from './analyze';
 import { type Command, num, parse, readTextFile } from './args';
 import { duration, withProgress } from './progress';
@@ -35,7 +38,7 @@ export const applyCommand: Command = {
   name: 'apply',
   summary: "encode a file with an SAE of the field (SAELens or sparsify folder, hub folder, release) or of another run; writes a run directory, no training",
   usage:
-    'latent-lens apply FILE --sae DIR|hf:OWNER/NAME[/PATH]|RELEASE[/ID] [--layer N] [--hook NAME] [--model DIR|gpt2] --out RUNDIR [--threads 2]\n' +
+    'latent-lens apply FILE --sae DIR|hf:OWNER/NAME[/PATH]|RELEASE[/ID] [--layer N] [--hook NAME] [--model DIR|gpt2] --out RUNDIR [--threads 2] [--no-evidence]\n' +
     `       [analysis: ${ANALYSIS_USAGE}]`,
   async run(argv) {
     const { values, positionals } = parse(this, argv, {
@@ -45,6 +48,7 @@ export const applyCommand: Command = {
       model: { type: 'string' },
       out: { type: 'string' },
       threads: { type: 'string' },
+      'no-evidence': { type: 'boolean' },
       ...ANALYSIS_FLAGS,
     });
     if (positionals.length !== 1) throw new UserError(`give exactly one input FILE (got ${positionals.length}).\nusage: ${this.usage}`, 'E_USAGE');
@@ -52,17 +56,22 @@ export const applyCommand: Command = {
     if (!values.out) throw new UserError(`--out RUNDIR is required.\nusage: ${this.usage}`, 'E_USAGE');
     const layer = num('layer', values.layer);
     if (layer !== undefined && !(Number.isInteger(layer) && layer >= 0)) throw new UserError(`--layer must be an integer ≥ 0, got ${values.layer}.`, 'E_USAGE');
-    const threads = num('threads', values.threads) ?? 2;
+    const given = num('threads', values.threads) ?? 2;
+    const threads = given === 0 ? undefined : given; // 0: onnxruntime's choice, as for train
     const file = positionals[0];
     const text = readTextFile(file);
     const analysisOpts = analysisOptions(values);
     const out = values.out;
     const result = await withProgress((signal, onProgress) =>
-      applySae({ text, source: file, sae: { spec: values.sae!, layer, hook: values.hook }, modelSpec: values.model, out, threads: threads === 0 ? undefined : threads, signal, onProgress }),
+      applySae({ text, source: file, sae: { spec: values.sae!, layer, hook: values.hook }, modelSpec: values.model, out, threads, signal, onProgress }),
     );
     console.log(applySummary(result, file));
     const analysis = analyzeRunDir(result.out, analysisOpts);
     console.log(`\n${formatAnalysis(analysis.report)}`);
     console.log(`\nreport    ${analysis.htmlPath}`);
+    if (values['no-evidence']) return;
+    // The causal tests of this SAE on this document (latent-lens evidence RUNDIR prints them again).
+    const evidence = await runEvidence(readRun(result.out), { ...selectionFromReport(analysis.report), threads });
+    console.log(`\n${formatEvidence(evidence)}`);
   },
 };

@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { CancelledError, isCancelled, isUserError, throwIfAborted, UserError } from './errors';
 import { parseHook, type Hook } from './hooks';
 import { resolveModel, type DownloadProgress, type ResolveOptions } from './model/download';
@@ -117,7 +118,7 @@ async function run(o: ApplyOptions): Promise<ApplyResult> {
 
   throwIfAborted(o.signal, 'applying the SAE');
   progress({ phase: 'write', message: `writing ${o.out}` });
-  const cfg = appliedCfg(sae.model, sae.source, { model: { name: model.label, dir: model.dir, random_weights: model.randomWeights }, nTokens: T });
+  const cfg = appliedCfg(sae.model, sae.source, { model: { name: model.label, dir: path.resolve(model.dir), random_weights: model.randomWeights }, nTokens: T });
   writeRun(o.out, {
     cfg,
     sae: sae.model,

@@ -64,15 +64,23 @@ function checkTokens(tokens: readonly Pick<Token, 'id' | 'text'>[], model: Gpt2M
 export interface WindowRunner {
   hooks: Hook[];
   provider: Provider;
-  /** Hook name → Float32Array [win.end − win.start, hook.width], row i belonging to tokens[win.start + i]. */
+  /**
+   * Hook name → Float32Array [lead.length + win.end − win.start, hook.width]: the lead's rows, then
+   * row lead.length + i belonging to tokens[win.start + i].
+   */
   run(win: Window): Promise<Map<string, Float32Array>>;
 }
 
-/** Checks the tokens and the options and opens (or reuses) the extraction session for `hookNames`. */
-export async function windowRunner(tokens: readonly Pick<Token, 'id' | 'text'>[], model: Gpt2Model, hookNames: string[], opts: ExtractOptions = {}): Promise<WindowRunner> {
+/**
+ * Checks the tokens and the options and opens (or reuses) the extraction session for `hookNames`.
+ * `lead` runs before every window, positions from 0 at its first token (an SAE trained with BOS
+ * gets [BOS]; plan the windows one shorter then).
+ */
+export async function windowRunner(tokens: readonly Pick<Token, 'id' | 'text'>[], model: Gpt2Model, hookNames: string[], opts: ExtractOptions = {}, lead: readonly Pick<Token, 'id' | 'text'>[] = []): Promise<WindowRunner> {
   if (hookNames.length === 0) throw new UserError('no hook requested; name at least one, e.g. blocks.6.hook_mlp_out.', 'E_HOOK');
   const hooks = [...new Map(hookNames.map((n) => parseHook(n, model.config)).map((h) => [h.name, h])).values()];
   checkTokens(tokens, model);
+  if (lead.length) checkTokens(lead, model);
   if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) {
     throw new UserError(`threads must be a positive integer, got ${opts.threads}.`, 'E_USAGE');
   }
@@ -83,8 +91,8 @@ export async function windowRunner(tokens: readonly Pick<Token, 'id' | 'text'>[]
     provider,
     async run(win) {
       opts.signal?.throwIfAborted();
-      const n = win.end - win.start;
-      const ids = BigInt64Array.from(tokens.slice(win.start, win.end), (t) => BigInt(t.id));
+      const n = lead.length + win.end - win.start;
+      const ids = BigInt64Array.from([...lead, ...tokens.slice(win.start, win.end)], (t) => BigInt(t.id));
       const positions = BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
       const out = await s.run({ [INPUT_IDS]: new ort.Tensor('int64', ids, [n]), [POSITION_IDS]: new ort.Tensor('int64', positions, [n]) });
       return new Map(hooks.map((h) => [h.name, out[h.name].data as Float32Array]));

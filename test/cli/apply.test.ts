@@ -38,8 +38,15 @@ test('apply with an exported SAE (either layout) or the run itself encodes the d
   const want = readRun(trained);
   for (const sae of [trained, path.join(root, 'export-saelens'), path.join(root, 'export-sparsify')]) {
     const out = path.join(root, `applied-${path.basename(sae)}`);
-    const r = runCli('apply', doc, '--sae', sae, '--model', modelDir, '--threads', '1', '--out', out);
+    const r = runCli('apply', doc, '--sae', sae, '--model', modelDir, '--threads', '1', '--out', out, ...(sae === trained ? [] : ['--no-evidence']));
     assert.equal(r.code, 0, r.err);
+    if (sae === trained) {
+      assert.match(r.out, /causal evidence at blocks\.1\.hook_mlp_out of random test model/, 'then the causal tests of the SAE on this document');
+      const fve = Number(/CE recovered -?[\d.]+, FVE (-?[\d.]+)/.exec(r.out)?.[1]);
+      assert.ok(Math.abs(fve - want.metrics.final.fve) < 1e-3, `the evidence's FVE ${fve} is the run's ${want.metrics.final.fve}`);
+    } else {
+      assert.doesNotMatch(r.out, /causal evidence/);
+    }
     assert.match(r.out, /RANDOM WEIGHTS/);
     assert.match(r.out, /^SAE {7}.*\n {10}top-k 8 of 128 latents on blocks\.1\.hook_mlp_out \(d_in 64\)/m);
     assert.match(r.out, /encoded {3}on cpu \(1 thread\) in .*; no training/);

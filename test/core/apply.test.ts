@@ -63,7 +63,7 @@ test('a release: downloaded into the cache with progress, read as SAELens conver
     // The codes are the reference encoder's on the SAE's input (BOS per window, centred).
     const tokens = tokenize(TEXT);
     const hook = parseHook('blocks.1.hook_resid_pre', model.config);
-    const { acts } = await saeInput(tokens, model, hook, { hookName: hook.name, modelName: 'gpt2-small', prependBos: true, centred: true }, { threads: 1 });
+    const { acts } = await saeInput(tokens, model, hook, { prependBos: true, centred: true }, { threads: 1 });
     const ref = referenceSae({ ...legacy, site: readRun(r.out).sae.site }, acts, tokens.length);
     const run = readRun(r.out);
     assert.equal(run.tokens.tokens.length, tokens.length, 'BOS is not a token of the run');

@@ -4,7 +4,6 @@ import { isUserError, UserError } from '../errors';
 import { parseHook } from '../hooks';
 import { checkFinite, loadModel, type Gpt2Model } from '../model/load';
 import type { RunContents } from '../run/runDir';
-import { readRunDecoder } from './decoder';
 import { checkLatents, computeEvidence, type EvidenceOptions } from './evidence';
 import type { Evidence } from './types';
 
@@ -76,7 +75,7 @@ export function openRunModel(run: RunContents, modelDir?: string): Gpt2Model {
  */
 export async function runEvidence(run: RunContents, o: RunEvidenceOptions): Promise<Evidence> {
   const latents = o.latents ?? topLatents(o.ranked, o.top ?? DEFAULT_EVIDENCE_TOP);
-  const decoder = readRunDecoder(run);
+  const decoder = run.sae;
   checkLatents(latents, decoder.dSae); // before the model is loaded
   const model = openRunModel(run, o.modelDir);
   const tokens = run.tokens.tokens;

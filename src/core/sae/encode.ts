@@ -81,7 +81,7 @@ export async function encodeSae(m: SaeModel, x: Float32Array, T: number, o: Enco
   const xhat = new Float32Array(CHUNK * m.dIn);
   for (let from = 0; from < T; from += CHUNK) {
     const to = Math.min(T, from + CHUNK);
-    reconstruct(m, codes, norm, from, to, xhat);
+    reconstruct(m, codes, { mu: norm.mu.subarray(from, to), sOut: norm.sOut.subarray(from, to) }, from, to, xhat);
     for (let j = 0; j < (to - from) * m.dIn; j++) sse += (x[from * m.dIn + j] - xhat[j]) ** 2;
   }
   return { codes, sse, device: deviceText(provider, o.threads) };

@@ -1,5 +1,5 @@
 /** What an SAE reads for each token of a document: the activations it was trained on, made the same way. */
-import { extractActivations, planWindows, type ExtractOptions, type Provider } from '../extract';
+import { planWindows, windowRunner, type ExtractOptions, type Provider, type Window } from '../extract';
 import type { Hook, HookKind } from '../hooks';
 import type { Gpt2Model } from '../model/load';
 import { END_OF_TEXT_ID, type Token } from '../tokenizer';
@@ -10,57 +10,58 @@ import type { SaeSite } from './model';
  * over d_model: every weight writing to the residual stream is centred, so the stream and the
  * attention and MLP outputs are; the MLP's hidden hooks are not (LayerNorm has removed the mean).
  */
-const CENTRED_KINDS: readonly string[] = ['hook_resid_pre', 'hook_resid_mid', 'hook_resid_post', 'hook_attn_out', 'hook_mlp_out'];
-
-export function centredByWritingWeights(kind: HookKind): boolean {
-  return CENTRED_KINDS.includes(kind);
-}
-
-/** Subtracts each row's mean from x [T, width], in place. */
-function centreRows(x: Float32Array, T: number, width: number): void {
-  for (let t = 0; t < T; t++) {
-    const row = x.subarray(t * width, (t + 1) * width);
-    let mean = 0;
-    for (let i = 0; i < width; i++) mean += row[i];
-    mean /= width;
-    for (let i = 0; i < width; i++) row[i] -= mean;
-  }
-}
+const CENTRED_KINDS: readonly HookKind[] = ['hook_resid_pre', 'hook_attn_out', 'hook_resid_mid', 'hook_mlp_out', 'hook_resid_post'];
 
 const BOS: Token = { id: END_OF_TEXT_ID, text: '<|endoftext|>', start: 0, end: 0 };
 
+/** What runs before every window for this SAE: [BOS] when it was trained with prepend_bos. */
+export function saeLead(site: Pick<SaeSite, 'prependBos'>): Token[] {
+  return site.prependBos ? [BOS] : [];
+}
+
+/** The windows of a document of T tokens for this SAE: planWindows with the context its lead leaves. */
+export function saeWindows(T: number, model: Gpt2Model, site: Pick<SaeSite, 'prependBos'>): Window[] {
+  return planWindows(T, model.config.nPositions - saeLead(site).length);
+}
+
+/**
+ * The SAE's view of raw rows x [n, width] of `hook`: each row minus its mean over the width when the
+ * SAE saw TransformerLens's centred model and the hook is one centring changes; else x itself.
+ */
+export function saeView(site: Pick<SaeSite, 'centred'>, hook: Hook, x: Float32Array): Float32Array {
+  if (!site.centred || !CENTRED_KINDS.includes(hook.kind)) return x;
+  const w = hook.width;
+  const out = new Float32Array(x.length);
+  for (let o = 0; o < x.length; o += w) {
+    let mean = 0;
+    for (let i = 0; i < w; i++) mean += x[o + i];
+    mean /= w;
+    for (let i = 0; i < w; i++) out[o + i] = x[o + i] - mean;
+  }
+  return out;
+}
+
 export interface SaeInput {
-  /** [T, hook.width], row t belonging to tokens[t] (BOS rows dropped). */
+  /** [T, hook.width], row t belonging to tokens[t] (lead rows dropped). */
   acts: Float32Array;
   provider: Provider;
   ms: number;
 }
 
 /**
- * The activations of `hook` (the site's) for every token. With `prependBos` each window of the document
- * (planWindows with a context one shorter) runs as [BOS, its tokens], positions from 0 at BOS, and
- * the BOS row is dropped: BOS is context, never a token of the run. With `centred`, hooks that
- * TransformerLens centres are centred per token.
+ * The activations of `hook` (the site's) for every token as the SAE reads them: each window
+ * (saeWindows) runs as [lead, its tokens] with positions from 0 at the lead, the lead's rows are
+ * dropped (BOS is context, never a token of the run), and the rows are centred when the SAE saw
+ * TransformerLens's centred model (saeView).
  */
-export async function saeInput(tokens: Token[], model: Gpt2Model, hook: Hook, site: SaeSite, opts: ExtractOptions = {}): Promise<SaeInput> {
+export async function saeInput(tokens: Token[], model: Gpt2Model, hook: Hook, site: Pick<SaeSite, 'prependBos' | 'centred'>, opts: ExtractOptions = {}): Promise<SaeInput> {
   const t0 = performance.now();
-  const T = tokens.length;
-  let acts: Float32Array;
-  let provider: Provider;
-  if (!site.prependBos) {
-    const ex = await extractActivations(tokens, model, [hook.name], opts);
-    acts = ex.acts.get(hook.name)!;
-    provider = ex.provider;
-  } else {
-    acts = new Float32Array(T * hook.width);
-    provider = 'cpu';
-    for (const win of planWindows(T, model.config.nPositions - 1)) {
-      const ex = await extractActivations([BOS, ...tokens.slice(win.start, win.end)], model, [hook.name], opts);
-      const rows = ex.acts.get(hook.name)!.subarray((1 + win.keepFrom - win.start) * hook.width);
-      acts.set(rows, win.keepFrom * hook.width);
-      provider = ex.provider;
-    }
+  const lead = saeLead(site);
+  const runner = await windowRunner(tokens, model, [hook.name], opts, lead);
+  const acts = new Float32Array(tokens.length * hook.width);
+  for (const win of saeWindows(tokens.length, model, site)) {
+    const rows = (await runner.run(win)).get(hook.name)!.subarray((lead.length + win.keepFrom - win.start) * hook.width);
+    acts.set(rows, win.keepFrom * hook.width);
   }
-  if (site.centred && centredByWritingWeights(hook.kind)) centreRows(acts, T, hook.width);
-  return { acts, provider, ms: performance.now() - t0 };
+  return { acts: saeView(site, hook, acts), provider: runner.provider, ms: performance.now() - t0 };
 }

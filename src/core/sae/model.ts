@@ -64,6 +64,9 @@ export interface SaeModel {
   site: SaeSite;
 }
 
+/** What decoding reads of a model (the evidence's splices need no encoder): the decoder, the normalisation, how the hook is fed. */
+export type SaeDecoding = Pick<SaeModel, 'dIn' | 'dSae' | 'wDec' | 'bDec' | 'normalization' | 'applyBDecToInput'> & { site: Pick<SaeSite, 'prependBos' | 'centred'> };
+
 /** W [rows, cols] → Wᵀ [cols, rows]. */
 export function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(w.length);
@@ -136,7 +139,7 @@ export interface NormalizedInput {
   sOut: Float32Array;
 }
 
-export function normalizeInput(m: SaeModel, x: Float32Array, T: number): NormalizedInput {
+export function normalizeInput(m: SaeDecoding, x: Float32Array, T: number): NormalizedInput {
   const d = m.dIn;
   const n = m.normalization;
   const input = new Float32Array(T * d);
@@ -170,8 +173,11 @@ export function normalizeInput(m: SaeModel, x: Float32Array, T: number): Normali
   return { input, mu, sOut };
 }
 
-/** Writes x̂_t = (b_dec + Σ_j z_tj·W_dec[j])·s_out,t + μ_t for tokens [from, to) into `out` [to − from, d_in]. */
-export function reconstruct(m: SaeModel, codes: SparseCodes, norm: Pick<NormalizedInput, 'mu' | 'sOut'>, from: number, to: number, out: Float32Array): void {
+/**
+ * Writes x̂_t = (b_dec + Σ_j z_tj·W_dec[j])·s_out,t + μ_t for tokens [from, to) into `out`
+ * [to − from, d_in]; `norm` holds μ and s_out of those tokens, [to − from] each.
+ */
+export function reconstruct(m: SaeDecoding, codes: SparseCodes, norm: Pick<NormalizedInput, 'mu' | 'sOut'>, from: number, to: number, out: Float32Array): void {
   const { dIn: d, wDec, bDec } = m;
   const { rowPtr, index, value } = codes;
   for (let t = from; t < to; t++) {
@@ -182,8 +188,8 @@ export function reconstruct(m: SaeModel, codes: SparseCodes, norm: Pick<Normaliz
       const base = index[e] * d;
       for (let i = 0; i < d; i++) out[o + i] += z * wDec[base + i];
     }
-    const s = norm.sOut[t];
-    const mu = norm.mu[t];
+    const s = norm.sOut[t - from];
+    const mu = norm.mu[t - from];
     for (let i = 0; i < d; i++) out[o + i] = out[o + i] * s + mu;
   }
 }

@@ -98,6 +98,19 @@ export const RELEASES: SaeRelease[] = [
     verified: ['repo jbloom/GPT2-Small-OAI-v5-32k-mlp-out-SAEs, folders v5_32k_layer_{L} for ids blocks.{L}.hook_mlp_out, no config_overrides (raw, uncentred activations) — registry'],
     unverified: ['d_sae 32768, top-k 32, layer_norm, prepend_bos false: assumed from the resid-post release of the same OpenAI v5 family (each cfg.json is read and wins)', 'the weights are float32 (~201 MB per layer)'],
   }),
+  ...(['attn-out', 'resid-mid'] as const).map((name) => {
+    const kind = name === 'attn-out' ? 'hook_attn_out' : 'hook_resid_mid';
+    const repo = `jbloom/GPT2-Small-OAI-v5-32k-${name}-SAEs`;
+    return oaiV5({
+      release: `gpt2-small-${name}-v5-32k`,
+      title: `OpenAI's v5 ${name === 'attn-out' ? 'attention-output' : 'mid-residual'} SAEs, 32k latents, top-k (SAELens format)`,
+      repo,
+      hookKind: kind,
+      saes: perLayer(kind, (L) => `v5_32k_layer_${L}`),
+      verified: [`repo ${repo}, folders v5_32k_layer_{L} for ids blocks.{L}.${kind}, no config_overrides (raw, uncentred activations) — registry`],
+      unverified: ['d_sae 32768, top-k 32, layer_norm, prepend_bos false: assumed from the resid-post release of the same OpenAI v5 family (each cfg.json is read and wins)', 'the weights are float32 (~201 MB per layer)'],
+    });
+  }),
 ];
 
 export function findRelease(name: string): SaeRelease | undefined {

@@ -23,7 +23,7 @@ function assertRowClose(got: Float32Array, want: ArrayLike<number>, what: string
 
 test('with prepend_bos every window runs as [BOS, its tokens] and the BOS row is dropped', async () => {
   const hook = parseHook('blocks.1.hook_resid_post', model.config);
-  const site = { hookName: hook.name, modelName: 'test', prependBos: true, centred: false };
+  const site = { prependBos: true, centred: false };
   const { acts } = await saeInput(tokens, model, hook, site, { threads: 1 });
   const windows = planWindows(T, model.config.nPositions - 1);
   assert.ok(windows.length >= 2, `${T} tokens in ${windows.length} windows`);
@@ -40,9 +40,9 @@ test('with prepend_bos every window runs as [BOS, its tokens] and the BOS row is
 test("centring subtracts each token's mean over d_model on residual and output hooks, and leaves the MLP's hidden hooks", async () => {
   const ref = naiveGpt2(model, tokens.slice(0, 20).map((t) => t.id), 1);
   const few = tokens.slice(0, 20);
-  for (const [name, centres] of [['blocks.1.hook_resid_pre', true], ['blocks.0.hook_mlp_out', true], ['blocks.1.hook_resid_post', true], ['blocks.1.mlp.hook_pre', false], ['blocks.0.mlp.hook_post', false]] as const) {
+  for (const [name, centres] of [['blocks.1.hook_resid_pre', true], ['blocks.0.hook_attn_out', true], ['blocks.1.hook_resid_mid', true], ['blocks.0.hook_mlp_out', true], ['blocks.1.hook_resid_post', true], ['blocks.1.mlp.hook_pre', false], ['blocks.0.mlp.hook_post', false]] as const) {
     const hook = parseHook(name, model.config);
-    const { acts } = await saeInput(few, model, hook, { hookName: name, modelName: 'test', prependBos: false, centred: true }, { threads: 1 });
+    const { acts } = await saeInput(few, model, hook, { prependBos: false, centred: true }, { threads: 1 });
     const raw = ref.get(name)!;
     for (let t = 0; t < few.length; t++) {
       const row = Array.from(raw.subarray(t * hook.width, (t + 1) * hook.width));
