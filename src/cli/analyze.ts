@@ -1,7 +1,8 @@
 import { formatAnalysis } from '../core/analysis/analysisText';
 import type { AnalysisOptions } from '../core/analysis/analyze';
 import { readLexiconFile, resolveConcept } from '../core/analysis/lexicon';
-import { analyzeRunDir } from '../core/analysis/runAnalysis';
+import { writeRunAnalysis, writeRunEvidence } from '../core/analysis/runAnalysis';
+import { readRun } from '../core/run/runDir';
 import { UserError } from '../core/errors';
 import { type Command, num, parse } from './args';
 
@@ -42,12 +43,21 @@ export function analysisOptions(v: AnalysisFlagValues): AnalysisOptions {
 
 export const analyzeCommand: Command = {
   name: 'analyze',
-  summary: 'analyse a run directory: density, concept selectivity with p-values, punctuation noise, proxies; writes analysis.json and report.html',
-  usage: `latent-lens analyze RUNDIR ${ANALYSIS_USAGE}`,
+  summary: 'analyse a run directory: density, concept selectivity with p-values, punctuation noise, proxies, causal evidence; writes analysis.json and report.html',
+  usage: `latent-lens analyze RUNDIR ${ANALYSIS_USAGE} [--no-evidence] [--model DIR] [--threads N]`,
   async run(argv) {
-    const { values, positionals } = parse(this, argv, ANALYSIS_FLAGS);
+    const { values, positionals } = parse(this, argv, {
+      ...ANALYSIS_FLAGS,
+      'no-evidence': { type: 'boolean' },
+      model: { type: 'string' },
+      threads: { type: 'string' },
+    });
     if (positionals.length !== 1) throw new UserError(`give exactly one RUNDIR (got ${positionals.length}).\nusage: ${this.usage}`, 'E_USAGE');
-    const { report, jsonPath, htmlPath } = analyzeRunDir(positionals[0], analysisOptions(values));
+    const run = readRun(positionals[0]);
+    const analysed = writeRunAnalysis(run, analysisOptions(values));
+    const { report, jsonPath, htmlPath } = values['no-evidence']
+      ? analysed
+      : await writeRunEvidence(run, analysed.report, { modelDir: values.model, threads: num('threads', values.threads) });
     console.log(formatAnalysis(report));
     console.log(`\nwrote ${jsonPath}\nwrote ${htmlPath}`);
   },

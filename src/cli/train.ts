@@ -1,7 +1,9 @@
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import { runPipeline, type PipelineProgress, type PipelineResult } from '../core/pipeline';
-import { analyzeRunDir } from '../core/analysis/runAnalysis';
+import { writeRunAnalysis, writeRunEvidence, type WrittenAnalysis } from '../core/analysis/runAnalysis';
+import type { AnalysisReport } from '../core/analysis/types';
+import { readRun } from '../core/run/runDir';
 import { formatAnalysis } from '../core/analysis/analysisText';
 import { ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions } from './analyze';
 import { type Command, parse, readTextFile } from './args';
@@ -58,8 +60,14 @@ function progressReporter(stream: NodeJS.WriteStream): { update(p: PipelineProgr
 
 const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
 
+function ceRecovered(e: AnalysisReport['evidence']): string {
+  if (!e) return '—';
+  if ('unavailable' in e) return '— (no causal evidence, see below)';
+  return e.fidelity.ceRecovered === null ? '— (zero ablation costs nothing)' : e.fidelity.ceRecovered.toFixed(3);
+}
+
 /** The one-screen summary printed after a run. */
-export function summary(r: PipelineResult, source: string): string {
+export function summary(r: PipelineResult, source: string, evidence?: AnalysisReport['evidence']): string {
   const { sae, model, train } = r.cfg;
   const m = r.metrics;
   const f = m.final;
@@ -72,7 +80,10 @@ export function summary(r: PipelineResult, source: string): string {
     `SAE       ${sae.d_sae} latents, top-k ${sae.k}, λ1 ${train.l1}, λc ${train.decor}, lr ${train.lr}, ${train.epochs} epochs, seed ${train.seed}`,
     `engine    ${m.engine} on ${m.device}; ${m.batching}`,
     `time      ${m.ms_per_epoch.toFixed(1)} ms per epoch, ${duration(m.total_ms)} training in all`,
-    `FVE       ${f.fve.toFixed(4)}   (final loss ${f.loss.toExponential(3)}, MSE ${f.mse.toExponential(3)})`,
+    `FVE       ${f.fve.toFixed(4)}   CE recovered ${ceRecovered(evidence)}   (final loss ${f.loss.toExponential(3)}, MSE ${f.mse.toExponential(3)})`,
+    ...(evidence && 'fidelity' in evidence
+      ? [`CE        clean ${evidence.fidelity.ceClean.toFixed(3)}, SAE spliced in ${evidence.fidelity.ceSpliced.toFixed(3)}, zero-ablated ${evidence.fidelity.ceZeroAblation.toFixed(3)} nats per token`]
+      : []),
     `L0        ${f.l0.toFixed(1)} non-zero latents per token`,
     `dead      ${pct(f.dead_fraction)} of latents never fire on this text — layer density ${f.layer_density.toFixed(1)} %`,
     `run       ${path.resolve(r.out)}`,
@@ -133,9 +144,18 @@ export const trainCommand: Command = {
       progress.end();
       process.off('SIGINT', onSigint);
     }
-    console.log(summary(result, source));
-    const analysis = analyzeRunDir(result.out, analysisOpts);
-    console.log(`\n${formatAnalysis(analysis.report)}`);
-    console.log(`\nreport    ${analysis.htmlPath}`);
+    const run = readRun(result.out);
+    const analysis = writeRunAnalysis(run, analysisOpts);
+    process.stderr.write('evidence: CE with the SAE spliced in, zero-ablated, and latent ablations…\n');
+    process.on('SIGINT', onSigint);
+    let written: WrittenAnalysis;
+    try {
+      written = await writeRunEvidence(run, analysis.report, { threads, signal: controller.signal });
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+    console.log(summary(result, source, written.report.evidence));
+    console.log(`\n${formatAnalysis(written.report)}`);
+    console.log(`\nreport    ${written.htmlPath}`);
   },
 };
