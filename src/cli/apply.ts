@@ -1,20 +1,17 @@
 import * as path from 'node:path';
 import { formatAnalysis } from '../core/analysis/analysisText';
-import { analyzeRunDir } from '../core/analysis/runAnalysis';
+import type { AnalysisReport } from '../core/analysis/types';
 import { applySae, type ApplyResult } from '../core/apply';
 import { UserError } from '../core/errors';
-import { formatEvidence } from '../core/evidence/evidenceText';
-import { runEvidence, selectionFromReport } from '../core/evidence/runEvidence';
 import { saeKindText, saeSourceText } from '../core/run/describe';
-import { readRun } from '../core/run/runDir';
-import { ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions } from './analyze';
+import { analyseRun, ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions, ceLines, ceRecovered } from './analyze';
 import { type Command, num, parse, readTextFile } from './args';
 import { duration, withProgress } from './progress';
 
 const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
 
 /** The one-screen summary printed after applying an SAE. */
-export function applySummary(r: ApplyResult, source: string): string {
+export function applySummary(r: ApplyResult, source: string, evidence?: AnalysisReport['evidence']): string {
   const { sae, model } = r.cfg;
   const f = r.metrics.final;
   const fed = [sae.prepend_bos && 'BOS before each window (not shown)', sae.center_writing_weights && 'centred per token (TransformerLens center_writing_weights)'].filter(Boolean);
@@ -26,7 +23,8 @@ export function applySummary(r: ApplyResult, source: string): string {
     `          ${saeKindText(sae)} on ${sae.hook_name} (d_in ${sae.d_in}), trained on ${sae.model_name}${sae.normalize_activations === 'none' ? '' : `, input ${sae.normalize_activations}`}`,
     ...(fed.length ? [`input     ${fed.join('; ')}`] : []),
     `encoded   on ${r.metrics.device} in ${duration(r.metrics.total_ms)}; no training`,
-    `FVE       ${f.fve.toFixed(4)}   (MSE ${f.mse.toExponential(3)})`,
+    `FVE       ${f.fve.toFixed(4)}   CE recovered ${ceRecovered(evidence)}   (MSE ${f.mse.toExponential(3)})`,
+    ...ceLines(evidence),
     `L0        ${f.l0.toFixed(1)} non-zero latents per token`,
     `dead      ${pct(f.dead_fraction)} of latents never fire on this text — layer density ${f.layer_density.toFixed(1)} %`,
     `run       ${path.resolve(r.out)}`,
@@ -65,13 +63,9 @@ export const applyCommand: Command = {
     const result = await withProgress((signal, onProgress) =>
       applySae({ text, source: file, sae: { spec: values.sae!, layer, hook: values.hook }, modelSpec: values.model, out, threads, signal, onProgress }),
     );
-    console.log(applySummary(result, file));
-    const analysis = analyzeRunDir(result.out, analysisOpts);
-    console.log(`\n${formatAnalysis(analysis.report)}`);
-    console.log(`\nreport    ${analysis.htmlPath}`);
-    if (values['no-evidence']) return;
-    // The causal tests of this SAE on this document (latent-lens evidence RUNDIR prints them again).
-    const evidence = await runEvidence(readRun(result.out), { ...selectionFromReport(analysis.report), threads });
-    console.log(`\n${formatEvidence(evidence)}`);
+    const written = await analyseRun(result.out, analysisOpts, !values['no-evidence'] && { threads });
+    console.log(applySummary(result, file, written.report.evidence));
+    console.log(`\n${formatAnalysis(written.report)}`);
+    console.log(`\nreport    ${written.htmlPath}`);
   },
 };

@@ -1,9 +1,9 @@
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import { runPipeline, type PipelineResult } from '../core/pipeline';
-import { analyzeRunDir } from '../core/analysis/runAnalysis';
+import type { AnalysisReport } from '../core/analysis/types';
 import { formatAnalysis } from '../core/analysis/analysisText';
-import { ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions } from './analyze';
+import { analyseRun, ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions, ceLines, ceRecovered } from './analyze';
 import { type Command, parse, readTextFile } from './args';
 import { duration, withProgress } from './progress';
 import { SAE_FLAGS, SAE_USAGE, saeRunFlags } from './saeFlags';
@@ -11,7 +11,7 @@ import { SAE_FLAGS, SAE_USAGE, saeRunFlags } from './saeFlags';
 const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
 
 /** The one-screen summary printed after a run. */
-export function summary(r: PipelineResult, source: string): string {
+export function summary(r: PipelineResult, source: string, evidence?: AnalysisReport['evidence']): string {
   const { sae, model, train } = r.cfg;
   const m = r.metrics;
   const f = m.final;
@@ -24,7 +24,8 @@ export function summary(r: PipelineResult, source: string): string {
     `SAE       ${sae.d_sae} latents, top-k ${sae.k}, λ1 ${train.l1}, λc ${train.decor}, lr ${train.lr}, ${train.epochs} epochs, seed ${train.seed}`,
     `engine    ${m.engine} on ${m.device}; ${m.batching}`,
     `time      ${m.ms_per_epoch.toFixed(1)} ms per epoch, ${duration(m.total_ms)} training in all`,
-    `FVE       ${f.fve.toFixed(4)}   (final loss ${f.loss.toExponential(3)}, MSE ${f.mse.toExponential(3)})`,
+    `FVE       ${f.fve.toFixed(4)}   CE recovered ${ceRecovered(evidence)}   (final loss ${f.loss.toExponential(3)}, MSE ${f.mse.toExponential(3)})`,
+    ...ceLines(evidence),
     `L0        ${f.l0.toFixed(1)} non-zero latents per token`,
     `dead      ${pct(f.dead_fraction)} of latents never fire on this text — layer density ${f.layer_density.toFixed(1)} %`,
     `run       ${path.resolve(r.out)}`,
@@ -73,9 +74,9 @@ export const trainCommand: Command = {
         onProgress,
       }),
     );
-    console.log(summary(result, source));
-    const analysis = analyzeRunDir(result.out, analysisOpts);
-    console.log(`\n${formatAnalysis(analysis.report)}`);
-    console.log(`\nreport    ${analysis.htmlPath}`);
+    const written = await analyseRun(result.out, analysisOpts, { threads });
+    console.log(summary(result, source, written.report.evidence));
+    console.log(`\n${formatAnalysis(written.report)}`);
+    console.log(`\nreport    ${written.htmlPath}`);
   },
 };

@@ -69,3 +69,16 @@ test('analyze: bad input fails with exit code 2 and a message naming the problem
   assert.match(support.err, /analysis option minSupport must be an integer from 1/);
   assert.match(cli().err, /give exactly one RUNDIR/);
 });
+
+test('analyze computes causal evidence when it can, says why not when it cannot, and --no-evidence skips it', () => {
+  const r = cli(run, '--permutations', '200');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /No causal evidence: run .* does not record which model directory made it/, 'the fixture run names no model');
+  const report = readReport(path.join(run, 'analysis.json'));
+  assert.ok(report.evidence && 'unavailable' in report.evidence);
+  assert.ok(report.messages.some((m) => m.code === 'no-evidence' && m.level === 'warning'));
+  const skipped = cli(run, '--permutations', '200', '--no-evidence');
+  assert.equal(skipped.code, 0, skipped.err);
+  assert.doesNotMatch(skipped.out, /causal evidence/i);
+  assert.equal(readReport(path.join(run, 'analysis.json')).evidence, undefined);
+});

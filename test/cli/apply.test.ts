@@ -40,12 +40,13 @@ test('apply with an exported SAE (either layout) or the run itself encodes the d
     const out = path.join(root, `applied-${path.basename(sae)}`);
     const r = runCli('apply', doc, '--sae', sae, '--model', modelDir, '--threads', '1', '--out', out, ...(sae === trained ? [] : ['--no-evidence']));
     assert.equal(r.code, 0, r.err);
+    const evidence = JSON.parse(fs.readFileSync(path.join(out, 'analysis.json'), 'utf8')).evidence;
     if (sae === trained) {
-      assert.match(r.out, /causal evidence at blocks\.1\.hook_mlp_out of random test model/, 'then the causal tests of the SAE on this document');
-      const fve = Number(/CE recovered -?[\d.]+, FVE (-?[\d.]+)/.exec(r.out)?.[1]);
-      assert.ok(Math.abs(fve - want.metrics.final.fve) < 1e-3, `the evidence's FVE ${fve} is the run's ${want.metrics.final.fve}`);
+      assert.match(r.out, /^FVE +-?\d\.\d{4} +CE recovered -?\d\.\d{3}/m, 'the causal tests of the SAE on this document, beside FVE');
+      assert.match(r.out, /^CE +clean \d+\.\d{3}, SAE spliced in \d+\.\d{3}, zero-ablated/m);
+      assert.ok(Math.abs(evidence.fidelity.fve - want.metrics.final.fve) < 1e-3, `the evidence's FVE ${evidence.fidelity.fve} is the run's ${want.metrics.final.fve}`);
     } else {
-      assert.doesNotMatch(r.out, /causal evidence/);
+      assert.equal(evidence, undefined, '--no-evidence');
     }
     assert.match(r.out, /RANDOM WEIGHTS/);
     assert.match(r.out, /^SAE {7}.*\n {10}top-k 8 of 128 latents on blocks\.1\.hook_mlp_out \(d_in 64\)/m);

@@ -1,3 +1,4 @@
+import { formatEvidence } from '../evidence/evidenceText';
 import type { AnalysisReport, ListedLatent } from './types';
 
 /** The analysis as terminal text: summary, messages, both lists (what `latent-lens analyze` and `train` print). */
@@ -69,5 +70,6 @@ export function formatAnalysis(report: AnalysisReport, top = report.options.top)
       ).map((l) => `  ${l}`),
     );
   }
+  if (report.evidence) out.push('', 'unavailable' in report.evidence ? `No causal evidence: ${report.evidence.unavailable}` : formatEvidence(report.evidence));
   return out.join('\n');
 }

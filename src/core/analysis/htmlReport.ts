@@ -2,6 +2,7 @@ import type { RunMetrics } from '../run/format';
 import { permutationText } from './analysisText';
 import { chartJsSource } from './chartJs';
 import { denseHeat, heatIntensity, type Heatmap } from './heatmap';
+import type { LogitToken } from '../evidence/types';
 import type { AnalysisReport, ListedLatent } from './types';
 
 /**
@@ -65,6 +66,30 @@ function heatText(h: Heatmap, tokens: readonly { text: string }[], concept: Set<
     .join('');
 }
 
+const logitCell = (ts: LogitToken[]) => ts.map((t) => `${t.token === null ? `#${t.id}` : tokenLabel(t.token)}&nbsp;${fmt(t.value, 2)}`).join(', ');
+
+/** Fidelity of the SAE spliced into GPT-2, and per tested latent its ablation ΔCE and logit effects. */
+function evidenceSection(evidence: AnalysisReport['evidence']): string {
+  const head = '<h2>Causal evidence</h2>';
+  if (!evidence) return `<section id="evidence">${head}<p class="muted">Not computed (latent-lens analyze RUNDIR computes it when the run's model is at hand).</p></section>`;
+  if ('unavailable' in evidence) return `<section id="evidence">${head}<p class="warning">${escapeHtml(evidence.unavailable)}</p></section>`;
+  const f = evidence.fidelity;
+  const rows = evidence.latents
+    .map((l) => {
+      const a = l.ablation;
+      const logits = 'omitted' in l.logits ? `<td colspan="2" class="muted">${escapeHtml(l.logits.omitted)}</td>` : `<td class="tokens">${logitCell(l.logits.top.slice(0, 5))}</td><td class="tokens">${logitCell(l.logits.bottom.slice(0, 5))}</td>`;
+      return `<tr><td><a href="#heat-${l.latent}">${l.latent}</a></td><td>${fmt(a.meanDeltaLoss, 4)}</td><td>${fmt(a.maxDeltaLoss, 4)}</td><td>${fmt(a.conceptNext.meanDeltaLoss, 4)} (${a.conceptNext.positions})</td><td>${fmt(a.punctuationNext.meanDeltaLoss, 4)} (${a.punctuationNext.positions})</td>${logits}</tr>`;
+    })
+    .join('\n');
+  return `<section id="evidence">${head}
+<table><tr><th>CE clean</th><td>${fmt(f.ceClean, 4)}</td><th>SAE spliced in</th><td>${fmt(f.ceSpliced, 4)}</td><th>zero-ablated</th><td>${fmt(f.ceZeroAblation, 4)}</td><th>CE recovered</th><td>${fmt(f.ceRecovered)}</td></tr></table>
+<p class="muted">CE = mean over positions t = 0…T−2 of −log p(token t+1), nats. Spliced: ${escapeHtml(evidence.hookName)} replaced by the SAE's reconstruction at every position; zero-ablated: by zeros; CE recovered = (zero − spliced) / (zero − clean). ${escapeHtml(evidence.rule)}</p>
+<table><thead><tr><th>latent</th><th>mean ΔCE</th><th>max ΔCE</th><th>mean ΔCE, next token concept (positions)</th><th>… next token punctuation</th><th>promotes</th><th>suppresses</th></tr></thead><tbody>
+${rows}
+</tbody></table>
+<p class="muted">Ablation keeps the SAE's error: the hook becomes x − z_j·W_dec[j] at every position; ΔCE_t = CE_t(ablated) − CE_t(clean). Logit effects: the latent's decoder direction in the residual stream times the unembedding (GPT-2's tied wte, no final LayerNorm).</p></section>`;
+}
+
 export interface HtmlInputs {
   report: AnalysisReport;
   tokens: readonly { text: string }[];
@@ -95,6 +120,7 @@ export function renderReportHtml({ report, tokens, metrics }: HtmlInputs, chartJ
     ['latents tested / significant', `${s.tested} (support ≥ ${o.minSupport}) / ${s.significant} (q ≤ ${o.alpha}, Benjamini–Hochberg)`],
     ['permutation test', `mean activation on concept − other tokens, one-sided; ${permutationText(report)}`],
     ['proxies among listed / punctuation-firing', `${s.proxies} / ${s.punctuationFiring}`],
+    ...(report.evidence && 'fidelity' in report.evidence ? [['CE recovered (SAE spliced into GPT-2)', fmt(report.evidence.fidelity.ceRecovered)] as [string, string]] : []),
   ];
   const hist = report.densityHistogram;
   const chartData = {
@@ -144,6 +170,7 @@ ${listSection(`Concept-selective latents ("${escapeHtml(report.concept.name)}"; 
 <section id="candidates"><details><summary>Not significant (${report.conceptCandidates.length} candidates)</summary>${report.conceptCandidates.length ? listTable(report.conceptCandidates, true) : '<p class="muted">None.</p>'}<p class="muted">The best of the other latents firing on concept tokens: q above ${o.alpha}, or support below ${o.minSupport} (not tested, no p). None of them is concept-selective.</p></details></section>
 <p class="muted">Ordered by q, then effect. score: the lab's mean non-zero activation on concept tokens ÷ on other tokens ("only on concept tokens": undefined). diff: mean activation on concept − other tokens, zeros included — what the permutation test compares. p: permutation test in blocks of neighbouring tokens; q: Benjamini–Hochberg over the tested latents. support: concept tokens where it fires. effect: rank-biserial correlation (zeros included). PROXY: punctuation or stopword share of its activation mass ≥ ${pct(o.proxyThreshold)}.</p>
 ${listSection('Punctuation-firing latents', 'punctuation', report.punctuationList, false, `No latent puts ≥ ${pct(o.punctuationThreshold)} of its activation mass on punctuation or whitespace.`)}
+${evidenceSection(report.evidence)}
 <section id="heatmaps"><h2>Heatmaps</h2><p class="muted">Activation min–max scaled per latent; colour intensity = scaled²; dotted underline = concept token.</p>
 ${heatmaps}
 </section>

@@ -1,4 +1,5 @@
 import type { BlockShape } from './blockScheme';
+import type { Evidence } from '../evidence/types';
 import type { DensityHistogram } from './density';
 import type { Heatmap } from './heatmap';
 import type { MatchRule } from './lexicon';
@@ -48,6 +49,12 @@ export interface AnalysisReport {
   punctuationList: ListedLatent[];
   /** One per latent of the three lists. */
   heatmaps: Heatmap[];
+  /**
+   * Causal evidence (src/core/evidence/): CE fidelity of the SAE spliced into GPT-2 and, for the top
+   * latents of the three lists, ablation ΔCE and logit effects; or why it could not be computed.
+   * Absent until computed (it needs the GPT-2 the run was trained on).
+   */
+  evidence?: Evidence | { unavailable: string };
   messages: ReportMessage[];
 }
 
@@ -184,7 +191,8 @@ export type MessageCode =
   | 'small-document'
   | 'few-permutations'
   | 'concept-only-latents'
-  | 'token-shuffle';
+  | 'token-shuffle'
+  | 'no-evidence';
 
 export interface ReportMessage {
   level: 'info' | 'warning';
