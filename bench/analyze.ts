@@ -26,7 +26,7 @@ const ZIPF = Number(process.env.ZIPF ?? 1.5);
  * `planted` latents of middling popularity (background firing on ~20 % of tokens) are made
  * concept-selective: on every concept token they fire at 2 + Exp(1), so the refinement has real work.
  */
-function skewedCodes(seed: number, concept: Uint8Array, planted: number): SparseCodes {
+function skewedCodes(seed: number, concept: Uint8Array, planted: number): { codes: SparseCodes; plantedIds: number[] } {
   const rng = new Rng(seed);
   const order = rng.shuffle(Int32Array.from({ length: L }, (_, i) => i)); // popularity rank → latent
   const cdf = new Float64Array(L - ALWAYS_ON);
@@ -65,7 +65,7 @@ function skewedCodes(seed: number, concept: Uint8Array, planted: number): Sparse
     });
     rowPtr[t + 1] = (t + 1) * K;
   }
-  return { rowPtr, index, value };
+  return { codes: { rowPtr, index, value }, plantedIds: Array.from({ length: planted }, (_, i) => order[ALWAYS_ON + 200 + i]) };
 }
 
 async function main() {
@@ -76,7 +76,7 @@ async function main() {
   const concept = matchLexicon(tokens, builtinLexicon('gazetteer')).mask;
   console.log(`analysis bench: ${T} tokens × ${L} latents, k ${K}, 1000 shared permutations, lexicon gazetteer, Zipf exponent ${ZIPF}`);
   for (const planted of [0, PLANTED]) {
-    const codes = skewedCodes(1, concept, planted);
+    const { codes, plantedIds } = skewedCodes(1, concept, planted);
     const times: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       const t0 = performance.now();
@@ -85,8 +85,10 @@ async function main() {
       if (r === 0) {
         const s = report.summary;
         const refined = report.latents.permutations.filter((p) => p > 1000).length;
+        const b = report.concept.permutation!;
+        const worstQ = plantedIds.length ? Math.max(...plantedIds.map((l) => report.latents.q[l] ?? 1)) : NaN;
         console.log(
-          `  ${planted} planted: concept tokens ${s.conceptTokens}, tested ${s.tested}, refined ${refined} (cap ${report.options.maxPermutations}), significant ${s.significant}, dead ${s.dead}, always-on ${s.alwaysOn}`,
+          `  ${planted} planted: concept tokens ${s.conceptTokens}, tested ${s.tested} (support ≥ ${report.options.minSupport}), refined ${refined} (cap ${report.options.maxPermutations}), significant ${s.significant}${planted ? ` (largest q of a planted latent ${worstQ.toExponential(2)})` : ''}, ${b.count} blocks of ${b.length}, dead ${s.dead}, always-on ${s.alwaysOn}`,
         );
       }
     }

@@ -255,7 +255,9 @@ app.addEventListener('vsc-collapsible-toggle', (e) => {
   const key = (e.target as HTMLElement).dataset.section;
   const open = (e as CustomEvent<{ open: boolean }>).detail.open;
   if (!key) return;
-  collapsed = open ? collapsed.filter((k) => k !== key) : [...collapsed.filter((k) => k !== key), key];
+  // A section closed by default ("open:…") remembers being opened, the others being folded.
+  const remember = key.startsWith('open:') ? open : !open;
+  collapsed = remember ? [...collapsed.filter((k) => k !== key), key] : collapsed.filter((k) => k !== key);
   save();
 }, true);
 

@@ -5,6 +5,7 @@
  */
 import { denseHeat, heatIntensity, heatmap } from '../src/core/analysis/heatmap';
 import type { ListedLatent, ReportMessage } from '../src/core/analysis/types';
+import { saeKindText, saeOriginText } from '../src/core/run/describe';
 import type { RunToken } from '../src/core/run/format';
 import type { BrowserState, LexiconChoice, RunView } from '../src/shared/protocol';
 import { runFacts, type LatentFlag } from '../src/shared/runFacts';
@@ -21,7 +22,7 @@ export interface PanelView {
   /** A re-analysis in progress, in words. */
   busy: string | null;
   error: string | null;
-  /** Keys of the sections the user folded. */
+  /** Keys of the sections the user folded, and the `open:` keys of sections closed by default that the user opened. */
   collapsed: readonly string[];
   lexiconMode: LexiconMode;
   customTerms: string;
@@ -77,8 +78,10 @@ function badge(text: string, kind: 'warning' | 'danger' | 'info' | 'concept' | '
   return h('span', { class: `flag flag-${kind}`, title }, text);
 }
 
+/** A collapsible section, open unless the user folded it; a key starting with "open:" is closed until the user opens it. */
 function section(key: string, heading: string, description: string, view: { collapsed: readonly string[] }, ...content: Slot[]): VNode {
-  return h('vscode-collapsible', { heading, description, open: !view.collapsed.includes(key), 'data-section': key }, h('div', { class: 'section-body' }, ...content));
+  const open = key.startsWith('open:') ? view.collapsed.includes(key) : !view.collapsed.includes(key);
+  return h('vscode-collapsible', { heading, description, open, 'data-section': key }, h('div', { class: 'section-body' }, ...content));
 }
 
 function button(label: string, action: Action, codicon: string, opts: { secondary?: boolean; disabled?: boolean } = {}): VNode {
@@ -140,7 +143,7 @@ export function renderSummary(run: RunView, doc: BrowserState['doc'], view: Pick
   const lex = run.analysis.concept.lexicon;
   const items: [string, string, string?][] = [
     ['Tokens', String(s.nTokens)],
-    ['Latents', String(s.nLatents), `k = ${run.cfg.sae.k} of ${run.cfg.sae.d_sae} per token`],
+    ['Latents', String(s.nLatents), saeKindText(run.cfg.sae)],
     ['FVE', fmt(m.final.fve), 'fraction of variance explained by the reconstruction'],
     ['L0', fmt(s.l0), 'mean number of latents non-zero per token'],
     ['Layer density', `${fmt(s.layerDensityPct)} %`, '% of latents that fire on at least one token'],
@@ -148,7 +151,7 @@ export function renderSummary(run: RunView, doc: BrowserState['doc'], view: Pick
     ['Always-on', String(s.alwaysOn), `fire on every token; ${s.nearAlways} fire on at least ${pct(run.analysis.options.nearAlways)} of them`],
     ['Engine', m.engine],
     ['Device', m.device],
-    ['Time', duration(m.total_ms), `${duration(m.ms_per_epoch)} per epoch, ${m.batching}`],
+    ['Time', duration(m.total_ms), m.ms_per_epoch === undefined ? 'encoding this text; the SAE was not trained here' : `${duration(m.ms_per_epoch)} per epoch, ${m.batching}`],
   ];
   return section(
     'summary',
@@ -168,7 +171,7 @@ export function renderSummary(run: RunView, doc: BrowserState['doc'], view: Pick
         ),
       doc?.stale && h('div', { class: 'notice notice-warning', 'data-testid': 'stale' }, icon('history'), ' The document changed since this run; train again for current latents.'),
       h('dl', { class: 'facts' }, ...items.flatMap(([k, v, title]) => [h('dt', { title }, k), h('dd', { title }, v)])),
-      h('p', { class: 'muted' }, `${run.cfg.model.name} · ${run.cfg.sae.hook_name} · ${run.cfg.train.preset} preset · ${run.cfg.train.epochs} epochs · lexicon ${lex.name} (${lex.terms} terms, ${run.analysis.concept.matchedTerms.length} found in the text)`),
+      h('p', { class: 'muted' }, `${run.cfg.model.name} · ${run.cfg.sae.hook_name} · ${saeOriginText(run.cfg)} · lexicon ${lex.name} (${lex.terms} terms, ${run.analysis.concept.matchedTerms.length} found in the text)`),
     ),
   );
 }
@@ -250,19 +253,33 @@ function latentRow(latent: number, view: PanelView, metrics: Slot[], tokens: { t
   );
 }
 
-function conceptRow(e: ListedLatent, view: PanelView, alpha: number): VNode {
+const SCORE_TITLE = "the lab's score: mean non-zero activation on concept tokens ÷ mean elsewhere";
+const ONLY_CONCEPT = 'only on concept tokens';
+const ONLY_CONCEPT_TITLE = "it fires on concept tokens only, so the lab's ratio is undefined: read the effect size";
+
+function scoreMetric(score: number | null): VNode {
+  return score === null ? metric('score', ONLY_CONCEPT, ONLY_CONCEPT_TITLE) : metric('score', fmt(score), SCORE_TITLE);
+}
+
+/** A row of the concept list (significant) or of its candidates (not significant: never badged selective). */
+function conceptRow(e: ListedLatent, view: PanelView, a: RunView['analysis']): VNode {
+  const { alpha, minSupport } = a.options;
   const significant = e.q !== null && e.q <= alpha;
   return latentRow(
     e.latent,
     view,
     [
-      metric('score', fmt(e.score), 'mean activation on concept tokens ÷ mean elsewhere'),
-      metric('p', fmt(e.p, 2), `permutation p-value (${e.permutations} permutations)`),
+      scoreMetric(e.score),
+      metric('diff', fmt(e.diff), 'mean activation on concept tokens − on the other tokens, zeros included: what the permutation test compares'),
+      metric('effect', fmt(e.effect, 2), 'rank-biserial correlation, zeros included'),
+      metric('p', fmt(e.p, 2), e.p === null ? `not tested: support below ${minSupport}` : `permutation p-value in blocks of neighbouring tokens (${e.permutations} permutations)`),
       metric('q', fmt(e.q, 2), `Benjamini–Hochberg q; significant at q ≤ ${alpha}`),
       metric('support', String(e.support), 'concept tokens it fires on'),
       metric('punct.', pct(e.punctuationShare), 'share of its activation mass on punctuation/whitespace tokens'),
-      significant && badge(`q ≤ ${alpha}`, 'concept', 'significant after the Benjamini–Hochberg correction'),
-      e.proxy && badge('PROXY?', 'warning', `punctuation ${pct(e.punctuationShare)} / stopword ${pct(e.stopwordShare)} share above the proxy threshold: it may track something that co-occurs with the concept`),
+      significant
+        ? badge(`q ≤ ${alpha}`, 'concept', 'significant after the Benjamini–Hochberg correction')
+        : badge(e.p === null ? `not tested (support < ${minSupport})` : 'not significant', 'info', e.p === null ? `it fires on fewer than ${minSupport} concept tokens` : `q above ${alpha}`),
+      significant && e.proxy && badge('PROXY?', 'warning', `punctuation ${pct(e.punctuationShare)} / stopword ${pct(e.stopwordShare)} share above the proxy threshold: it may track something that co-occurs with the concept`),
     ],
     e.topTokens,
   );
@@ -292,16 +309,27 @@ function list(testid: string, rows: VNode[], empty: string): VNode {
 
 export function renderLists(run: RunView, view: PanelView): VNode[] {
   const a = run.analysis;
-  const alpha = a.options.alpha;
+  const { alpha, minSupport } = a.options;
   const concept = capitalize(a.concept.name);
-  const significant = a.conceptList.filter((e) => e.q !== null && e.q <= alpha).length;
   return [
     section(
       'geography',
       `${concept}-selective`,
-      `${a.conceptList.length} · ${significant} significant · ${a.summary.proxies} proxy`,
+      `${a.summary.significant} significant · ${a.summary.proxies} proxy`,
       view,
-      list('list-geography', a.conceptList.map((e) => conceptRow(e, view, alpha)), `No latent fires more on ${a.concept.name} tokens than elsewhere (see the lexicon's remarks above).`),
+      list(
+        'list-geography',
+        a.conceptList.map((e) => conceptRow(e, view, a)),
+        `No latent passes the concept test (q ≤ ${alpha}, support ≥ ${minSupport}): none fires on ${a.concept.name} tokens more than chance allows. The candidates below are the nearest misses.`,
+      ),
+      h('p', { class: 'muted' }, `Ordered by q, then effect. ${a.summary.tested} latents tested (support ≥ ${minSupport}); p from permutations of the concept labels in blocks of neighbouring tokens.`),
+    ),
+    section(
+      'open:candidates',
+      'Not significant',
+      String(a.conceptCandidates.length),
+      view,
+      list('list-candidates', a.conceptCandidates.map((e) => conceptRow(e, view, a)), `No other latent fires on ${a.concept.name} tokens.`),
     ),
     section(
       'punctuation',
@@ -388,14 +416,22 @@ export function renderDetail(run: RunView, view: PanelView): VNode | null {
     h(
       'div',
       { class: 'detail', 'data-testid': 'latent-detail', 'data-latent': latent },
-      h('div', { class: 'badges' }, ...facts.flags.map((f) => flagBadge(f, run.analysis.concept.name)), t.densityPct[latent] === 0 && badge('dead', 'danger')),
+      h(
+        'div',
+        { class: 'badges' },
+        ...facts.flags.map((f) => flagBadge(f, run.analysis.concept.name)),
+        facts.concept && !facts.concept.significant && badge(facts.concept.p === null ? 'not tested' : 'not significant', 'info'),
+        t.densityPct[latent] === 0 && badge('dead', 'danger'),
+      ),
       h(
         'div',
         { class: 'metrics' },
         metric('density', `${fmt(t.densityPct[latent])} %`, '% of tokens it fires on'),
         metric('max', fmt(t.max[latent])),
         metric('mean', fmt(t.meanAbs[latent]), 'mean activation where it fires'),
-        metric('score', fmt(t.score[latent])),
+        scoreMetric(t.score[latent]),
+        metric('diff', fmt(t.diff[latent])),
+        metric('effect', fmt(t.effect[latent], 2)),
         metric('p', fmt(t.p[latent], 2)),
         metric('q', fmt(t.q[latent], 2)),
         metric('support', String(t.support[latent])),

@@ -1,65 +1,17 @@
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
-import { runPipeline, type PipelineProgress, type PipelineResult } from '../core/pipeline';
-import { analyzeRunDir } from '../core/analysis/runAnalysis';
+import { runPipeline, type PipelineResult } from '../core/pipeline';
+import type { AnalysisReport } from '../core/analysis/types';
 import { formatAnalysis } from '../core/analysis/analysisText';
-import { ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions } from './analyze';
+import { analyseRun, ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions, ceLines, ceRecovered } from './analyze';
 import { type Command, parse, readTextFile } from './args';
+import { duration, withProgress } from './progress';
 import { SAE_FLAGS, SAE_USAGE, saeRunFlags } from './saeFlags';
-
-const BAR = 24;
-
-function duration(ms: number): string {
-  if (ms < 1000) return `${ms.toFixed(0)} ms`;
-  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
-function progressLine(p: PipelineProgress): string {
-  if (p.phase === 'train' && p.epoch) {
-    const { epoch, epochs, metrics, etaMs } = p.epoch;
-    const filled = Math.round((BAR * epoch) / epochs);
-    return `train [${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] epoch ${epoch}/${epochs}  loss ${metrics.loss.toExponential(3)}  FVE ${metrics.fve.toFixed(3)}  ETA ${duration(etaMs)}`;
-  }
-  const pct = p.fraction === undefined ? '' : ` ${Math.floor(100 * p.fraction)}%`;
-  return `${p.message}${pct}`;
-}
-
-/**
- * Progress on stderr: one line redrawn in place on a terminal; otherwise plain lines, one per
- * phase change and per tenth of the epochs (or of a download).
- */
-function progressReporter(stream: NodeJS.WriteStream): { update(p: PipelineProgress): void; end(): void } {
-  let lastDraw = 0;
-  let lastKey = '';
-  let drawn = false;
-  return {
-    update(p) {
-      const line = progressLine(p);
-      if (stream.isTTY) {
-        const now = Date.now();
-        const final = p.epoch !== undefined && p.epoch.epoch === p.epoch.epochs;
-        if (now - lastDraw < 100 && !final && p.phase === 'train') return;
-        lastDraw = now;
-        stream.write(`\r\x1b[K${line.slice(0, (stream.columns || 100) - 1)}`);
-        drawn = true;
-      } else {
-        const key = `${p.phase}:${p.message.startsWith('epoch') ? '' : p.message}:${p.fraction === undefined ? '' : Math.floor(10 * p.fraction)}`;
-        if (key === lastKey) return;
-        lastKey = key;
-        stream.write(`${line}\n`);
-      }
-    },
-    end() {
-      if (drawn) stream.write('\r\x1b[K');
-    },
-  };
-}
 
 const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
 
 /** The one-screen summary printed after a run. */
-export function summary(r: PipelineResult, source: string): string {
+export function summary(r: PipelineResult, source: string, evidence?: AnalysisReport['evidence']): string {
   const { sae, model, train } = r.cfg;
   const m = r.metrics;
   const f = m.final;
@@ -72,7 +24,8 @@ export function summary(r: PipelineResult, source: string): string {
     `SAE       ${sae.d_sae} latents, top-k ${sae.k}, λ1 ${train.l1}, λc ${train.decor}, lr ${train.lr}, ${train.epochs} epochs, seed ${train.seed}`,
     `engine    ${m.engine} on ${m.device}; ${m.batching}`,
     `time      ${m.ms_per_epoch.toFixed(1)} ms per epoch, ${duration(m.total_ms)} training in all`,
-    `FVE       ${f.fve.toFixed(4)}   (final loss ${f.loss.toExponential(3)}, MSE ${f.mse.toExponential(3)})`,
+    `FVE       ${f.fve.toFixed(4)}   CE recovered ${ceRecovered(evidence)}   (final loss ${f.loss.toExponential(3)}, MSE ${f.mse.toExponential(3)})`,
+    ...ceLines(evidence),
     `L0        ${f.l0.toFixed(1)} non-zero latents per token`,
     `dead      ${pct(f.dead_fraction)} of latents never fire on this text — layer density ${f.layer_density.toFixed(1)} %`,
     `run       ${path.resolve(r.out)}`,
@@ -107,17 +60,8 @@ export const trainCommand: Command = {
     const text = values.activations === undefined ? readTextFile(source) : undefined;
 
     const analysisOpts = analysisOptions(values); // a bad lexicon file fails here, before any work
-    const controller = new AbortController();
-    const onSigint = () => {
-      process.stderr.write('\ncancelling… (press Ctrl-C again to stop at once)\n');
-      controller.abort();
-      process.off('SIGINT', onSigint);
-    };
-    process.on('SIGINT', onSigint);
-    const progress = progressReporter(process.stderr);
-    let result: PipelineResult;
-    try {
-      result = await runPipeline({
+    const result = await withProgress((signal, onProgress) =>
+      runPipeline({
         text,
         source: values.activations === undefined ? source : undefined,
         activations: values.activations,
@@ -126,16 +70,13 @@ export const trainCommand: Command = {
         out,
         engine,
         threads,
-        signal: controller.signal,
-        onProgress: (p) => progress.update(p),
-      });
-    } finally {
-      progress.end();
-      process.off('SIGINT', onSigint);
-    }
-    console.log(summary(result, source));
-    const analysis = analyzeRunDir(result.out, analysisOpts);
-    console.log(`\n${formatAnalysis(analysis.report)}`);
-    console.log(`\nreport    ${analysis.htmlPath}`);
+        signal,
+        onProgress,
+      }),
+    );
+    const written = await analyseRun(result.out, analysisOpts, { threads });
+    console.log(summary(result, source, written.report.evidence));
+    console.log(`\n${formatAnalysis(written.report)}`);
+    console.log(`\nreport    ${written.htmlPath}`);
   },
 };

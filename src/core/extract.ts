@@ -1,20 +1,15 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UserError } from './errors';
 import { parseHook, type Hook } from './hooks';
 import { buildGpt2Graph, INPUT_IDS, POSITION_IDS } from './model/gpt2Graph';
 import type { Gpt2Model } from './model/load';
-import { openSessions, type Provider, type ProviderRequest } from './ortSessions';
+import { gpt2Session, type SessionOptions } from './model/sessions';
+import type { Provider, ProviderRequest } from './ortSessions';
 import { tokenize, type Token } from './tokenizer';
 
 export type { Provider, ProviderRequest };
 
-export interface ExtractOptions {
-  /** onnxruntime intra-op threads; default: onnxruntime's choice (one per physical core). */
-  threads?: number;
-  /** 'auto' (default) uses CUDA when its provider library is installed and works, else the CPU. */
-  provider?: ProviderRequest;
+export interface ExtractOptions extends SessionOptions {
   /** Checked between windows. */
   signal?: AbortSignal;
 }
@@ -57,45 +52,52 @@ export function planWindows(T: number, P: number): Window[] {
   return windows;
 }
 
-interface Loaded {
-  session: ort.InferenceSession;
-  provider: Provider;
-}
-
-/** Sessions per (weights file, hook set, threads, provider request), for the life of the process. */
-const sessions = new Map<string, Promise<Loaded>>();
-
-async function createSession(model: Gpt2Model, hooks: Hook[], threads: number | undefined, request: ProviderRequest): Promise<Loaded> {
-  const graph = buildGpt2Graph(model, hooks);
-  const { sessions: [session], provider } = await openSessions([graph.bytes], request, {
-    ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
-    extra: { session: { model_external_initializers_file_folder_path: graph.weightsDir } },
-  });
-  return { session, provider };
-}
-
-function session(model: Gpt2Model, hooks: Hook[], threads: number | undefined, request: ProviderRequest): Promise<Loaded> {
-  const st = fs.statSync(model.weightsPath);
-  const key = JSON.stringify([path.resolve(model.weightsPath), st.size, st.mtimeMs, hooks.map((h) => h.name).sort(), threads ?? null, request]);
-  let loaded = sessions.get(key);
-  if (!loaded) {
-    loaded = createSession(model, hooks, threads, request);
-    sessions.set(key, loaded);
-    loaded.catch(() => sessions.delete(key));
-  }
-  return loaded;
-}
-
-function checkTokens(tokens: Token[], model: Gpt2Model): void {
+function checkTokens(tokens: readonly Pick<Token, 'id' | 'text'>[], model: Gpt2Model): void {
   if (tokens.length === 0) throw new UserError('nothing to tokenize: the token list is empty. Give a document that contains text.', 'E_EMPTY');
   const bad = tokens.find((t) => !Number.isInteger(t.id) || t.id < 0 || t.id >= model.config.vocabSize);
   if (bad) {
     throw new UserError(`token ${JSON.stringify(bad.text)} has id ${bad.id}, outside ${model.label}'s vocabulary of ${model.config.vocabSize}; use a model with GPT-2's 50257-token vocabulary.`, 'E_VOCAB');
   }
+}
+
+/** Runs the extraction graph on windows of one document: `run(win)` gives every row of the window. */
+export interface WindowRunner {
+  hooks: Hook[];
+  provider: Provider;
+  /**
+   * Hook name → Float32Array [lead.length + win.end − win.start, hook.width]: the lead's rows, then
+   * row lead.length + i belonging to tokens[win.start + i].
+   */
+  run(win: Window): Promise<Map<string, Float32Array>>;
+}
+
+/**
+ * Checks the tokens and the options and opens (or reuses) the extraction session for `hookNames`.
+ * `lead` runs before every window, positions from 0 at its first token (an SAE trained with BOS
+ * gets [BOS]; plan the windows one shorter then).
+ */
+export async function windowRunner(tokens: readonly Pick<Token, 'id' | 'text'>[], model: Gpt2Model, hookNames: string[], opts: ExtractOptions = {}, lead: readonly Pick<Token, 'id' | 'text'>[] = []): Promise<WindowRunner> {
+  if (hookNames.length === 0) throw new UserError('no hook requested; name at least one, e.g. blocks.6.hook_mlp_out.', 'E_HOOK');
+  const hooks = [...new Map(hookNames.map((n) => parseHook(n, model.config)).map((h) => [h.name, h])).values()];
+  checkTokens(tokens, model);
+  if (lead.length) checkTokens(lead, model);
+  if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) {
+    throw new UserError(`threads must be a positive integer, got ${opts.threads}.`, 'E_USAGE');
+  }
+  const graphKey = JSON.stringify(['extract', hooks.map((h) => h.name).sort()]);
+  const { session: s, provider } = await gpt2Session(model, graphKey, () => buildGpt2Graph(model, hooks), opts);
+  return {
+    hooks,
+    provider,
+    async run(win) {
+      opts.signal?.throwIfAborted();
+      const n = lead.length + win.end - win.start;
+      const ids = BigInt64Array.from([...lead, ...tokens.slice(win.start, win.end)], (t) => BigInt(t.id));
+      const positions = BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
+      const out = await s.run({ [INPUT_IDS]: new ort.Tensor('int64', ids, [n]), [POSITION_IDS]: new ort.Tensor('int64', positions, [n]) });
+      return new Map(hooks.map((h) => [h.name, out[h.name].data as Float32Array]));
+    },
+  };
 }
 
 /**
@@ -105,27 +107,13 @@ function checkTokens(tokens: Token[], model: Gpt2Model): void {
  */
 export async function extractActivations(input: string | Token[], model: Gpt2Model, hookNames: string[], opts: ExtractOptions = {}): Promise<Extraction> {
   const t0 = performance.now();
-  if (hookNames.length === 0) throw new UserError('no hook requested; name at least one, e.g. blocks.6.hook_mlp_out.', 'E_HOOK');
-  const hooks = [...new Map(hookNames.map((n) => parseHook(n, model.config)).map((h) => [h.name, h])).values()];
   const tokens = typeof input === 'string' ? tokenize(input) : input;
-  checkTokens(tokens, model);
-  if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) {
-    throw new UserError(`threads must be a positive integer, got ${opts.threads}.`, 'E_USAGE');
-  }
-
-  const { session: s, provider } = await session(model, hooks, opts.threads, opts.provider ?? 'auto');
+  const runner = await windowRunner(tokens, model, hookNames, opts);
   const T = tokens.length;
-  const acts = new Map(hooks.map((h) => [h.name, new Float32Array(T * h.width)]));
+  const acts = new Map(runner.hooks.map((h) => [h.name, new Float32Array(T * h.width)]));
   for (const win of planWindows(T, model.config.nPositions)) {
-    opts.signal?.throwIfAborted();
-    const n = win.end - win.start;
-    const ids = BigInt64Array.from(tokens.slice(win.start, win.end), (t) => BigInt(t.id));
-    const positions = BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
-    const out = await s.run({ [INPUT_IDS]: new ort.Tensor('int64', ids, [n]), [POSITION_IDS]: new ort.Tensor('int64', positions, [n]) });
-    for (const h of hooks) {
-      const rows = (out[h.name].data as Float32Array).subarray((win.keepFrom - win.start) * h.width);
-      acts.get(h.name)!.set(rows, win.keepFrom * h.width);
-    }
+    const out = await runner.run(win);
+    for (const h of runner.hooks) acts.get(h.name)!.set(out.get(h.name)!.subarray((win.keepFrom - win.start) * h.width), win.keepFrom * h.width);
   }
-  return { tokens, acts, provider, ms: performance.now() - t0 };
+  return { tokens, acts, provider: runner.provider, ms: performance.now() - t0 };
 }

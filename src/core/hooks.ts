@@ -5,12 +5,14 @@ import type { Gpt2Config } from './model/config';
  * The activation points Latent Lens can read, named as in TransformerLens. Within block L, in
  * forward order:
  * - `hook_resid_pre`: the residual stream entering block L (embeddings for L = 0), width d;
+ * - `hook_attn_out`: the attention sublayer's output, attn(ln_1(resid_pre))·c_proj + b, width d;
+ * - `hook_resid_mid`: resid_pre + hook_attn_out, the residual stream between attention and MLP, width d;
  * - `mlp.hook_pre`: ln_2(resid_mid)·c_fc + b, the MLP's input to GELU, width 4·d;
  * - `mlp.hook_post`: gelu_new(mlp.hook_pre), width 4·d;
  * - `hook_mlp_out`: mlp.hook_post·c_proj + b, width d;
  * - `hook_resid_post`: resid_mid + hook_mlp_out, the residual stream leaving block L, width d.
  */
-export const HOOK_KINDS = ['hook_resid_pre', 'mlp.hook_pre', 'mlp.hook_post', 'hook_mlp_out', 'hook_resid_post'] as const;
+export const HOOK_KINDS = ['hook_resid_pre', 'hook_attn_out', 'hook_resid_mid', 'mlp.hook_pre', 'mlp.hook_post', 'hook_mlp_out', 'hook_resid_post'] as const;
 
 export type HookKind = (typeof HOOK_KINDS)[number];
 
@@ -21,12 +23,17 @@ export interface Hook {
   kind: HookKind;
   /** Features per token: d, or 4·d for the MLP's hidden hooks. */
   width: number;
-  /** Position in the forward pass (layer · 5 + index of kind): the graph can stop after the largest. */
+  /** Position in the forward pass (layer · HOOK_KINDS.length + index of kind): the graph can stop after the largest. */
   order: number;
 }
 
 export function hookWidth(kind: HookKind, dModel: number): number {
   return kind === 'mlp.hook_pre' || kind === 'mlp.hook_post' ? 4 * dModel : dModel;
+}
+
+/** A hook's position in the forward pass, as Hook.order counts it. */
+export function hookOrder(layer: number, kind: HookKind): number {
+  return layer * HOOK_KINDS.length + HOOK_KINDS.indexOf(kind);
 }
 
 export function hookName(layer: number, kind: HookKind): string {
@@ -66,7 +73,7 @@ export function parseHook(spec: string, config: Gpt2Config, layer?: number, fall
     checkLayer(given, config, layer === undefined ? 'the default layer' : 'from --layer');
     L = given;
   }
-  return { name: hookName(L, kind), layer: L, kind, width: hookWidth(kind, config.nEmbd), order: L * HOOK_KINDS.length + HOOK_KINDS.indexOf(kind) };
+  return { name: hookName(L, kind), layer: L, kind, width: hookWidth(kind, config.nEmbd), order: hookOrder(L, kind) };
 }
 
 /** Hook kind named by a hook spec, when it names one ("blocks.6.hook_mlp_out" → "hook_mlp_out"). */

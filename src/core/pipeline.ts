@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { readActivationsFile } from './activationsFile';
 import { CancelledError, isCancelled, throwIfAborted, UserError } from './errors';
 import { extractActivations } from './extract';
@@ -5,10 +6,11 @@ import { hookKindOf, hookWidth } from './hooks';
 import type { DownloadProgress } from './model/download';
 import { resolveModelOrRandom } from './model/fallback';
 import { checkFinite, loadModel } from './model/load';
-import { RUN_FORMAT_VERSION, type EpochMetrics, type RunCfg, type RunMetrics } from './run/format';
-import { runCfg } from './run/runCfg';
+import { RUN_FORMAT_VERSION, type EpochMetrics, type RunCfg, type TrainedMetrics } from './run/format';
+import { runCfg, type TrainedCfg } from './run/runCfg';
 import { checkRunTarget, writeRun } from './run/runDir';
 import { PRESETS, resolveHook, saeShape, validateSaeConfig, type SaeConfig, type SaeShape } from './sae/config';
+import { tiedSae } from './sae/model';
 import { trainSae, validateTrainOptions, type EngineChoice } from './sae/train';
 import { tokenize, type Token } from './tokenizer';
 
@@ -51,8 +53,8 @@ export interface PipelineOptions {
 export interface PipelineResult {
   /** The run directory as given. */
   out: string;
-  cfg: RunCfg;
-  metrics: RunMetrics;
+  cfg: TrainedCfg;
+  metrics: TrainedMetrics;
   nTokens: number;
   /** Extraction on ORT, absent when training on saved activations. */
   extract?: { provider: string; ms: number };
@@ -122,7 +124,7 @@ async function fromText(o: PipelineOptions, text: string): Promise<Prepared> {
     shape,
     acts: ex.acts.get(hook.name)!,
     tokens,
-    model: { name: model.label, dir: model.dir, random_weights: model.randomWeights },
+    model: { name: model.label, dir: path.resolve(model.dir), random_weights: model.randomWeights },
     extract: { provider: ex.provider, ms: ex.ms },
     notice: fallback,
   };
@@ -152,11 +154,12 @@ async function run(o: PipelineOptions): Promise<PipelineResult> {
 
   throwIfAborted(o.signal, 'training run');
   progress({ phase: 'write', message: `writing ${o.out}` });
-  const cfg = runCfg(o.sae, { hookName: prep.hookName, shape, model: prep.model, engine: result.metrics.engine, device: result.metrics.device, nTokens: T });
+  const sae = tiedSae(result.w, shape, { hookName: prep.hookName, modelName: prep.model.name });
+  const cfg = runCfg(o.sae, sae, { model: prep.model, engine: result.metrics.engine, device: result.metrics.device, nTokens: T });
   const source = o.text !== undefined ? (o.source ?? 'text') : o.activations!;
   writeRun(o.out, {
     cfg,
-    w: result.w,
+    sae,
     codes: result.codes,
     metrics: result.metrics,
     tokens: { version: RUN_FORMAT_VERSION, source, offset: o.offset ?? 0, tokens: tokens.map(({ id, text, start, end }) => ({ id, text, start, end })) },

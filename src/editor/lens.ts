@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { currentSettings, restrictedNotice, settingsBase } from './settings/workspaceSettings';
 import { CONTEXT, type ContextKey } from './commands/ids';
 import { Decorator } from './decorations/decorator';
-import { editDocState, newDocState, paintInput, type DocState } from './document/docState';
+import { editDocState, newDocState, paintInput, type DocState, type PaintSettings } from './document/docState';
 import { background } from './errors/report';
 import { analysisSettings } from './settings/jobSettings';
 import type { LatentBrowser, LatentBrowserHost } from './browser/api';
@@ -62,7 +62,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
         if (!e.affectsConfiguration('latentLens')) return;
         const { problems } = currentSettings();
         if (problems.length) background(this.log, vscode.window.showWarningMessage(`Latent Lens: ${problems.join(' ')}`));
-        if (e.affectsConfiguration('latentLens.labels')) this.paintAll();
+        if (e.affectsConfiguration('latentLens.labels') || e.affectsConfiguration('latentLens.tints')) this.paintAll();
       }),
     );
     for (const e of vscode.window.visibleTextEditors) this.restore(e.document);
@@ -167,14 +167,14 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
 
   // ------------------------------------------------------------ painting and status
 
-  private labelSettings(): { enabled: boolean; threshold: number } {
+  private paintSettings(): PaintSettings {
     const { settings } = currentSettings();
-    return { enabled: settings['labels.enabled'], threshold: settings['labels.threshold'] };
+    return { labels: { enabled: settings['labels.enabled'], threshold: settings['labels.threshold'] }, excludeAlwaysOn: settings['tints.excludeAlwaysOn'] };
   }
 
   private paint(editor: vscode.TextEditor): void {
     const s = this.states.get(editor.document.uri.toString());
-    if (s) this.decorator.paint(editor, paintInput(s, this.labelSettings()));
+    if (s) this.decorator.paint(editor, paintInput(s, this.paintSettings()));
     else this.decorator.clear(editor);
   }
 

@@ -11,7 +11,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ANALYSIS_FILE, ANALYSIS_VERSION } from '../core/analysis/types';
-import { RUN_FORMAT_VERSION } from '../core/run/format';
+import { RUN_FORMAT_VERSION, type RunCfg } from '../core/run/format';
 import { RUN_FILES } from '../core/run/runDir';
 import type { RunView } from '../shared/protocol';
 
@@ -75,6 +75,27 @@ export class RunCache {
     if (entry.version !== CACHE_VERSION || entry.uri !== uri || entry.textSha256 !== sha256(text)) return undefined;
     const view = loadRunView(entry.runDir);
     return view && { entry, view };
+  }
+
+  /** Every remembered run whose cfg.json is readable and of this format version, newest first. */
+  runs(): { uri: string; runDir: string; createdAt: string; cfg: RunCfg }[] {
+    let dirs: string[];
+    try {
+      dirs = fs.readdirSync(this.root);
+    } catch {
+      return [];
+    }
+    return dirs
+      .flatMap((d) => {
+        try {
+          const entry = readJson(path.join(this.root, d, ENTRY_FILE)) as CacheEntry;
+          const cfg = readJson(path.join(entry.runDir, RUN_FILES.cfg)) as RunCfg;
+          return entry.version === CACHE_VERSION && cfg.version === RUN_FORMAT_VERSION ? [{ uri: entry.uri, runDir: entry.runDir, createdAt: entry.createdAt, cfg }] : [];
+        } catch {
+          return [];
+        }
+      })
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
   /** Drops a document's cached runs. */

@@ -2,7 +2,7 @@
  * Every message that crosses a process or frame boundary, in one place.
  *
  * Host ↔ worker: JSON-RPC (vscode-jsonrpc 8) over the child process's IPC channel. The host sends the
- * `train` request and gets its result or a JobError; while it runs the worker sends `progress`
+ * `train` request (or `apply`: encode with an SAE of the field, no training) and gets its result or a JobError; while it runs the worker sends `progress`
  * notifications; `cancel` stops a job by id (the worker aborts between steps). `reanalyze` recomputes
  * a run's analysis for another concept lexicon without retraining; `activations` reads one latent's
  * value on every token of a run (the "highlight latent N" heatmap).
@@ -14,6 +14,7 @@ import type { AnalysisReport } from '../core/analysis/types';
 import type { ErrorCode } from '../core/errors';
 import type { RunCfg, RunMetrics, RunTokens } from '../core/run/format';
 import type { SaeConfig } from '../core/sae/config';
+import type { SaeRequest } from '../core/sae/source';
 
 // ---------------------------------------------------------------- host ↔ worker
 
@@ -56,6 +57,11 @@ export interface TrainJob {
   settings: JobSettings;
 }
 
+/** Apply an SAE (a release, hub folder, SAE folder or earlier run) to the text instead of training one. */
+export interface ApplyJob extends TrainJob {
+  sae: SaeRequest;
+}
+
 /** A run as the editor shows it: the run directory's JSON files. */
 export interface RunView {
   runDir: string;
@@ -65,7 +71,7 @@ export interface RunView {
   analysis: AnalysisReport;
 }
 
-export type Phase = 'download' | 'tokenize' | 'extract' | 'train' | 'write' | 'analyze';
+export type Phase = 'download' | 'tokenize' | 'extract' | 'train' | 'encode' | 'write' | 'analyze';
 
 export interface ProgressEvent {
   jobId: string;
@@ -102,6 +108,7 @@ export interface ActivationsQuery {
 }
 
 export const TrainRequest = new RequestType<TrainJob, RunView, JobErrorData>('latentLens/train');
+export const ApplyRequest = new RequestType<ApplyJob, RunView, JobErrorData>('latentLens/apply');
 export const ReanalyzeRequest = new RequestType<ReanalyzeJob, AnalysisReport, JobErrorData>('latentLens/reanalyze');
 /** Activation of the latent on every token of the run, [T] (0 where it does not fire). */
 export const ActivationsRequest = new RequestType<ActivationsQuery, number[], JobErrorData>('latentLens/activations');

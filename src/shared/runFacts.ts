@@ -1,7 +1,7 @@
 /** Per-token and per-latent facts of a run, read from its analysis report, in the shape the editor shows. */
 import type { RunView } from './protocol';
 
-/** geography = concept-selective, punctuation = punctuation-firing, other = any other latent, highlight = one latent's heatmap. */
+/** geography = concept-selective (passes the test), punctuation = punctuation-firing, other = any other latent, highlight = one latent's heatmap. */
 export const HUES = ['geography', 'punctuation', 'other', 'highlight'] as const;
 export type Hue = (typeof HUES)[number];
 
@@ -10,8 +10,8 @@ export type LatentFlag = 'concept' | 'proxy' | 'punctuation' | 'always-on' | 'ne
 export interface LatentFacts {
   latent: number;
   densityPct: number;
-  /** The concept test (score > 0, or a p-value was computed). */
-  concept?: { score: number; p: number | null; q: number | null; support: number };
+  /** The concept test (the latent fires on a concept token, or a p-value was computed). score null: fires on concept tokens only. */
+  concept?: { score: number | null; p: number | null; q: number | null; support: number; significant: boolean };
   punctuationShare: number;
   flags: LatentFlag[];
 }
@@ -21,42 +21,87 @@ export interface TokenLatent {
   value: number;
 }
 
+/**
+ * Which latent tints a token, and why. Candidates: the token's strongest latents by activation (the
+ * report's top per token), without the always-on and near-always ones unless `excludeAlwaysOn` is
+ * off. Each is measured against its own scale, its largest activation over the document: the tint
+ * goes to the candidate at the highest share of its document max (ties: the larger activation). The
+ * share picks the latent; its activation is what gets painted (docState.ts paintInput).
+ */
+export interface TintChoice {
+  /** undefined: no candidate fires on the token. */
+  latent?: number;
+  /** Share of the latent's document max, in (0, 1]; 0 without a latent. */
+  share: number;
+  value: number;
+  hue: Hue;
+  /** One line for the hover: which latent set the tint and why. */
+  why: string;
+}
+
 export interface RunFacts {
   /** The token's strongest latents, largest first. */
   top(token: number): TokenLatent[];
   facts(latent: number): LatentFacts;
-  /** concept-selective (listed, score > 1) → geography hue, punctuation-firing → punctuation hue, else other. */
+  /** concept-selective (q ≤ alpha, support ≥ minSupport) → geography hue, punctuation-firing → punctuation hue, else other. */
   hue(latent: number): Hue;
+  tint(token: number, excludeAlwaysOn: boolean): TintChoice;
 }
+
+const percent = (share: number) => `${Math.round(100 * share)} %`;
 
 export function runFacts(view: RunView): RunFacts {
   const a = view.analysis;
-  // Listed with a score above 1: the latent fires more strongly on concept tokens than elsewhere
-  // (a listed score of 1 or less, e.g. an always-on latent's, is not selectivity).
-  const listed = new Map(a.conceptList.filter((e) => e.score > 1).map((e) => [e.latent, e]));
+  const t = a.latents;
+  const o = a.options;
+  const significant = (l: number) => t.q[l] !== null && t.q[l]! <= o.alpha && t.support[l] >= o.minSupport;
   const alwaysOn = new Set(a.alwaysOn);
   const nearAlways = new Set(a.nearAlways);
-  const punctuation = (l: number) => a.latents.punctuationShare[l] >= a.options.punctuationThreshold && a.latents.densityPct[l] > 0;
+  const punctuation = (l: number) => t.punctuationShare[l] >= o.punctuationThreshold && t.densityPct[l] > 0;
+  const proxy = (l: number) => t.punctuationShare[l] >= o.proxyThreshold || t.stopwordShare[l] >= o.proxyThreshold;
+  const hue = (l: number): Hue => (significant(l) ? 'geography' : punctuation(l) ? 'punctuation' : 'other');
+  const listOf = (top: typeof a.perToken, token: number): TokenLatent[] => (top.latents[token] ?? []).map((latent, j) => ({ latent, value: top.values[token][j] }));
   return {
-    top: (t) => (a.perToken.latents[t] ?? []).map((latent, j) => ({ latent, value: a.perToken.values[t][j] })),
+    top: (token) => listOf(a.perToken, token),
     facts(l) {
       const flags: LatentFlag[] = [];
-      const entry = listed.get(l);
-      if (entry) flags.push('concept');
-      if (entry?.proxy) flags.push('proxy');
+      const sig = significant(l);
+      if (sig) flags.push('concept');
+      if (sig && proxy(l)) flags.push('proxy');
       if (punctuation(l)) flags.push('punctuation');
       if (alwaysOn.has(l)) flags.push('always-on');
       else if (nearAlways.has(l)) flags.push('near-always');
-      const score = a.latents.score[l];
-      const p = a.latents.p[l];
+      const score = t.score[l];
+      const p = t.p[l];
       return {
         latent: l,
-        densityPct: a.latents.densityPct[l],
-        concept: score > 0 || p !== null ? { score, p, q: a.latents.q[l], support: a.latents.support[l] } : undefined,
-        punctuationShare: a.latents.punctuationShare[l],
+        densityPct: t.densityPct[l],
+        concept: score !== 0 || p !== null ? { score, p, q: t.q[l], support: t.support[l], significant: sig } : undefined,
+        punctuationShare: t.punctuationShare[l],
         flags,
       };
     },
-    hue: (l) => (listed.has(l) ? 'geography' : punctuation(l) ? 'punctuation' : 'other'),
+    hue,
+    tint(token, excludeAlwaysOn) {
+      const candidates = listOf(excludeAlwaysOn ? a.perTokenExcludingAlwaysOn : a.perToken, token);
+      const skipped = excludeAlwaysOn ? 'always-on and near-always latents skipped' : 'always-on latents included';
+      let best: (TokenLatent & { share: number }) | undefined;
+      for (const c of candidates) {
+        const share = t.max[c.latent] > 0 ? Math.min(1, c.value / t.max[c.latent]) : 0;
+        if (!best || share > best.share + 1e-9) best = { ...c, share };
+      }
+      if (!best || !(best.share > 0)) {
+        const why = excludeAlwaysOn && listOf(a.perToken, token).length > 0 ? 'No tint: only always-on or near-always latents fire here' : 'No tint: no latent fires here';
+        return { share: 0, value: 0, hue: 'other', why };
+      }
+      const of = candidates.length === 1 ? 'its only latent' : `the highest of its ${candidates.length} strongest latents`;
+      return {
+        latent: best.latent,
+        share: best.share,
+        value: best.value,
+        hue: hue(best.latent),
+        why: `Tint: #${best.latent} at ${percent(best.share)} of its document max (${of}, each against its own max; ${skipped})`,
+      };
+    },
   };
 }

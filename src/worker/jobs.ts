@@ -1,5 +1,5 @@
 /**
- * What the worker does for each request: train (pipeline + analysis), re-analyse a run with other
+ * What the worker does for each request: train (pipeline + analysis) or apply an SAE (apply + analysis), re-analyse a run with other
  * analysis settings, and read one latent's activations. Runs read from disk stay cached in the
  * process, as do the pipeline's model sessions.
  */
@@ -10,11 +10,12 @@ import { writeRunAnalysis } from '../core/analysis/runAnalysis';
 import type { AnalysisReport } from '../core/analysis/types';
 import { throwIfAborted, UserError } from '../core/errors';
 import { resolveModel } from '../core/model/download';
+import { applySae, type ApplyProgress } from '../core/apply';
 import { runPipeline, type PipelineProgress } from '../core/pipeline';
 import { readRun, type RunContents } from '../core/run/runDir';
 import { tokenize } from '../core/tokenizer';
 import { checkTokenCount } from '../shared/inputCheck';
-import type { ActivationsQuery, AnalysisSettings, LexiconChoice, ProgressEvent, ReanalyzeJob, RunView, TrainJob } from '../shared/protocol';
+import type { ActivationsQuery, AnalysisSettings, ApplyJob, LexiconChoice, ProgressEvent, ReanalyzeJob, RunView, TrainJob } from '../shared/protocol';
 
 const CACHED_RUNS = 4;
 const runs = new Map<string, RunContents>(); // by run directory, least recently used first
@@ -40,34 +41,53 @@ function analysisOptions(a: AnalysisSettings, concept: Concept): AnalysisOptions
   return { concept, punctuationThreshold: a.punctuationShare, proxyThreshold: a.proxyShare };
 }
 
-function progressEvent(jobId: string, p: PipelineProgress): ProgressEvent {
+function progressEvent(jobId: string, p: PipelineProgress | ApplyProgress): ProgressEvent {
   return {
     jobId,
     phase: p.phase,
     message: p.message,
-    epoch: p.epoch?.epoch,
-    epochs: p.epoch?.epochs,
-    loss: p.epoch?.metrics.loss,
-    etaMs: p.epoch?.etaMs,
+    ...('epoch' in p && p.epoch ? { epoch: p.epoch.epoch, epochs: p.epoch.epochs, loss: p.epoch.metrics.loss, etaMs: p.epoch.etaMs } : {}),
     bytesDone: p.download?.done,
     bytesTotal: p.download?.total || undefined,
   };
 }
 
-export async function runTrainJob(job: TrainJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
+/**
+ * What training and applying share: the token cap and the lexicon checked before any work, the model
+ * resolved here, not by the pipeline, so that a failed download is an error the editor shows with
+ * its settings (instead of the pipeline's fallback to a random-weight stand-in); then `make` writes
+ * the run directory, which is analysed and returned. A cancel after the run directory was written
+ * leaves nothing behind either.
+ */
+async function runJob(job: TrainJob, signal: AbortSignal, progress: (p: ProgressEvent) => void, make: (modelDir: string) => Promise<unknown>): Promise<RunView> {
   const { jobId, settings } = job;
-  // Refuse a text over the cap, or a lexicon that cannot be read, before any download or training.
   checkTokenCount(tokenize(job.text).length, settings.maxTokens, job.label);
   const concept = conceptOf(settings.analysis.lexicon);
   try {
-    // Resolved here, not by the pipeline, so that a failed download is an error the editor shows
-    // with its settings, instead of the pipeline's fallback to a random-weight stand-in.
     progress({ jobId, phase: 'download', message: settings.modelDir ? `loading the model from ${settings.modelDir}` : 'loading GPT-2 Small' });
     const modelDir = await resolveModel(settings.modelDir, {
       signal,
       onProgress: (d) => progress({ jobId, phase: 'download', message: `downloading ${d.file}`, bytesDone: d.done, bytesTotal: d.total || undefined }),
     });
-    await runPipeline({
+    await make(modelDir);
+    throwIfAborted(signal, 'run');
+    progress({ jobId, phase: 'analyze', message: `analysing latents against the ${concept.lexicon.name} lexicon` });
+    const run = openRun(job.out);
+    const { report: analysis } = writeRunAnalysis(run, analysisOptions(settings.analysis, concept));
+    return { runDir: job.out, tokens: run.tokens, cfg: run.cfg, metrics: run.metrics, analysis };
+  } catch (e) {
+    if (signal.aborted) {
+      runs.delete(job.out);
+      fs.rmSync(job.out, { recursive: true, force: true });
+    }
+    throw e;
+  }
+}
+
+export function runTrainJob(job: TrainJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
+  const { settings } = job;
+  return runJob(job, signal, progress, (modelDir) =>
+    runPipeline({
       text: job.text,
       source: job.source,
       offset: job.offset,
@@ -77,21 +97,26 @@ export async function runTrainJob(job: TrainJob, signal: AbortSignal, progress: 
       engine: settings.engine,
       threads: settings.threads,
       signal,
-      onProgress: (p) => progress(progressEvent(jobId, p)),
-    });
-    throwIfAborted(signal, 'training run');
-    progress({ jobId, phase: 'analyze', message: `analysing latents against the ${concept.lexicon.name} lexicon` });
-    const run = openRun(job.out);
-    const { report: analysis } = writeRunAnalysis(run, analysisOptions(settings.analysis, concept));
-    return { runDir: job.out, tokens: run.tokens, cfg: run.cfg, metrics: run.metrics, analysis };
-  } catch (e) {
-    // A cancel after the run directory was written leaves nothing behind either.
-    if (signal.aborted) {
-      runs.delete(job.out);
-      fs.rmSync(job.out, { recursive: true, force: true });
-    }
-    throw e;
-  }
+      onProgress: (p) => progress(progressEvent(job.jobId, p)),
+    }),
+  );
+}
+
+/** Applies the job's SAE (downloading it when needed) instead of training one. */
+export function runApplyJob(job: ApplyJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
+  return runJob(job, signal, progress, (modelDir) =>
+    applySae({
+      text: job.text,
+      source: job.source,
+      offset: job.offset,
+      sae: job.sae,
+      modelSpec: modelDir,
+      out: job.out,
+      threads: job.settings.threads,
+      signal,
+      onProgress: (p) => progress(progressEvent(job.jobId, p)),
+    }),
+  );
 }
 
 export function reanalyzeRun(job: ReanalyzeJob): AnalysisReport {

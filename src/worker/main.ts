@@ -1,6 +1,6 @@
 /**
  * The worker process (dist/worker.js): forked by the extension host, it runs training jobs off the
- * host's thread and keeps models, ONNX sessions and run codes cached between jobs. Started as
+ * host's thread (training, or applying an SAE of the field) and keeps models, ONNX sessions and run codes cached between jobs. Started as
  * `worker.js <parent pid>`; exits when the parent goes away. The host stops it when idle.
  */
 import { ResponseError } from 'vscode-jsonrpc';
@@ -8,6 +8,7 @@ import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from 'vsc
 import { isCancelled, isUserError } from '../core/errors';
 import {
   ActivationsRequest,
+  ApplyRequest,
   CancelNotification,
   CANCELLED_RPC_CODE,
   PARENT_PID_ENV,
@@ -16,8 +17,10 @@ import {
   TrainRequest,
   USER_ERROR_RPC_CODE,
   type JobErrorData,
+  type ProgressEvent,
+  type RunView,
 } from '../shared/protocol';
-import { latentActivations, reanalyzeRun, runTrainJob } from './jobs';
+import { latentActivations, reanalyzeRun, runApplyJob, runTrainJob } from './jobs';
 import { watchParent } from './parentWatch';
 
 const INTERNAL_ERROR = -32603;
@@ -53,17 +56,18 @@ function main(): void {
   const conn = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
   const running = new Map<string, AbortController>();
 
-  conn.onRequest(TrainRequest, (job) =>
+  const cancellable = <J extends { jobId: string }>(run: (job: J, signal: AbortSignal, progress: (p: ProgressEvent) => void) => Promise<RunView>) => (job: J) =>
     answer(async () => {
       const abort = new AbortController();
       running.set(job.jobId, abort);
       try {
-        return await runTrainJob(job, abort.signal, (p) => void conn.sendNotification(ProgressNotification, p).catch(() => undefined));
+        return await run(job, abort.signal, (p) => void conn.sendNotification(ProgressNotification, p).catch(() => undefined));
       } finally {
         running.delete(job.jobId);
       }
-    }),
-  );
+    });
+  conn.onRequest(TrainRequest, cancellable(runTrainJob));
+  conn.onRequest(ApplyRequest, cancellable(runApplyJob));
   conn.onNotification(CancelNotification, ({ jobId }) => running.get(jobId)?.abort());
   conn.onRequest(ReanalyzeRequest, (job) => answer(() => reanalyzeRun(job)));
   conn.onRequest(ActivationsRequest, (q) => answer(() => latentActivations(q)));

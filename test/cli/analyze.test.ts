@@ -18,19 +18,26 @@ test('analyze RUNDIR prints both lists and writes analysis.json and report.html 
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /concept "geography" \(lexicon gazetteer\): \d+ concept tokens/);
   assert.match(r.out, /Top concept-selective latents/);
-  assert.match(r.out, /#\s+latent\s+score\s+p\s+q\s+support\s+effect\s+punct\s+stopw\s+proxy\s+top tokens/);
-  assert.match(r.out, new RegExp(`^\\s+1\\s+${FIXTURE.concept}\\s+\\d+\\.\\d{3}\\s+\\S+\\s+\\S+\\s+\\d+`, 'm'), 'the planted concept latent first');
+  assert.match(r.out, /#\s+latent\s+score\s+diff\s+p\s+q\s+support\s+effect\s+punct\s+stopw\s+proxy\s+top tokens/);
+  assert.match(r.out, new RegExp(`^\\s+1\\s+${FIXTURE.concept}\\s+\\d+\\.\\d{3}\\s+\\d+\\.\\d{3}\\s+\\S+\\s+\\S+\\s+\\d+\\s`, 'm'), 'the planted concept latent first');
+  assert.match(r.out, /test: mean activation on concept − other tokens \(diff\), one-sided; concept labels permuted in \d+ blocks of \d+ consecutive tokens/);
+  assert.match(r.out, /\nNot significant \(other latents firing on concept tokens/);
   assert.match(r.out, /Top punctuation-firing latents/);
   assert.match(r.out, new RegExp(`^\\s+1\\s+${FIXTURE.punct}\\s`, 'm'), 'the planted punctuation latent first');
   assert.match(r.out, /" Hungary"|" Austria"|" Transylvania"|" Styria"|" Bohemia"|" Moravia"|" Slovakia"|" Romania"|" Italy"|" Greece"/, 'a token excerpt');
   assert.match(r.out, new RegExp(`wrote ${path.join(run, 'analysis.json').replace(/[.\\/]/g, '\\$&')}`));
   const report = readReport(path.join(run, 'analysis.json'));
   assert.equal(report.options.top, 3);
-  assert.equal(report.conceptList.length, 3);
+  assert.ok(report.conceptList.length >= 1 && report.conceptList.length <= 3);
+  assert.equal(report.conceptList[0].latent, FIXTURE.concept);
+  assert.equal(report.conceptCandidates.length, 3);
   assert.ok(fs.statSync(path.join(run, 'report.html')).size > 200_000, 'report.html with Chart.js inlined');
 });
 
 test('analyze --lexicon course, --concept FILE, and a lexicon matching nothing', () => {
+  const strict = cli(run, '--permutations', '200', '--min-support', '5', '--alpha', '0.01');
+  assert.equal(strict.code, 0, strict.err);
+  assert.match(strict.out, /latents tested \(support ≥ 5\), \d+ significant \(q ≤ 0\.01\)/);
   const course = cli(run, '--lexicon', 'course', '--permutations', '100');
   assert.equal(course.code, 0, course.err);
   assert.match(course.out, /\(lexicon course\)/);
@@ -40,7 +47,7 @@ test('analyze --lexicon course, --concept FILE, and a lexicon matching nothing',
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /concept "rivers" \(lexicon rivers\): 0 concept tokens/);
   assert.match(r.out, /warning: No token of this document matches the lexicon "rivers"/);
-  assert.match(r.out, /\(none: no latent scores above 0\)/);
+  assert.match(r.out, /\(none: no latent passes q ≤ 0\.05 with support ≥ 2\)/);
 });
 
 test('analyze: bad input fails with exit code 2 and a message naming the problem', () => {
@@ -57,5 +64,21 @@ test('analyze: bad input fails with exit code 2 and a message naming the problem
   assert.equal(many.code, 2);
   assert.match(many.err, /--permutations must be a number/);
   assert.match(cli(run, '--lexicon', 'nowhere.txt').err, /cannot read the lexicon file nowhere\.txt/);
+  const support = cli(run, '--min-support', '0');
+  assert.equal(support.code, 2);
+  assert.match(support.err, /analysis option minSupport must be an integer from 1/);
   assert.match(cli().err, /give exactly one RUNDIR/);
+});
+
+test('analyze computes causal evidence when it can, says why not when it cannot, and --no-evidence skips it', () => {
+  const r = cli(run, '--permutations', '200');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /No causal evidence: run .* does not record which model directory made it/, 'the fixture run names no model');
+  const report = readReport(path.join(run, 'analysis.json'));
+  assert.ok(report.evidence && 'unavailable' in report.evidence);
+  assert.ok(report.messages.some((m) => m.code === 'no-evidence' && m.level === 'warning'));
+  const skipped = cli(run, '--permutations', '200', '--no-evidence');
+  assert.equal(skipped.code, 0, skipped.err);
+  assert.doesNotMatch(skipped.out, /causal evidence/i);
+  assert.equal(readReport(path.join(run, 'analysis.json')).evidence, undefined);
 });

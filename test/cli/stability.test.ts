@@ -24,7 +24,7 @@ test('stability FILE --seeds 2 trains two SAEs, analyses each, and reports decod
   assert.match(r.err, /seed 5 \(2\/2\): training/);
   assert.match(r.out, /RANDOM WEIGHTS/);
   assert.match(r.out, /seeds 4, 5: 128 latents on d_in 64; concept "geography"/);
-  assert.match(r.out, /of 10 listed concept-selective latents \(\d+ %\) recur in every other seed; per seed: 5: \d+ %/);
+  assert.match(r.out, /of 10 compared latents \(\d+ %\) recur in every other seed \(\d+ of them significant\); per seed: 5: \d+ %/);
   const s = JSON.parse(fs.readFileSync(path.join(out, 'stability.json'), 'utf8')) as StabilityReport;
   assert.deepEqual(s.seeds, [4, 5]);
   assert.equal(s.threshold, 0.9);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readReport } from '../../src/core/analysis/reportFile';
 import { isCancelled } from '../../src/core/errors';
 import { makeTestModel } from '../../src/core/model/testModel';
 import { runPipeline } from '../../src/core/pipeline';
@@ -40,11 +41,26 @@ test('train FILE on a tiny random model (default engine): progress on stderr, on
   assert.equal(run.cfg.n_tokens, T);
   assert.equal(run.cfg.sae.hook_name, 'blocks.1.hook_mlp_out');
   assert.equal(run.cfg.model.random_weights, true);
-  assert.equal(run.cfg.train.engine, 'ort');
+  assert.equal(run.cfg.train?.engine, 'ort');
   assert.equal(run.metrics.curve.length, 5);
   assert.equal(run.tokens.source, doc);
   assert.equal(run.codes.rowPtr.length, T + 1);
   assert.deepEqual(dotEntries(root), []);
+
+  // The causal evidence follows the analysis: in analysis.json, report.html and the summary, CE recovered beside FVE.
+  const report = readReport(path.join(out, 'analysis.json'));
+  assert.ok(report.evidence && 'fidelity' in report.evidence, JSON.stringify(report.evidence)?.slice(0, 300));
+  const f = report.evidence.fidelity;
+  // Recomputed from the 9-digit CEs: their rounding, amplified by 1 / (zero − clean), bounds the difference.
+  const roundingBound = (1e-8 * Math.max(f.ceClean, f.ceSpliced, f.ceZeroAblation) * 2 * (1 + Math.abs(f.ceRecovered!))) / Math.abs(f.ceZeroAblation - f.ceClean);
+  assert.ok(Math.abs(f.ceRecovered! - (f.ceZeroAblation - f.ceSpliced) / (f.ceZeroAblation - f.ceClean)) <= roundingBound, JSON.stringify(f).slice(0, 200));
+  assert.match(trainSummary, new RegExp(`^FVE +-?\\d\\.\\d{4} +CE recovered ${f.ceRecovered!.toFixed(3).replace('.', '\\.')}`, 'm'));
+  assert.match(trainSummary, /^CE +clean \d+\.\d{3}, SAE spliced in \d+\.\d{3}, zero-ablated \d+\.\d{3} nats per token$/m);
+  const listed = [...report.conceptList, ...report.conceptCandidates, ...report.punctuationList].map((l) => l.latent);
+  assert.deepEqual(report.evidence.latents.map((l) => l.latent), [...new Set([...report.conceptList.slice(0, 10), ...report.conceptCandidates.slice(0, 10), ...report.punctuationList.slice(0, 10)].map((l) => l.latent))]);
+  assert.ok(listed.length > 0);
+  assert.match(r.out, /Ablating one latent/);
+  assert.match(fs.readFileSync(path.join(out, 'report.html'), 'utf8'), /<section id="evidence"><h2>Causal evidence<\/h2>[\s\S]*CE recovered/);
 });
 
 test('train --activations: trains on saved activations; a preset for another hook is a d_in mismatch', () => {
@@ -57,6 +73,10 @@ test('train --activations: trains on saved activations; a preset for another hoo
   assert.match(r.out, /RANDOM WEIGHTS/);
   assert.match(r.out, /engine {4}tfjs on tfjs cpu backend/);
   assert.equal(readRun(out).cfg.sae.hook_name, 'blocks.1.hook_mlp_out');
+  // Saved activations do not say which model made them: no causal evidence, said plainly, the run kept.
+  assert.match(r.out, /CE recovered — \(no causal evidence, see below\)/);
+  assert.match(r.out, /No causal evidence: run .* does not record which model directory made it/);
+  assert.ok('unavailable' in readReport(path.join(out, 'analysis.json')).evidence!);
 
   const bad = runCli('train', '--activations', acts, '--preset', 'course', ...SMALL, '--out', path.join(root, 'run-bad'));
   assert.equal(bad.code, 2);
@@ -69,7 +89,7 @@ test('train --threads 0 leaves the thread count to onnxruntime, as the editor se
   const r = runCli('train', doc, '--model', modelDir, ...SMALL, '--epochs', '1', '--threads', '0', '--out', out);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /engine {4}ort on cpu \(onnxruntime's default threads\)/);
-  assert.equal(readRun(out).cfg.train.device, "cpu (onnxruntime's default threads)");
+  assert.equal(readRun(out).cfg.train?.device, "cpu (onnxruntime's default threads)");
 });
 
 test('train: bad flags fail with exit code 2 before any work and write nothing', () => {

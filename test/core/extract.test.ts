@@ -143,7 +143,7 @@ test('bad input: empty or whitespace-only text, no tokens', async () => {
 });
 
 test('bad input: unknown hook, layer out of range, no hook — errors list what is valid', async () => {
-  await assert.rejects(extractActivations(TEXT, tiny, ['blocks.0.hook_attn_out']), (e: unknown) => e instanceof UserError && /unknown hook.*blocks\.\{L\}\.hook_mlp_out.*0 to 1/.test(e.message));
+  await assert.rejects(extractActivations(TEXT, tiny, ['blocks.0.attn.hook_z']), (e: unknown) => e instanceof UserError && /unknown hook.*blocks\.\{L\}\.hook_mlp_out.*0 to 1/.test(e.message));
   await assert.rejects(extractActivations(TEXT, tiny, ['blocks.2.hook_mlp_out']), (e: unknown) => e instanceof UserError && /out of range.*2 layers.*0 to 1/.test(e.message));
   await assert.rejects(extractActivations(TEXT, tiny, []), (e: unknown) => e instanceof UserError && /no hook/.test(e.message));
 });

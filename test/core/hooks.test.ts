@@ -7,14 +7,16 @@ import type { Gpt2Config } from '../../src/core/model/config';
 const config: Gpt2Config = { nLayer: 12, nHead: 12, nEmbd: 768, nPositions: 1024, vocabSize: 50257, layerNormEpsilon: 1e-5, activation: 'gelu_new' };
 
 test('full names parse with their layer, kind and width', () => {
-  assert.deepEqual(parseHook('blocks.6.hook_mlp_out', config), { name: 'blocks.6.hook_mlp_out', layer: 6, kind: 'hook_mlp_out', width: 768, order: 33 });
+  assert.deepEqual(parseHook('blocks.6.hook_mlp_out', config), { name: 'blocks.6.hook_mlp_out', layer: 6, kind: 'hook_mlp_out', width: 768, order: 47 });
+  assert.equal(parseHook('blocks.2.hook_attn_out', config).width, 768);
+  assert.equal(parseHook('blocks.2.hook_resid_mid', config).width, 768);
   assert.equal(parseHook('blocks.0.mlp.hook_pre', config).width, 3072);
   assert.equal(parseHook('blocks.11.mlp.hook_post', config).width, 3072);
   assert.equal(parseHook('blocks.11.hook_resid_post', config).width, 768);
   assert.equal(parseHook('blocks.3.hook_resid_pre', config).width, 768);
 });
 
-test('forward order: resid_pre < mlp.hook_pre < mlp.hook_post < hook_mlp_out < resid_post < next layer', () => {
+test('forward order: resid_pre < attn_out < resid_mid < mlp.hook_pre < mlp.hook_post < hook_mlp_out < resid_post < next layer', () => {
   const orders = [0, 1].flatMap((L) => HOOK_KINDS.map((k) => parseHook(`blocks.${L}.${k}`, config).order));
   assert.deepEqual(orders, [...orders].sort((a, b) => a - b));
   assert.equal(new Set(orders).size, orders.length);
@@ -29,7 +31,7 @@ test('--layer fills a name without a layer; the fallback applies only when neith
 });
 
 test('unknown hook: UserError listing the valid hooks and layers', () => {
-  for (const bad of ['blocks.6.hook_attn_out', 'hook_mlp', 'blocks.x.hook_mlp_out', '']) {
+  for (const bad of ['blocks.6.attn.hook_z', 'hook_mlp', 'blocks.x.hook_mlp_out', '']) {
     assert.throws(() => parseHook(bad, config, 6), (e: unknown) => {
       assert.ok(e instanceof UserError);
       assert.match(e.message, /unknown hook/);

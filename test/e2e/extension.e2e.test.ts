@@ -506,7 +506,7 @@ describe('trusted workspace', () => {
 
   test('the same document stays text in the latent browser', { timeout: 60_000 }, async () => {
     const frame = await openBrowser(vs);
-    const row = frame.locator('[data-testid="latent-row"]').first();
+    const row = frame.locator('[data-testid="latent-row"]:visible').first(); // the Not-significant section starts collapsed
     await row.waitFor({ timeout: 10_000 });
     await row.click();
     const heatmap = frame.locator('[data-testid="heatmap"]');

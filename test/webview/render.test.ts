@@ -60,7 +60,7 @@ test('the summary shows the run facts and a loud RANDOM WEIGHTS badge for a rand
   const summary = renderSummary(run, { ...v.state.doc!, stale: true }, v);
   const [box] = byTestId([summary], 'summary');
   const text = textOf(box);
-  for (const s of ['Tokens14', 'Latents6', 'FVE0.8', 'L01.57', 'Layer density66.7 %', 'Dead33.3 % (2)', 'Always-on1', 'Engineort', 'Devicecpu']) assert.ok(text.includes(s), `${s} in ${text}`);
+  for (const s of ['Tokens50', 'Latents6', 'FVE0.8', 'L01.48', 'Layer density66.7 %', 'Dead33.3 % (2)', 'Always-on1', 'Engineort', 'Devicecpu']) assert.ok(text.includes(s), `${s} in ${text}`);
   assert.match(textOf(byTestId([summary], 'random-weights')[0]), /RANDOM WEIGHTS/);
   assert.equal(byTestId([summary], 'stale').length, 1);
 
@@ -82,6 +82,35 @@ test('lists carry their test ids, one row per latent, proxies shown and flagged,
   assert.match(textOf(byTestId(lists, 'dead-count')[0]), /^2 dead latents/);
   const selected = all(lists).filter((n) => n.attrs.class === 'row selected');
   assert.deepEqual(selected.map((n) => n.attrs['data-latent']), ['1']);
+});
+
+test('the candidates: a section closed until opened, titled "Not significant", never badged selective; an undefined ratio reads "only on concept tokens"', () => {
+  const run = freshRun();
+  const { alpha } = run.analysis.options;
+  const candidate = { ...run.analysis.conceptCandidates[0], score: null, q: 0.4 };
+  run.analysis.conceptCandidates = [candidate, { ...candidate, latent: 4, p: null, q: null, support: 1 }];
+  run.analysis.conceptList[0].score = null;
+  const lists = renderLists(run, panel(run));
+  const section = lists.find((n) => n.attrs['data-section'] === 'open:candidates')!;
+  assert.equal(section.attrs.heading, 'Not significant');
+  assert.equal(section.attrs.open, undefined, 'closed by default');
+  const opened = renderLists(run, panel(run, { collapsed: ['open:candidates'] })).find((n) => n.attrs['data-section'] === 'open:candidates')!;
+  assert.equal(opened.attrs.open, '', 'open once the user opened it');
+  const rows = byTestId([section], 'latent-row');
+  assert.deepEqual(rows.map((r) => r.attrs['data-latent']), [String(candidate.latent), '4']);
+  assert.match(textOf(rows[0]), /not significant/);
+  assert.match(textOf(rows[0]), /score only on concept tokens/);
+  assert.match(textOf(rows[1]), /not tested \(support < 2\)/);
+  for (const r of rows) {
+    assert.doesNotMatch(textOf(r), /selective|q ≤/);
+    assert.ok(!all([r]).some((n) => n.attrs.class === 'flag flag-concept'), 'no concept badge');
+  }
+  const geo = lists.find((n) => n.attrs['data-section'] === 'geography')!;
+  assert.equal(geo.attrs.heading, 'Geography-selective');
+  assert.match(textOf(byTestId([geo], 'latent-row')[0]), new RegExp(`score only on concept tokens.*q ≤ ${alpha}`));
+  run.analysis.conceptList = [];
+  const none = renderLists(run, panel(run)).find((n) => n.attrs['data-section'] === 'geography')!;
+  assert.match(textOf(none), /No latent passes the concept test \(q ≤ 0\.05, support ≥ 2\)/);
 });
 
 test('the heatmap follows the lab: min–max scaling over all tokens, intensity = scaled²', () => {
@@ -110,18 +139,20 @@ test('the latent detail waits for the activations, then shows the heatmap and to
   const heat = byTestId([detail], 'heatmap')[0];
   assert.equal(textOf(heat), run.tokens.tokens.map((t) => t.text).join(''));
   const shaded = heat.children.filter((c): c is VNode => typeof c !== 'string');
-  assert.deepEqual(shaded.map((n) => [textOf(n), n.style['--heat']]), [
+  const want = run.tokens.tokens.flatMap((t, i) => (acts[i] === 4 ? [[t.text, '1.000']] : acts[i] === 1 ? [[t.text, '0.063']] : []));
+  assert.deepEqual(want.slice(0, 3), [
     [' Hungary', '1.000'],
     [' and', '0.063'],
     [' Romania', '1.000'],
   ]);
+  assert.deepEqual(shaded.map((n) => [textOf(n), n.style['--heat']]), want);
   assert.match(textOf(detail), /geography-selective/);
-  assert.match(textOf(detail), /Top tokens " Hungary"" Romania"" and"/);
+  assert.match(textOf(detail), /Top tokens " Hungary"" Romania"" Hungary"" Romania"" and"/, 'largest first, earlier tokens first on ties');
   assert.ok(all([detail]).some((n) => n.attrs['data-action'] === 'highlight'));
   const lit = renderDetail(run, panel(run, { selected: 0, detail: acts, state: { ...panel(run).state, highlighted: 0 } }))!;
   assert.ok(all([lit]).some((n) => n.attrs['data-action'] === 'unhighlight'));
-  assert.match(textOf(renderDetail(run, panel(run, { selected: 0, detail: acts.slice(1) }))!), /sent 13 activations for 14 tokens/);
-  assert.equal(T, 14);
+  assert.match(textOf(renderDetail(run, panel(run, { selected: 0, detail: acts.slice(1) }))!), /sent 49 activations for 50 tokens/);
+  assert.equal(T, 50);
 });
 
 const TEXT_ATTRIBUTES = new Set(['title', 'heading', 'description', 'value', 'aria-label', 'placeholder']);
@@ -178,7 +209,7 @@ test('lexicon: the selector carries its test id, custom mode shows the word list
   assert.deepEqual(select.children.map((o) => (o as VNode).attrs.value), ['gazetteer', 'course', 'custom']);
   assert.equal((select.children[1] as VNode).attrs.selected, '');
   assert.equal(byTestId([builtin], 'lexicon-terms').length, 0);
-  assert.match(textOf(builtin), /few concept tokens|Only 2 concept tokens/);
+  assert.match(textOf(builtin), /50 tokens is a small sample/, "the analysis's remarks");
   assert.doesNotMatch(textOf(builtin), /RANDOM weights/); // a notice of its own, not repeated here
 
   const custom = renderLexicon(run, panel(run, { lexiconMode: 'custom', customTerms: 'Danube', busy: 'Re-analysing…' }));

@@ -1,13 +1,14 @@
 import { UserError } from '../errors';
 import type { RunToken } from '../run/format';
 import type { SparseCodes } from '../sae/types';
+import { MIN_BLOCKS } from './blockScheme';
 import { checkCodes, toColumns, type LatentColumns } from './columns';
 import { matchLexicon } from './conceptMatch';
 import { densityAnatomy, densityHistogram } from './density';
 import { heatmap } from './heatmap';
 import { BUILTIN_CONCEPT, builtinLexicon, DEFAULT_LEXICON, type Concept, type Lexicon } from './lexicon';
 import { isProxy, noiseProfile, punctuationFiring, type NoiseProfile } from './noise';
-import { conceptSelectivity, type Selectivity } from './selectivity';
+import { conceptSelectivity, REFINE_STOP, type Selectivity } from './selectivity';
 import { classifyTokens } from './tokenClasses';
 import { topLatentsPerToken } from './tokenTop';
 import { ANALYSIS_VERSION, type AnalysisReport, type ListedLatent, type ReportMessage, type ResolvedAnalysisOptions, type RunInfo, type TopToken } from './types';
@@ -41,6 +42,7 @@ export const DEFAULT_ANALYSIS_OPTIONS: Omit<ResolvedAnalysisOptions, 'maxPermuta
   punctuationThreshold: 0.5,
   proxyThreshold: 0.3,
   alpha: 0.05,
+  minSupport: 2,
   histogramBins: 20,
 };
 
@@ -67,6 +69,7 @@ export function resolveAnalysisOptions(o: AnalysisOptions): Resolved {
   int('permutations', 1, 1000000);
   int('maxPermutations', 1, 100000000);
   int('seed', 0, 0xffffffff);
+  int('minSupport', 1, 1000000);
   int('histogramBins', 1, 1000);
   unit('nearAlways');
   unit('punctuationThreshold');
@@ -89,7 +92,8 @@ function topTokens(cols: LatentColumns, latent: number, tokens: AnalysisInputs['
 function listed(l: number, sel: Selectivity, noise: NoiseProfile, densityPct: Float64Array, proxy: boolean, cols: LatentColumns, tokens: AnalysisInputs['tokens']): ListedLatent {
   return {
     latent: l,
-    score: r6(sel.score[l]),
+    score: r6n(sel.score[l]),
+    diff: r6n(sel.diff[l]),
     p: r6n(sel.p[l]),
     q: r6n(sel.q[l]),
     support: sel.support[l],
@@ -106,23 +110,23 @@ function listed(l: number, sel: Selectivity, noise: NoiseProfile, densityPct: Fl
 }
 
 /**
- * Latents that fire on ≥ 2 concept tokens and on no other tested token: the lab's score is 0 for them
- * by definition (its "other" mean is empty), although they are as selective as a latent can be.
- * Largest support first.
+ * Tested latents that fire on concept tokens and on no other tested token: the lab's ratio is
+ * undefined for them ("only on concept tokens"); the test and the effect size still apply. Largest support first.
  */
-function conceptOnly(cols: LatentColumns, group: Int8Array): number[] {
-  const out: { l: number; n: number }[] = [];
-  for (let l = 0; l < cols.nLatents; l++) {
-    let n = 0;
-    let other = false;
-    for (let j = cols.colPtr[l]; j < cols.colPtr[l + 1] && !other; j++) {
-      const g = group[cols.token[j]];
-      if (g === 1) n++;
-      else if (g === 0) other = true;
-    }
-    if (!other && n >= 2) out.push({ l, n });
-  }
-  return out.sort((a, b) => b.n - a.n || a.l - b.l).map((e) => e.l);
+function conceptOnly(sel: Selectivity): number[] {
+  const out: number[] = [];
+  for (let l = 0; l < sel.score.length; l++) if (Number.isNaN(sel.score[l]) && sel.support[l] >= sel.minSupport) out.push(l);
+  return out.sort((a, b) => sel.support[b] - sel.support[a] || a - b);
+}
+
+/**
+ * The evidence order of both concept lists: tested before untested, then q (smallest first), then
+ * effect (largest first), then latent id.
+ */
+function byEvidence(sel: Selectivity): (a: number, b: number) => number {
+  const q = (l: number) => (Number.isNaN(sel.q[l]) ? Infinity : sel.q[l]);
+  const e = (l: number) => (Number.isNaN(sel.effect[l]) ? -Infinity : sel.effect[l]);
+  return (a, b) => q(a) - q(b) || e(b) - e(a) || a - b;
 }
 
 /** Concept (1), other (0) and untested (−1) tokens; concept wins where a token is in both lexicons. */
@@ -147,18 +151,23 @@ export function analyzeCodes(inputs: AnalysisInputs, options: AnalysisOptions = 
   const conceptMatch = matchLexicon(tokens, concept.lexicon);
   const contrastMatch = options.contrast ? matchLexicon(tokens, options.contrast) : undefined;
   const group = groups(conceptMatch.mask, contrastMatch?.mask);
-  const sel = conceptSelectivity(cols, group, { permutations: o.permutations, maxPermutations: o.maxPermutations, alpha: o.alpha, seed: o.seed });
+  const sel = conceptSelectivity(cols, group, { permutations: o.permutations, maxPermutations: o.maxPermutations, alpha: o.alpha, seed: o.seed, minSupport: o.minSupport });
 
-  const conceptIds: number[] = [];
-  for (let l = 0; l < nLatents; l++) if (sel.score[l] > 0) conceptIds.push(l);
-  conceptIds.sort((a, b) => sel.score[b] - sel.score[a] || sel.p[a] - sel.p[b] || a - b);
-  const conceptList = conceptIds.slice(0, o.top).map((l) => listed(l, sel, noise, density.densityPct, isProxy(noise, l, o.proxyThreshold), cols, tokens));
+  const passing: number[] = [];
+  const others: number[] = [];
+  for (let l = 0; l < nLatents; l++) {
+    if (sel.q[l] <= o.alpha) passing.push(l);
+    else if (sel.support[l] > 0) others.push(l);
+  }
+  const order = byEvidence(sel);
+  const entry = (proxy: boolean) => (l: number) => listed(l, sel, noise, density.densityPct, proxy && isProxy(noise, l, o.proxyThreshold), cols, tokens);
+  const conceptList = passing.sort(order).slice(0, o.top).map(entry(true));
+  const conceptCandidates = others.sort(order).slice(0, o.top).map(entry(false));
   const punctIds = punctuationFiring(noise, o.punctuationThreshold);
-  const punctuationList = punctIds.slice(0, o.top).map((l) => listed(l, sel, noise, density.densityPct, false, cols, tokens));
-  const heatIds = [...new Set([...conceptList, ...punctuationList].map((e) => e.latent))];
-
-  let significant = 0;
-  for (let l = 0; l < nLatents; l++) if (sel.q[l] <= o.alpha) significant++;
+  const punctuationList = punctIds.slice(0, o.top).map(entry(false));
+  const heatIds = [...new Set([...conceptList, ...conceptCandidates, ...punctuationList].map((e) => e.latent))];
+  const notAlwaysOn = new Uint8Array(nLatents).fill(1);
+  for (const l of density.nearAlways) notAlwaysOn[l] = 0;
   const conceptTokens: number[] = [];
   group.forEach((g, t) => g === 1 && conceptTokens.push(t));
 
@@ -180,7 +189,7 @@ export function analyzeCodes(inputs: AnalysisInputs, options: AnalysisOptions = 
       nearAlways: density.nearAlways.length,
       conceptTokens: sel.nConcept,
       tested: sel.tested,
-      significant,
+      significant: passing.length,
       proxies: conceptList.filter((e) => e.proxy).length,
       punctuationFiring: punctIds.length,
     },
@@ -192,8 +201,9 @@ export function analyzeCodes(inputs: AnalysisInputs, options: AnalysisOptions = 
       meanAbs: arr(density.meanAbs),
       max: arr(density.max),
       maxToken: Array.from(density.maxToken),
-      score: arr(sel.score),
+      score: arrN(sel.score),
       support: Array.from(sel.support),
+      diff: arrN(sel.diff),
       effect: arrN(sel.effect),
       p: arrN(sel.p),
       permutations: Array.from(sel.permutationsUsed),
@@ -203,6 +213,7 @@ export function analyzeCodes(inputs: AnalysisInputs, options: AnalysisOptions = 
       firstTokenShare: arr(noise.firstTokenShare),
     },
     perToken: roundTop(topLatentsPerToken(codes, T, o.topPerToken)),
+    perTokenExcludingAlwaysOn: roundTop(topLatentsPerToken(codes, T, o.topPerToken, notAlwaysOn)),
     concept: {
       name: concept.name,
       lexicon: { name: concept.lexicon.name, rule: concept.lexicon.rule, source: concept.lexicon.source, terms: concept.lexicon.terms.length },
@@ -213,14 +224,17 @@ export function analyzeCodes(inputs: AnalysisInputs, options: AnalysisOptions = 
         : null,
       nOther: sel.nOther,
       effect: 'rank-biserial',
+      statistic: 'mean-difference',
+      permutation: sel.scheme && { scheme: 'blocks', ...sel.scheme, autocorrelation: r6(sel.scheme.autocorrelation) },
     },
     conceptList,
+    conceptCandidates,
     punctuationList,
     heatmaps: heatIds.map((l) => {
       const h = heatmap(cols, l);
       return { ...h, min: r6(h.min), max: r6(h.max), scaled: h.scaled.map((s) => Number(s.toPrecision(4))), rest: r6(h.rest) };
     }),
-    messages: messages(inputs, o, concept, options.contrast, conceptMatch.matchedTerms.length, sel, sel.nOther > 0 ? conceptOnly(cols, group) : []),
+    messages: messages(inputs, o, concept, options.contrast, conceptMatch.matchedTerms.length, sel, conceptOnly(sel)),
   };
 }
 
@@ -257,18 +271,25 @@ function messages(
     out.push({ level: 'warning', code: 'few-concept-tokens', text: `Only ${sel.nConcept} concept token${sel.nConcept === 1 ? '' : 's'} (${matched} term${matched === 1 ? '' : 's'} matched): scores rest on a handful of activations. Read p, support and the heatmaps before trusting a score.` });
   }
   if (onlyConcept.length > 0) {
-    const shown = onlyConcept.slice(0, 10).map((l) => `${l} (support ${sel.support[l]}, effect ${r6(sel.effect[l]).toFixed(2)})`);
+    const shown = onlyConcept.slice(0, 10).map((l) => `${l} (support ${sel.support[l]}, effect ${r6(sel.effect[l]).toFixed(2)}, q ${r6(sel.q[l])})`);
     out.push({
       level: 'info',
       code: 'concept-only-latents',
-      text: `${onlyConcept.length} latent${onlyConcept.length === 1 ? ' fires' : 's fire'} on ≥ 2 concept tokens and no other token, so the lab's score is 0 for ${onlyConcept.length === 1 ? 'it' : 'them'} by definition: ${shown.join(', ')}${onlyConcept.length > 10 ? ', …' : ''}. Their effect size shows the selectivity the score cannot.`,
+      text: `${onlyConcept.length} tested latent${onlyConcept.length === 1 ? ' fires' : 's fire'} only on concept tokens, so the lab's score (a ratio of non-zero means) is undefined for ${onlyConcept.length === 1 ? 'it' : 'them'}: ${shown.join(', ')}${onlyConcept.length > 10 ? ', …' : ''}. ${onlyConcept.length === 1 ? 'It is' : 'They are'} tested like every other latent, on the mean difference; read the effect size instead of the score.`,
+    });
+  }
+  if (sel.scheme && sel.scheme.length === 1) {
+    out.push({
+      level: 'info',
+      code: 'token-shuffle',
+      text: `Only ${sel.nConcept + sel.nOther} tested tokens (fewer than ${2 * MIN_BLOCKS}): the permutation test shuffles concept labels token by token instead of in blocks of neighbouring tokens, so p-values ignore that neighbouring tokens are alike and may be too small.`,
     });
   }
   if (T < SMALL_DOCUMENT) {
     out.push({ level: 'info', code: 'small-document', text: `${T} tokens is a small sample (the course lab had ~220): scores are fragile and change with the seed and hyper-parameters; check them with \`latent-lens stability\`.` });
   }
   if (o.permutations < 1000) {
-    out.push({ level: 'info', code: 'few-permutations', text: `Only ${o.permutations} permutations: the smallest possible p-value is ${r6(1 / (1 + o.permutations))}. Use ≥ 1000 for reporting.` });
+    out.push({ level: 'info', code: 'few-permutations', text: `Only ${o.permutations} shared permutations: a latent they reach at least ${REFINE_STOP} times gets no more, so its p-value has a resolution of only ${r6(1 / (1 + o.permutations))} (latents reached fewer times are refined further). Use ≥ 1000 for reporting.` });
   }
   return out;
 }

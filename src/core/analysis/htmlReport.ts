@@ -1,6 +1,8 @@
 import type { RunMetrics } from '../run/format';
+import { permutationText } from './analysisText';
 import { chartJsSource } from './chartJs';
 import { denseHeat, heatIntensity, type Heatmap } from './heatmap';
+import type { LogitToken } from '../evidence/types';
 import type { AnalysisReport, ListedLatent } from './types';
 
 /**
@@ -25,21 +27,27 @@ function tokenLabel(text: string): string {
   return escapeHtml(JSON.stringify(text));
 }
 
-function listTable(title: string, id: string, rows: ListedLatent[], concept: boolean, empty: string): string {
-  if (rows.length === 0) return `<section id="${id}"><h2>${title}</h2><p class="muted">${escapeHtml(empty)}</p></section>`;
+/** The lab's score; "only on concept tokens" where its ratio is undefined. */
+const scoreCell = (r: ListedLatent) => (r.score === null ? 'only on concept tokens' : fmt(r.score));
+
+function listTable(rows: ListedLatent[], concept: boolean): string {
   const head = concept
-    ? '<th>#</th><th>latent</th><th>score</th><th>p</th><th>q</th><th>support</th><th>effect</th><th>density</th><th>punct.</th><th>stopw.</th><th>proxy</th><th>top tokens</th>'
+    ? '<th>#</th><th>latent</th><th>score</th><th>diff</th><th>p</th><th>q</th><th>support</th><th>effect</th><th>density</th><th>punct.</th><th>stopw.</th><th>proxy</th><th>top tokens</th>'
     : '<th>#</th><th>latent</th><th>punct. mass</th><th>punct.</th><th>stopw.</th><th>first tok.</th><th>density</th><th>score</th><th>top tokens</th>';
   const body = rows
     .map((r, i) => {
       const tops = r.topTokens.map((t) => `${tokenLabel(t.text)}&nbsp;${fmt(t.value, 2)}`).join(', ');
       const latent = `<a href="#heat-${r.latent}">${r.latent}</a>`;
       return concept
-        ? `<tr${r.proxy ? ' class="proxy"' : ''}><td>${i + 1}</td><td>${latent}</td><td>${fmt(r.score)}</td><td>${fmt(r.p)}</td><td>${fmt(r.q)}</td><td>${r.support}</td><td>${fmt(r.effect, 2)}</td><td>${fmt(r.densityPct, 1)} %</td><td>${pct(r.punctuationShare)}</td><td>${pct(r.stopwordShare)}</td><td>${r.proxy ? '<b>PROXY</b>' : ''}</td><td class="tokens">${tops}</td></tr>`
-        : `<tr><td>${i + 1}</td><td>${latent}</td><td>${fmt(r.punctuationMass, 2)}</td><td>${pct(r.punctuationShare)}</td><td>${pct(r.stopwordShare)}</td><td>${pct(r.firstTokenShare)}</td><td>${fmt(r.densityPct, 1)} %</td><td>${fmt(r.score)}</td><td class="tokens">${tops}</td></tr>`;
+        ? `<tr${r.proxy ? ' class="proxy"' : ''}><td>${i + 1}</td><td>${latent}</td><td>${scoreCell(r)}</td><td>${fmt(r.diff)}</td><td>${fmt(r.p)}</td><td>${fmt(r.q)}</td><td>${r.support}</td><td>${fmt(r.effect, 2)}</td><td>${fmt(r.densityPct, 1)} %</td><td>${pct(r.punctuationShare)}</td><td>${pct(r.stopwordShare)}</td><td>${r.proxy ? '<b>PROXY</b>' : ''}</td><td class="tokens">${tops}</td></tr>`
+        : `<tr><td>${i + 1}</td><td>${latent}</td><td>${fmt(r.punctuationMass, 2)}</td><td>${pct(r.punctuationShare)}</td><td>${pct(r.stopwordShare)}</td><td>${pct(r.firstTokenShare)}</td><td>${fmt(r.densityPct, 1)} %</td><td>${scoreCell(r)}</td><td class="tokens">${tops}</td></tr>`;
     })
     .join('\n');
-  return `<section id="${id}"><h2>${title}</h2><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></section>`;
+  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+function listSection(title: string, id: string, rows: ListedLatent[], concept: boolean, empty: string): string {
+  return `<section id="${id}"><h2>${title}</h2>${rows.length === 0 ? `<p class="muted">${escapeHtml(empty)}</p>` : listTable(rows, concept)}</section>`;
 }
 
 function heatText(h: Heatmap, tokens: readonly { text: string }[], concept: Set<number>): string {
@@ -58,6 +66,30 @@ function heatText(h: Heatmap, tokens: readonly { text: string }[], concept: Set<
     .join('');
 }
 
+const logitCell = (ts: LogitToken[]) => ts.map((t) => `${t.token === null ? `#${t.id}` : tokenLabel(t.token)}&nbsp;${fmt(t.value, 2)}`).join(', ');
+
+/** Fidelity of the SAE spliced into GPT-2, and per tested latent its ablation ΔCE and logit effects. */
+function evidenceSection(evidence: AnalysisReport['evidence']): string {
+  const head = '<h2>Causal evidence</h2>';
+  if (!evidence) return `<section id="evidence">${head}<p class="muted">Not computed (latent-lens analyze RUNDIR computes it when the run's model is at hand).</p></section>`;
+  if ('unavailable' in evidence) return `<section id="evidence">${head}<p class="warning">${escapeHtml(evidence.unavailable)}</p></section>`;
+  const f = evidence.fidelity;
+  const rows = evidence.latents
+    .map((l) => {
+      const a = l.ablation;
+      const logits = 'omitted' in l.logits ? `<td colspan="2" class="muted">${escapeHtml(l.logits.omitted)}</td>` : `<td class="tokens">${logitCell(l.logits.top.slice(0, 5))}</td><td class="tokens">${logitCell(l.logits.bottom.slice(0, 5))}</td>`;
+      return `<tr><td><a href="#heat-${l.latent}">${l.latent}</a></td><td>${fmt(a.meanDeltaLoss, 4)}</td><td>${fmt(a.maxDeltaLoss, 4)}</td><td>${fmt(a.conceptNext.meanDeltaLoss, 4)} (${a.conceptNext.positions})</td><td>${fmt(a.punctuationNext.meanDeltaLoss, 4)} (${a.punctuationNext.positions})</td>${logits}</tr>`;
+    })
+    .join('\n');
+  return `<section id="evidence">${head}
+<table><tr><th>CE clean</th><td>${fmt(f.ceClean, 4)}</td><th>SAE spliced in</th><td>${fmt(f.ceSpliced, 4)}</td><th>zero-ablated</th><td>${fmt(f.ceZeroAblation, 4)}</td><th>CE recovered</th><td>${fmt(f.ceRecovered)}</td></tr></table>
+<p class="muted">CE = mean over positions t = 0…T−2 of −log p(token t+1), nats. Spliced: ${escapeHtml(evidence.hookName)} replaced by the SAE's reconstruction at every position; zero-ablated: by zeros; CE recovered = (zero − spliced) / (zero − clean). ${escapeHtml(evidence.rule)}</p>
+<table><thead><tr><th>latent</th><th>mean ΔCE</th><th>max ΔCE</th><th>mean ΔCE, next token concept (positions)</th><th>… next token punctuation</th><th>promotes</th><th>suppresses</th></tr></thead><tbody>
+${rows}
+</tbody></table>
+<p class="muted">Ablation keeps the SAE's error: the hook becomes x − z_j·W_dec[j] at every position; ΔCE_t = CE_t(ablated) − CE_t(clean). Logit effects: the latent's decoder direction in the residual stream times the unembedding (GPT-2's tied wte, no final LayerNorm).</p></section>`;
+}
+
 export interface HtmlInputs {
   report: AnalysisReport;
   tokens: readonly { text: string }[];
@@ -69,7 +101,9 @@ export function renderReportHtml({ report, tokens, metrics }: HtmlInputs, chartJ
   const s = report.summary;
   const run = report.run;
   const concept = new Set(report.concept.tokens);
-  const byLatent = new Map(report.conceptList.concat(report.punctuationList).map((e) => [e.latent, e]));
+  const o = report.options;
+  const significant = new Set(report.conceptList.map((e) => e.latent));
+  const byLatent = new Map(report.conceptList.concat(report.conceptCandidates, report.punctuationList).map((e) => [e.latent, e]));
   const title = `Latent Lens report — ${run.source || 'document'}`;
   const summaryRows: [string, string][] = [
     ['source', run.source],
@@ -78,13 +112,15 @@ export function renderReportHtml({ report, tokens, metrics }: HtmlInputs, chartJ
     ['tokens × latents', `${s.nTokens} × ${s.nLatents}${run.k ? `, k ${run.k}` : ''}`],
     ['layer density (latents firing on ≥ 1 token)', `${fmt(s.layerDensityPct, 1)} %`],
     ['mean density (latents per token)', `${fmt(s.meanDensityPct, 2)} % (L0 ${fmt(s.l0, 1)})`],
-    ['dead / always-on / near-always', `${s.dead} / ${s.alwaysOn} / ${s.nearAlways} (≥ ${pct(report.options.nearAlways)} of tokens)`],
+    ['dead / always-on / near-always', `${s.dead} / ${s.alwaysOn} / ${s.nearAlways} (≥ ${pct(o.nearAlways)} of tokens)`],
     [
       `concept "${report.concept.name}" (lexicon ${report.concept.lexicon.name})`,
       `${s.conceptTokens} tokens; ${report.concept.matchedTerms.length} of ${report.concept.lexicon.terms} terms found${report.concept.contrast ? `; contrast "${report.concept.contrast.name}" (${report.concept.nOther} tokens)` : ''}`,
     ],
-    ['latents tested / significant', `${s.tested} / ${s.significant} (q ≤ ${report.options.alpha}, Benjamini–Hochberg; ${report.options.permutations} shared permutations, refined up to ${report.options.maxPermutations})`],
+    ['latents tested / significant', `${s.tested} (support ≥ ${o.minSupport}) / ${s.significant} (q ≤ ${o.alpha}, Benjamini–Hochberg)`],
+    ['permutation test', `mean activation on concept − other tokens, one-sided; ${permutationText(report)}`],
     ['proxies among listed / punctuation-firing', `${s.proxies} / ${s.punctuationFiring}`],
+    ...(report.evidence && 'fidelity' in report.evidence ? [['CE recovered (SAE spliced into GPT-2)', fmt(report.evidence.fidelity.ceRecovered)] as [string, string]] : []),
   ];
   const hist = report.densityHistogram;
   const chartData = {
@@ -97,7 +133,8 @@ export function renderReportHtml({ report, tokens, metrics }: HtmlInputs, chartJ
   const heatmaps = report.heatmaps
     .map((h) => {
       const e = byLatent.get(h.latent);
-      const what = e ? `score ${fmt(e.score)}, p ${fmt(e.p)}, support ${e.support}, punct. ${pct(e.punctuationShare)}${e.proxy ? ', PROXY' : ''}` : '';
+      const verdict = significant.has(h.latent) ? `${report.concept.name}-selective, q ${fmt(e?.q ?? null)}` : e && e.support > 0 ? `not significant, q ${fmt(e.q)}` : '';
+      const what = e ? `${verdict ? `${verdict}; ` : ''}score ${scoreCell(e)}, p ${fmt(e.p)}, support ${e.support}, punct. ${pct(e.punctuationShare)}${e.proxy ? ', PROXY' : ''}` : '';
       return `<div class="heat" id="heat-${h.latent}"><h3>latent ${h.latent} <span class="muted">${escapeHtml(what)}; max ${fmt(h.max)}</span></h3><div class="text">${heatText(h, tokens, concept)}</div></div>`;
     })
     .join('\n');
@@ -129,9 +166,11 @@ ${report.messages.map((m) => `<p class="${m.level}">${escapeHtml(m.text)}</p>`).
 ${metrics ? '<div class="chart"><canvas id="loss"></canvas></div>' : '<p class="muted">No metrics.json: no loss curve.</p>'}
 <div class="chart"><canvas id="density"></canvas></div></div>
 <p class="muted">Density histogram: x = log10(share of tokens a latent fires on); ${hist.dead} dead latents are not drawn.</p></section>
-${listTable(`Top concept-selective latents ("${escapeHtml(report.concept.name)}")`, 'concept', report.conceptList, true, 'No latent has a concept score above 0; see the messages above.')}
-<p class="muted">score: mean non-zero activation on concept tokens ÷ on other tokens. p: permutation test; q: Benjamini–Hochberg. support: concept tokens where it fires. effect: rank-biserial correlation (zeros included). PROXY: punctuation or stopword share of its activation mass ≥ ${pct(report.options.proxyThreshold)}.</p>
-${listTable('Punctuation-firing latents', 'punctuation', report.punctuationList, false, `No latent puts ≥ ${pct(report.options.punctuationThreshold)} of its activation mass on punctuation or whitespace.`)}
+${listSection(`Concept-selective latents ("${escapeHtml(report.concept.name)}"; q ≤ ${o.alpha}, support ≥ ${o.minSupport})`, 'concept', report.conceptList, true, `No latent passes q ≤ ${o.alpha} with support ≥ ${o.minSupport}; see the messages above and the candidates below.`)}
+<section id="candidates"><details><summary>Not significant (${report.conceptCandidates.length} candidates)</summary>${report.conceptCandidates.length ? listTable(report.conceptCandidates, true) : '<p class="muted">None.</p>'}<p class="muted">The best of the other latents firing on concept tokens: q above ${o.alpha}, or support below ${o.minSupport} (not tested, no p). None of them is concept-selective.</p></details></section>
+<p class="muted">Ordered by q, then effect. score: the lab's mean non-zero activation on concept tokens ÷ on other tokens ("only on concept tokens": undefined). diff: mean activation on concept − other tokens, zeros included — what the permutation test compares. p: permutation test in blocks of neighbouring tokens; q: Benjamini–Hochberg over the tested latents. support: concept tokens where it fires. effect: rank-biserial correlation (zeros included). PROXY: punctuation or stopword share of its activation mass ≥ ${pct(o.proxyThreshold)}.</p>
+${listSection('Punctuation-firing latents', 'punctuation', report.punctuationList, false, `No latent puts ≥ ${pct(o.punctuationThreshold)} of its activation mass on punctuation or whitespace.`)}
+${evidenceSection(report.evidence)}
 <section id="heatmaps"><h2>Heatmaps</h2><p class="muted">Activation min–max scaled per latent; colour intensity = scaled²; dotted underline = concept token.</p>
 ${heatmaps}
 </section>

@@ -1,10 +1,12 @@
 import { Rng } from '../rng';
+import type { BlockScheme } from './blockScheme';
 
 /**
- * The concept labels of the tested tokens, shuffled P times, stored once as bitsets and reused by
- * every latent. Only the smaller class is stored (concept tokens, or the others when concepts are
- * the majority): bit p of token t's row is set when t belongs to that class in permutation p. A latent
- * then visits, per firing token, P/32 words and only the set bits — about P·min(nC, nO)/n of them.
+ * The concept labels of the tested tokens, permuted P times by the block scheme (blockScheme.ts),
+ * stored once as bitsets and reused by every latent. Only the smaller class is stored (concept
+ * tokens, or the others when concepts are the majority): bit p of token t's row is set when t carries
+ * that class in permutation p. A latent then visits, per firing token, P/32 words and only the set
+ * bits — about P·min(nC, nO)/n of them.
  */
 export interface PermutedLabels {
   permutations: number;
@@ -15,28 +17,29 @@ export interface PermutedLabels {
 }
 
 /**
- * `group` [T]: 1 = concept, 0 = other, −1 = not in the test. Labels are shuffled among the tested
- * tokens only (Fisher–Yates with a seeded Rng, each shuffle continuing from the last — every one is a
- * uniform permutation), so every permutation keeps the concept count.
+ * Each permutation is a uniform re-ordering of the scheme's blocks (Fisher–Yates with a seeded Rng,
+ * each shuffle continuing from the last — every one is uniform); `nTokens` is the document length T.
  */
-export function permuteLabels(group: Int8Array, permutations: number, seed: number): PermutedLabels {
-  const tested: number[] = [];
+export function permuteLabels(scheme: BlockScheme, nTokens: number, permutations: number, seed: number): PermutedLabels {
+  const { positions, labels, length: B, count, head } = scheme;
+  const n = positions.length;
   let nConcept = 0;
-  group.forEach((g, t) => {
-    if (g >= 0) tested.push(t);
-    if (g === 1) nConcept++;
-  });
-  const storesConcept = nConcept <= tested.length - nConcept;
+  for (let i = 0; i < n; i++) nConcept += labels[i];
+  const storesConcept = nConcept <= n - nConcept;
   const stored = storesConcept ? 1 : 0;
-  const labels = Uint8Array.from(tested, (t) => group[t]);
   const words = (permutations + 31) >>> 5;
-  const bits = new Int32Array(group.length * words);
+  const bits = new Int32Array(nTokens * words);
+  const order = Int32Array.from({ length: count }, (_, k) => k); // order[k]: the block whose labels slot k carries
+  const end = head + count * B;
   const rng = new Rng(seed);
   for (let p = 0; p < permutations; p++) {
-    rng.shuffle(labels);
+    rng.shuffle(order);
     const w = p >>> 5;
     const bit = 1 << (p & 31);
-    for (let i = 0; i < labels.length; i++) if (labels[i] === stored) bits[tested[i] * words + w] |= bit;
+    for (let i = 0; i < n; i++) {
+      const src = i < head || i >= end ? i : head + order[((i - head) / B) | 0] * B + ((i - head) % B);
+      if (labels[src] === stored) bits[positions[i] * words + w] |= bit;
+    }
   }
   return { permutations, words, bits, storesConcept };
 }

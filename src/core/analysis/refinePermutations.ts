@@ -1,99 +1,194 @@
-import { Rng } from '../rng';
+import type { Rng } from '../rng';
+import { assignmentDuals, rowMaxDuals } from './assignmentBound';
+import type { BlockScheme } from './blockScheme';
 
 /**
- * More permutations for one latent, drawn on its own firing tokens only. Under a uniform permutation
- * of the concept labels over n tested tokens (nC concept), the labels on the latent's f firing tokens
- * are a uniform draw without replacement: the number x of them labelled concept is
- * Hypergeometric(n, nC, f), and given x, which ones is a uniform x-subset. Each permutation costs
- * O(min(x, f − x)) instead of O(n).
+ * More permutations for one latent, from the same block scheme as the shared ones (blockScheme.ts)
+ * but computed from the latent's firing tokens only. If slot k of the permuted sequence carries the
+ * labels of block σ(k), the latent's concept sum is
+ *   S(σ) = S_fixed + Σ_k sum[σ(k)][k],
+ *   sum[b][k] = Σ_o x(slot k, offset o) · label(block b, offset o),
+ * what block b's labels pick out of slot k's activations (S_fixed: the head and tail, never moved);
+ * the support likewise from count[b][k], with 1 for every firing token. sum[b][k] is 0 unless block b
+ * holds a concept label and slot k a firing token, so a draw only needs where the concept blocks
+ * land (one partial Fisher–Yates step each), or — when the latent fires in fewer slots than there
+ * are concept blocks — which blocks land in its firing slots: the same uniform random map seen from
+ * the smaller side. These "drivers" are drawn largest possible contribution first, and a draw stops
+ * as soon as both whether it counts (support ≥ minSupport) and whether it exceeds (S ≥ bar) are
+ * decided: for a latent far in the tail that is after a driver or two.
  */
+/**
+ * Above this many steps (drivers² × targets, ~0.2 s) the bound uses row maxima instead of the
+ * Hungarian potentials; below it they pay for themselves on a latent that runs to the cap.
+ */
+const HUNGARIAN_WORK = 2e8;
+
+export interface LatentBlocks {
+  /** Blocks (= slots) of the scheme: what each driver is mapped to. */
+  targets: number;
+  /** Drivers with a non-zero entry, in draw order. */
+  drivers: number;
+  sum: Float64Array; // [drivers × targets]
+  count: Int32Array; // [drivers × targets]
+  fixedSum: number;
+  fixedCount: number;
+  /**
+   * Bounds on what the rest of a draw can add (assignmentBound.ts): drivers i.. at most
+   * restU[i] + Σ V over the targets still free; their count at most restMaxCount[i].
+   */
+  restU: Float64Array; // [drivers + 1]
+  v: Float64Array; // [targets]
+  restMaxCount: Int32Array; // [drivers + 1]
+}
+
+/** The latent's firing tested tokens: tested positions (ascending) and activations. */
 export interface LatentSample {
-  values: Float64Array; // [f] activations on the latent's firing tested tokens
-  total: number; // Σ values
+  positions: Int32Array; // [f]
+  values: Float64Array; // [f]
 }
 
-/** ln k! for k = 0..n. */
-export function logFactorials(n: number): Float64Array {
-  const out = new Float64Array(n + 1);
-  for (let k = 2; k <= n; k++) out[k] = out[k - 1] + Math.log(k);
-  return out;
+/** For every offset within a block, the concept blocks with a concept label there (CSR over offsets). */
+export interface ConceptOffsets {
+  /** Block index of each concept block [blocks]. */
+  blocks: Int32Array;
+  ptr: Int32Array; // [length + 1]
+  block: Int32Array; // concept-block indices into `blocks`
 }
 
-/** CDF of Hypergeometric(n, nC, f) over x = lo..hi, as cumulative probabilities [hi − lo + 1]. */
-function hypergeometricCdf(n: number, nC: number, f: number, lnFact: Float64Array): { lo: number; cdf: Float64Array } {
-  const lnChoose = (a: number, b: number) => lnFact[a] - lnFact[b] - lnFact[a - b];
-  const lo = Math.max(0, f - (n - nC));
-  const hi = Math.min(f, nC);
-  const cdf = new Float64Array(hi - lo + 1);
-  const denom = lnChoose(n, f);
-  let acc = 0;
-  for (let x = lo; x <= hi; x++) {
-    acc += Math.exp(lnChoose(nC, x) + lnChoose(n - nC, f - x) - denom);
-    cdf[x - lo] = acc;
+export function conceptOffsets(scheme: BlockScheme): ConceptOffsets {
+  const { labels, length: B, count, head } = scheme;
+  const index = new Int32Array(count).fill(-1);
+  const blocks: number[] = [];
+  for (let k = 0; k < count; k++) for (let o = 0; o < B && index[k] < 0; o++) if (labels[head + k * B + o]) index[k] = blocks.push(k) - 1;
+  const byOffset: number[][] = Array.from({ length: B }, () => []);
+  for (let k = 0; k < count; k++) if (index[k] >= 0) for (let o = 0; o < B; o++) if (labels[head + k * B + o]) byOffset[o].push(index[k]);
+  const ptr = new Int32Array(B + 1);
+  byOffset.forEach((js, o) => (ptr[o + 1] = ptr[o] + js.length));
+  return { blocks: Int32Array.from(blocks), ptr, block: Int32Array.from(byOffset.flat()) };
+}
+
+/**
+ * `tight`: bound by the Hungarian potentials (worth their O(drivers²·targets) for a latent far in the
+ * tail, which runs to the cap) instead of row maxima (enough for one that soon reaches REFINE_STOP).
+ */
+export function latentBlocks(scheme: BlockScheme, offsets: ConceptOffsets, sample: LatentSample, tight: boolean): LatentBlocks {
+  const { labels, length: B, count: nb, head } = scheme;
+  const nJ = offsets.blocks.length;
+  const end = head + nb * B;
+  // Concept block j × slot k.
+  const sum = new Float64Array(nJ * nb);
+  const count = new Int32Array(nJ * nb);
+  const slotFires = new Uint8Array(nb);
+  let fixedSum = 0;
+  let fixedCount = 0;
+  for (let f = 0; f < sample.positions.length; f++) {
+    const i = sample.positions[f];
+    const v = sample.values[f];
+    if (i < head || i >= end) {
+      if (labels[i]) {
+        fixedSum += v;
+        fixedCount++;
+      }
+      continue;
+    }
+    const k = ((i - head) / B) | 0;
+    const o = (i - head) % B;
+    for (let a = offsets.ptr[o]; a < offsets.ptr[o + 1]; a++) {
+      const at = offsets.block[a] * nb + k;
+      sum[at] += v;
+      count[at]++;
+      slotFires[k] = 1;
+    }
   }
-  return { lo, cdf };
+  const firingSlots: number[] = [];
+  slotFires.forEach((x, k) => x && firingSlots.push(k));
+  // Drivers: the concept blocks (entries over slots), or the firing slots (entries over blocks).
+  const bySlot = firingSlots.length < nJ;
+  const rows = bySlot ? firingSlots : Array.from({ length: nJ }, (_, j) => j).filter((j) => count.subarray(j * nb, (j + 1) * nb).some((c) => c > 0));
+  const d = rows.length;
+  const rowSum = new Float64Array(d * nb);
+  const rowCount = new Int32Array(d * nb);
+  const conceptRow = new Int32Array(nb).fill(-1);
+  offsets.blocks.forEach((b, j) => (conceptRow[b] = j));
+  rows.forEach((r, i) => {
+    for (let t = 0; t < nb; t++) {
+      // bySlot: driver = slot r, target = block t; else driver = concept block r, target = slot t.
+      const j = bySlot ? conceptRow[t] : r;
+      const k = bySlot ? r : t;
+      if (j < 0) continue;
+      rowSum[i * nb + t] = sum[j * nb + k];
+      rowCount[i * nb + t] = count[j * nb + k];
+    }
+  });
+  const duals = tight && d * d * nb <= HUNGARIAN_WORK ? assignmentDuals(rowSum, d, nb) : rowMaxDuals(rowSum, d, nb);
+  const rowMaxCount = new Int32Array(d);
+  const reduced = new Float64Array(d); // mean of U_i + V_t − value over targets: what drawing driver i takes off the bound, on average
+  let vMean = 0;
+  for (let t = 0; t < nb; t++) vMean += duals.v[t] / nb;
+  for (let i = 0; i < d; i++) {
+    let total = 0;
+    for (let t = 0; t < nb; t++) {
+      rowMaxCount[i] = Math.max(rowMaxCount[i], rowCount[i * nb + t]);
+      total += rowSum[i * nb + t];
+    }
+    reduced[i] = duals.u[i] + vMean - total / nb;
+  }
+  const order = Array.from({ length: d }, (_, i) => i).sort((a, b) => reduced[b] - reduced[a] || a - b);
+  const sorted = new Float64Array(d * nb);
+  const sortedCount = new Int32Array(d * nb);
+  const restU = new Float64Array(d + 1);
+  const restMaxCount = new Int32Array(d + 1);
+  order.forEach((i, r) => {
+    sorted.set(rowSum.subarray(i * nb, (i + 1) * nb), r * nb);
+    sortedCount.set(rowCount.subarray(i * nb, (i + 1) * nb), r * nb);
+  });
+  for (let r = d - 1; r >= 0; r--) {
+    restU[r] = restU[r + 1] + duals.u[order[r]];
+    restMaxCount[r] = restMaxCount[r + 1] + rowMaxCount[order[r]];
+  }
+  return { targets: nb, drivers: d, sum: sorted, count: sortedCount, fixedSum, fixedCount, restU, v: duals.v, restMaxCount };
 }
 
 export interface Refinement {
+  /** Counted permutations (support ≥ minSupport) whose sum reaches the bar. */
   exceed: number;
+  /** Counted permutations. */
   permutations: number;
-}
-
-/** prefix[k] = sum of the k largest (descending) or k smallest (ascending) values, k = 0..f. */
-function prefixSums(values: Float64Array, descending: boolean): Float64Array {
-  const sorted = Float64Array.from(values).sort();
-  if (descending) sorted.reverse();
-  const out = new Float64Array(sorted.length + 1);
-  for (let i = 0; i < sorted.length; i++) out[i + 1] = out[i] + sorted[i];
-  return out;
+  /** Permutations drawn, counted or not. */
+  draws: number;
 }
 
 /**
- * Continues a latent's permutation test from `start` until `stopAt` exceedances or `max` permutations
- * in all. A permutation exceeds when the lab's score of its concept side, (sumC/x) / (sumO/(f − x)),
- * reaches `bar` (the observed score less its tie slack), i.e. when sumC ≥ need(x) =
- * bar·total·x / ((f − x) + bar·x); x = 0 or f scores 0. A draw is abandoned as soon as even the
- * largest (or smallest) remaining values could not reach need(x): for a latent far in the tail that
- * is after a few values instead of x.
+ * Continues a latent's permutation test from `start` until `stopAt` exceedances, `max` counted
+ * permutations or `maxDraws` draws. A draw counts when its support is ≥ minSupport (the test is
+ * conditional on the latent having been tested) and exceeds when it also has S ≥ bar.
  */
-export function refine(sample: LatentSample, n: number, nC: number, lnFact: Float64Array, bar: number, start: Refinement, stopAt: number, max: number, rng: Rng): Refinement {
-  const { values, total } = sample;
-  const f = values.length;
-  const { lo, cdf } = hypergeometricCdf(n, nC, f, lnFact);
-  const last = cdf.length - 1;
-  const top = prefixSums(values, true);
-  const bottom = prefixSums(values, false);
-  const order = Int32Array.from({ length: f }, (_, i) => i);
-  let { exceed, permutations } = start;
-  while (exceed < stopAt && permutations < max) {
+export function refine(lb: LatentBlocks, bar: number, minSupport: number, start: Refinement, stopAt: number, max: number, maxDraws: number, rng: Rng): Refinement {
+  const { targets: nb, drivers: rows, sum, count, fixedSum, fixedCount, restU, v, restMaxCount } = lb;
+  const slots = Int32Array.from({ length: nb }, (_, k) => k);
+  let vTotal = 0;
+  for (let t = 0; t < nb; t++) vTotal += v[t];
+  let { exceed, permutations, draws } = start;
+  while (exceed < stopAt && permutations < max && draws < maxDraws) {
+    draws++;
+    let s = fixedSum;
+    let c = fixedCount;
+    let vFree = vTotal;
+    let r = 0;
+    for (; r < rows; r++) {
+      const pick = r + rng.int(nb - r);
+      const k = slots[pick];
+      slots[pick] = slots[r];
+      slots[r] = k;
+      s += sum[r * nb + k];
+      c += count[r * nb + k];
+      vFree -= v[k];
+      const reachable = c + restMaxCount[r + 1] >= minSupport;
+      if (!reachable || (c >= minSupport && s + restU[r + 1] + vFree < bar)) break;
+    }
+    if (c < minSupport) continue; // not counted
     permutations++;
-    const u = rng.uniform() * cdf[last];
-    let a = 0;
-    let b = last;
-    while (a < b) {
-      const mid = (a + b) >> 1;
-      if (cdf[mid] > u) b = mid;
-      else a = mid + 1;
-    }
-    const x = lo + a;
-    if (x === 0 || x === f) continue; // score 0 < bar
-    const need = (bar * total * x) / (f - x + bar * x);
-    // A uniform subset by partial Fisher–Yates: the concept side when it is the smaller one
-    // (exceeds when its sum ≥ need), else the other side (exceeds when its sum ≤ total − need).
-    const conceptSide = x <= f - x;
-    const m = conceptSide ? x : f - x;
-    const limit = conceptSide ? need : total - need;
-    let sum = 0;
-    let i = 0;
-    for (; i < m; i++) {
-      if (conceptSide ? sum + top[m - i] < limit : sum + bottom[m - i] > limit) break;
-      const j = i + Math.floor((rng.nextU32() / 4294967296) * (f - i));
-      const t = order[j];
-      order[j] = order[i];
-      order[i] = t;
-      sum += values[t];
-    }
-    if (i === m && (conceptSide ? sum >= limit : sum <= limit)) exceed++;
+    if (r === rows && s >= bar) exceed++;
   }
-  return { exceed, permutations };
+  return { exceed, permutations, draws };
 }

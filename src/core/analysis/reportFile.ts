@@ -3,7 +3,7 @@ import { UserError } from '../errors';
 import { ANALYSIS_VERSION, type AnalysisReport } from './types';
 
 /** Top-level fields every reader relies on; a report missing one is refused. */
-const REQUIRED: (keyof AnalysisReport)[] = ['run', 'options', 'summary', 'densityHistogram', 'latents', 'perToken', 'concept', 'conceptList', 'punctuationList', 'heatmaps', 'messages'];
+const REQUIRED: (keyof AnalysisReport)[] = ['run', 'options', 'summary', 'densityHistogram', 'latents', 'perToken', 'perTokenExcludingAlwaysOn', 'concept', 'conceptList', 'conceptCandidates', 'punctuationList', 'heatmaps', 'messages'];
 
 /** Writes a file via a temp file and a rename, so readers never see half of it. */
 export function writeFileAtomic(file: string, text: string): void {

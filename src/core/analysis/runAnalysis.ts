@@ -1,5 +1,7 @@
 import * as path from 'node:path';
-import { readRun, RUN_FILES, type RunContents } from '../run/runDir';
+import { isCancelled, isUserError } from '../errors';
+import { runEvidence, selectionFromReport, type RunEvidenceOptions } from '../evidence/runEvidence';
+import { RUN_FILES, type RunContents } from '../run/runDir';
 import { analyzeCodes, type AnalysisOptions } from './analyze';
 import { renderReportHtml } from './htmlReport';
 import { writeFileAtomic, writeReport } from './reportFile';
@@ -13,7 +15,7 @@ export function analyzeRun(run: RunContents, options: AnalysisOptions = {}): Ana
       tokens: tokens.tokens,
       codes: run.codes,
       nLatents: cfg.sae.d_sae,
-      run: { source: tokens.source, model: cfg.model.name, hookName: cfg.sae.hook_name, k: cfg.sae.k, preset: cfg.train.preset, seed: cfg.train.seed, randomWeights: cfg.model.random_weights },
+      run: { source: tokens.source, model: cfg.model.name, hookName: cfg.sae.hook_name, k: cfg.sae.k, preset: cfg.train?.preset, seed: cfg.train?.seed, randomWeights: cfg.model.random_weights },
       codesName: path.join(run.dir, RUN_FILES.latents),
     },
     options,
@@ -28,9 +30,7 @@ export interface WrittenAnalysis {
   htmlPath: string;
 }
 
-/** Analyses a run and writes analysis.json and report.html into its directory. */
-export function writeRunAnalysis(run: RunContents, options: AnalysisOptions = {}): WrittenAnalysis {
-  const report = analyzeRun(run, options);
+function writeReportFiles(run: RunContents, report: AnalysisReport): WrittenAnalysis {
   const jsonPath = path.join(run.dir, ANALYSIS_FILE);
   const htmlPath = path.join(run.dir, REPORT_HTML_FILE);
   writeReport(jsonPath, report);
@@ -38,7 +38,28 @@ export function writeRunAnalysis(run: RunContents, options: AnalysisOptions = {}
   return { report, jsonPath, htmlPath };
 }
 
-/** readRun + writeRunAnalysis: what `latent-lens analyze RUNDIR` and `latent-lens train` call. */
-export function analyzeRunDir(dir: string, options: AnalysisOptions = {}): WrittenAnalysis {
-  return writeRunAnalysis(readRun(dir), options);
+/** Analyses a run and writes analysis.json and report.html into its directory (without causal evidence: see writeRunEvidence). */
+export function writeRunAnalysis(run: RunContents, options: AnalysisOptions = {}): WrittenAnalysis {
+  return writeReportFiles(run, analyzeRun(run, options));
+}
+
+export type EvidenceRequest = Pick<RunEvidenceOptions, 'top' | 'modelDir' | 'threads' | 'signal'>;
+
+/**
+ * Adds the causal evidence of an analysed run — CE fidelity, and ablation and logit effects of the
+ * first `top` latents of each list — to its analysis.json and report.html. A run that cannot be
+ * tested (no model recorded, the model moved or another one, a NaN in a spliced forward pass) keeps
+ * its analysis and gets the reason instead, also as a warning message; a cancel or a bug is thrown.
+ */
+export async function writeRunEvidence(run: RunContents, report: AnalysisReport, o: EvidenceRequest = {}): Promise<WrittenAnalysis> {
+  let evidence: AnalysisReport['evidence'];
+  try {
+    evidence = await runEvidence(run, { ...selectionFromReport(report), ...o });
+  } catch (e) {
+    if (!isUserError(e) || isCancelled(e)) throw e;
+    evidence = { unavailable: (e as Error).message };
+  }
+  const messages = report.messages.filter((m) => m.code !== 'no-evidence');
+  if ('unavailable' in evidence) messages.push({ level: 'warning', code: 'no-evidence', text: `No causal evidence for this run: ${evidence.unavailable}` });
+  return writeReportFiles(run, { ...report, evidence, messages });
 }

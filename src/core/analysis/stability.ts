@@ -3,11 +3,13 @@ import type { AnalysisReport } from './types';
 
 /**
  * Seed stability (the seed's "hyperparameter sensitivity"): SAEs trained on the same activations with
- * different seeds, and for each concept-selective latent of run 0 its best match in every other run by
- * cosine similarity of decoder directions (columns of W [d_in, n_latents]; the decoder is Wᵀ). A latent
- * recurs in a run when that best cosine is ≥ the threshold (0.9 by default).
+ * different seeds, and for each compared latent of run 0 its best match in every other run by cosine
+ * similarity of decoder directions (columns of W [d_in, n_latents]; the decoder is Wᵀ). The compared
+ * latents are run 0's concept list (significant) followed by its not-significant candidates, the first
+ * `top` of them: each says which it is. A latent recurs in a run when that best cosine is ≥ the
+ * threshold (0.9 by default).
  */
-export const STABILITY_VERSION = 1;
+export const STABILITY_VERSION = 2;
 export const STABILITY_FILE = 'stability.json';
 export const DEFAULT_RECUR_COSINE = 0.9;
 
@@ -25,15 +27,17 @@ export interface LatentMatch {
   latent: number;
   cos: number;
   recurs: boolean;
-  /** The matched latent's concept score and q in its own run's analysis, and whether that run lists it. */
-  score: number;
+  /** The matched latent's concept score (null: only on concept tokens) and q in its own run's analysis, and whether that run lists it as significant. */
+  score: number | null;
   q: number | null;
   listed: boolean;
 }
 
 export interface LatentStability {
   latent: number;
-  score: number;
+  /** In run 0's concept list (q ≤ alpha, support ≥ minSupport); false: a not-significant candidate. */
+  significant: boolean;
+  score: number | null;
   q: number | null;
   matches: LatentMatch[];
   /** Share of the other runs in which it recurs. */
@@ -49,7 +53,7 @@ export interface StabilityReport {
   runs: { seed: number; dir?: string; conceptTokens: number; significant: number }[];
   concept: string;
   latents: LatentStability[];
-  /** Share of run 0's listed concept-selective latents that recur in every other run. */
+  /** Share of the compared latents that recur in every other run. */
   recurInAll: number;
   /** Per other run, the share of those latents that recur in it. */
   perRun: { seed: number; share: number }[];
@@ -91,7 +95,8 @@ export function seedStability(runs: StabilityRun[], dIn: number, nLatents: numbe
   const [first, ...others] = runs;
   const base = unitColumns(first.w, dIn, nLatents);
   const otherUnits = others.map((r) => unitColumns(r.w, dIn, nLatents));
-  const latents: LatentStability[] = first.report.conceptList.map((e) => {
+  const compared = [...first.report.conceptList.map((e) => ({ e, significant: true })), ...first.report.conceptCandidates.map((e) => ({ e, significant: false }))].slice(0, first.report.options.top);
+  const latents: LatentStability[] = compared.map(({ e, significant }) => {
     const q = base.subarray(e.latent * dIn, (e.latent + 1) * dIn);
     const matches = others.map((r, i) => {
       const m = bestMatch(q, otherUnits[i], dIn, nLatents);
@@ -106,7 +111,7 @@ export function seedStability(runs: StabilityRun[], dIn: number, nLatents: numbe
         listed: r.report.conceptList.some((x) => x.latent === m.latent),
       };
     });
-    return { latent: e.latent, score: e.score, q: e.q, matches, recurrence: matches.filter((m) => m.recurs).length / matches.length };
+    return { latent: e.latent, significant, score: e.score, q: e.q, matches, recurrence: matches.filter((m) => m.recurs).length / matches.length };
   });
   const share = (xs: boolean[]) => (xs.length === 0 ? 0 : xs.filter(Boolean).length / xs.length);
   return {
@@ -129,17 +134,19 @@ export function formatStability(s: StabilityReport): string {
   const n = s.latents.length;
   out.push(`seeds ${s.seeds.join(', ')}: ${s.nLatents} latents on d_in ${s.dIn}; concept "${s.concept}"; a latent recurs when its best decoder cosine in a run is ≥ ${s.threshold}`);
   if (n === 0) {
-    out.push('run 0 lists no concept-selective latent: nothing to compare.');
+    out.push('run 0 has no latent firing on a concept token: nothing to compare.');
     return out.join('\n');
   }
   const others = s.seeds.slice(1);
-  out.push(`  latent   score        q  ${others.map((seed) => `seed ${seed}: match cos`.padStart(22)).join('')}  recurs`);
+  out.push(`  latent  signif.   score        q  ${others.map((seed) => `seed ${seed}: match cos`.padStart(22)).join('')}  recurs`);
   for (const l of s.latents) {
     const q = l.q === null ? '—' : l.q < 1e-3 ? l.q.toExponential(1) : l.q.toFixed(3);
     const cells = l.matches.map((m) => `${m.latent} ${m.cos.toFixed(3)}${m.recurs ? '*' : ' '}`.padStart(22)).join('');
-    out.push(`  ${String(l.latent).padStart(6)}  ${l.score.toFixed(3).padStart(6)}  ${q.padStart(7)}  ${cells}  ${l.matches.filter((m) => m.recurs).length}/${l.matches.length}`);
+    out.push(`  ${String(l.latent).padStart(6)}  ${(l.significant ? 'yes' : 'no').padStart(7)}  ${(l.score === null ? 'only c.' : l.score.toFixed(3)).padStart(6)}  ${q.padStart(7)}  ${cells}  ${l.matches.filter((m) => m.recurs).length}/${l.matches.length}`);
   }
+  if (s.latents.some((l) => l.score === null)) out.push('  (only c.: fires on concept tokens only, where the lab\'s ratio score is undefined)');
   const recurAll = Math.round(s.recurInAll * n);
-  out.push(`${recurAll} of ${n} listed concept-selective latents (${(100 * s.recurInAll).toFixed(0)} %) recur in every other seed; per seed: ${s.perRun.map((r) => `${r.seed}: ${(100 * r.share).toFixed(0)} %`).join(', ')}`);
+  const significant = s.latents.filter((l) => l.significant).length;
+  out.push(`${recurAll} of ${n} compared latents (${(100 * s.recurInAll).toFixed(0)} %) recur in every other seed (${significant} of them significant); per seed: ${s.perRun.map((r) => `${r.seed}: ${(100 * r.share).toFixed(0)} %`).join(', ')}`);
   return out.join('\n');
 }

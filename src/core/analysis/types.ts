@@ -1,3 +1,5 @@
+import type { BlockShape } from './blockScheme';
+import type { Evidence } from '../evidence/types';
 import type { DensityHistogram } from './density';
 import type { Heatmap } from './heatmap';
 import type { MatchRule } from './lexicon';
@@ -7,9 +9,11 @@ import type { TokenTopLatents } from './tokenTop';
  * analysis.json: what the CLI, the editor and the latent browser read. Bump ANALYSIS_VERSION on any
  * change a reader of the old shape would misread; readers refuse other versions (reportFile.ts).
  * Numbers are rounded to 6 significant digits. Per-latent arrays are indexed by latent id; null
- * marks "not defined" (p, q and effect of a latent the concept test did not cover).
+ * marks "not defined": p and q of an untested latent (support < minSupport), the lab's score of a
+ * latent firing on concept tokens only, diff and effect when there was no test (no concept or no
+ * other token).
  */
-export const ANALYSIS_VERSION = 1;
+export const ANALYSIS_VERSION = 2;
 
 /** Files the analysis writes into a run directory. */
 export const ANALYSIS_FILE = 'analysis.json';
@@ -28,13 +32,29 @@ export interface AnalysisReport {
   nearAlways: number[];
   latents: LatentTable;
   perToken: TokenTopLatents;
+  /** The same, among the latents that are neither always-on nor near-always (what the editor's tints pick from by default). */
+  perTokenExcludingAlwaysOn: TokenTopLatents;
   concept: ConceptInfo;
-  /** Top concept-selective latents by score (largest first), score > 0 only. */
+  /**
+   * The concept-selective latents: those that pass, q ≤ alpha and support ≥ minSupport (selectivity.ts),
+   * at most `top`, by q (smallest first), then effect (largest first), then latent id.
+   */
   conceptList: ListedLatent[];
+  /**
+   * Not significant: the best `top` of the other latents firing on a concept token — tested ones by
+   * q, then effect; then untested ones (support < minSupport) by effect. Never called selective.
+   */
+  conceptCandidates: ListedLatent[];
   /** Latents with punctuation share ≥ options.punctuationThreshold, by punctuation mass. */
   punctuationList: ListedLatent[];
-  /** One per latent of either list. */
+  /** One per latent of the three lists. */
   heatmaps: Heatmap[];
+  /**
+   * Causal evidence (src/core/evidence/): CE fidelity of the SAE spliced into GPT-2 and, for the top
+   * latents of the three lists, ablation ΔCE and logit effects; or why it could not be computed.
+   * Absent until computed (it needs the GPT-2 the run was trained on).
+   */
+  evidence?: Evidence | { unavailable: string };
   messages: ReportMessage[];
 }
 
@@ -65,6 +85,8 @@ export interface ResolvedAnalysisOptions {
   punctuationThreshold: number;
   proxyThreshold: number;
   alpha: number;
+  /** Latents firing on fewer concept tokens are not tested (and cannot be listed as selective). */
+  minSupport: number;
   histogramBins: number;
 }
 
@@ -80,9 +102,9 @@ export interface AnalysisSummary {
   alwaysOn: number;
   nearAlways: number;
   conceptTokens: number;
-  /** Latents covered by the concept test (fire on ≥ 1 tested token): the m of Benjamini–Hochberg. */
+  /** Latents tested (support ≥ minSupport): the m of Benjamini–Hochberg. */
   tested: number;
-  /** Latents with q ≤ alpha. */
+  /** Latents that pass (q ≤ alpha). */
   significant: number;
   /** Listed concept-selective latents flagged as proxies. */
   proxies: number;
@@ -96,8 +118,11 @@ export interface LatentTable {
   max: number[];
   /** Token of the largest activation, −1 when dead. */
   maxToken: number[];
-  score: number[];
+  /** The lab's ratio of non-zero means; null when the latent fires on concept tokens only (undefined ratio). */
+  score: (number | null)[];
   support: number[];
+  /** The test statistic: mean activation on concept − on other tested tokens, zeros included. */
+  diff: (number | null)[];
   effect: (number | null)[];
   p: (number | null)[];
   /** Permutations behind p (0 when untested). */
@@ -120,7 +145,14 @@ export interface ConceptInfo {
   nOther: number;
   /** Effect size used beside the score. */
   effect: 'rank-biserial';
+  /** What the permutation test compares (selectivity.ts). */
+  statistic: 'mean-difference';
+  /** The permutation scheme (blockScheme.ts); null when the test did not run. */
+  permutation: PermutationInfo | null;
 }
+
+/** Block permutations: tested tokens in `count` blocks of `length`, the first `head` and the tail fixed. */
+export type PermutationInfo = { scheme: 'blocks' } & BlockShape;
 
 export interface TopToken {
   token: number;
@@ -130,7 +162,9 @@ export interface TopToken {
 
 export interface ListedLatent {
   latent: number;
-  score: number;
+  /** null: fires on concept tokens only (the lab's ratio is undefined). */
+  score: number | null;
+  diff: number | null;
   p: number | null;
   q: number | null;
   support: number;
@@ -142,7 +176,7 @@ export interface ListedLatent {
   punctuationMass: number;
   stopwordShare: number;
   firstTokenShare: number;
-  /** Punctuation or stopword share ≥ options.proxyThreshold (set on concept-list entries only). */
+  /** Punctuation or stopword share ≥ options.proxyThreshold (set on concept-list entries only: a proxy is a selective latent). */
   proxy: boolean;
   /** The latent's strongest tokens, largest first. */
   topTokens: TopToken[];
@@ -156,7 +190,9 @@ export type MessageCode =
   | 'few-concept-tokens'
   | 'small-document'
   | 'few-permutations'
-  | 'concept-only-latents';
+  | 'concept-only-latents'
+  | 'token-shuffle'
+  | 'no-evidence';
 
 export interface ReportMessage {
   level: 'info' | 'warning';

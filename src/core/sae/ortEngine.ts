@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { cudaProviderInstalled, openSessions } from '../ortSessions';
+import { cudaProviderInstalled, deviceText, openSessions } from '../ortSessions';
 import { runInPlace } from '../ortInPlace';
 import { DeadLatents } from './deadLatents';
 import { createKernelStep } from './kernelEngine';
@@ -44,8 +44,6 @@ function defaultBlocks(h: SaeHyper): number {
   return Math.max(1, Math.round(h.nLatents / 1024));
 }
 
-const threadsText = (n: number | undefined) => (n === undefined ? "onnxruntime's default threads" : `${n} thread${n === 1 ? '' : 's'}`);
-
 async function openEngineSessions(opts: OrtEngineOptions, train: Uint8Array, encode: Uint8Array) {
   const { sessions, provider } = await openSessions([train, encode], opts.provider ?? 'auto', {
     ...(opts.threads === undefined ? {} : { intraOpNumThreads: opts.threads }),
@@ -53,7 +51,7 @@ async function openEngineSessions(opts: OrtEngineOptions, train: Uint8Array, enc
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
   });
-  return { train: sessions[0], encode: sessions[1], device: provider === 'cuda' ? 'cuda:0' : `cpu (${threadsText(opts.threads)})` };
+  return { train: sessions[0], encode: sessions[1], device: deviceText(provider, opts.threads) };
 }
 
 const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
@@ -123,7 +121,7 @@ async function createKernelEngine(opts: OrtEngineOptions): Promise<OrtEngine> {
   };
   return {
     kind: 'ort',
-    device: `cpu (${threadsText(opts.threads)})`,
+    device: deviceText('cpu', opts.threads),
     async step(x: Float32Array, n: number): Promise<StepResult> {
       checkBatch(h, x, n, 1);
       return kernels.step(x, n);

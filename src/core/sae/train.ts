@@ -1,6 +1,6 @@
 import { throwIfAborted, UserError } from '../errors';
 import { Rng } from '../rng';
-import { RUN_FORMAT_VERSION, type EpochMetrics, type RunMetrics } from '../run/format';
+import { RUN_FORMAT_VERSION, type EpochMetrics, type TrainedMetrics } from '../run/format';
 import { initWeights } from './init';
 import { codeStats, deadFraction, fve, offDiagonalCovSq, totalVariance } from './metrics';
 import { createTfjsEngine, tfjsGpuAvailable } from './tfjsEngine';
@@ -30,7 +30,7 @@ export interface TrainResult {
   w: Float32Array;
   /** Final codes of every token (rows in token order). */
   codes: SparseCodes;
-  metrics: RunMetrics;
+  metrics: TrainedMetrics;
 }
 
 function intAtLeast(v: number, min: number): boolean {

@@ -1,13 +1,16 @@
 /**
- * "Latent Lens: Train SAE on this file": checks the text and the settings, starts the job in the
- * worker (cancelling a run already going on for the document), shows progress in a cancellable
- * notification and the status bar, then caches and shows the result.
+ * "Latent Lens: Train SAE on this file" and "Apply an SAE to this file": check the text and the
+ * settings, start the job in the worker (cancelling a run already going on for the document), show
+ * progress in a cancellable notification and the status bar, then cache and show the result.
  */
 import * as vscode from 'vscode';
 import { currentSettings, restrictedNotice, settingsBase } from '../settings/workspaceSettings';
 import { background, reportError } from '../errors/report';
 import { checkText } from '../../shared/inputCheck';
+import type { ProgressEvent, TrainJob } from '../../shared/protocol';
 import { jobSettings } from '../settings/jobSettings';
+import type { Settings } from '../settings/schema';
+import type { StartedJob } from '../worker/client';
 import { docName, type Lens } from '../lens';
 import { progressLine, progressPercent } from '../status/progressText';
 
@@ -20,10 +23,21 @@ function targetEditor(uri: unknown): vscode.TextEditor | undefined {
   return vscode.window.activeTextEditor;
 }
 
-export async function trainOnFile(lens: Lens, uriArg?: unknown): Promise<void> {
+/** What a command runs on the document, chosen once the text and settings are checked. */
+export interface FileRun {
+  /** The notification's title, e.g. "training on notes.md". */
+  doing: string;
+  start(key: string, job: Omit<TrainJob, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob>;
+}
+
+/**
+ * Runs `choose`'s job on the target editor's text (or selection); `command` names the command in
+ * messages. `choose` returning undefined (the user dismissed a picker) ends quietly.
+ */
+export async function runOnFile(lens: Lens, uriArg: unknown, command: string, choose: (settings: Settings, what: string) => Promise<FileRun | undefined>): Promise<void> {
   const editor = targetEditor(uriArg);
   if (!editor) {
-    await vscode.window.showErrorMessage('Latent Lens: open a text document (or select part of one) and run "Train SAE on this file" again.');
+    await vscode.window.showErrorMessage(`Latent Lens: open a text document (or select part of one) and run "${command}" again.`);
     return;
   }
   const doc = editor.document;
@@ -40,6 +54,8 @@ export async function trainOnFile(lens: Lens, uriArg?: unknown): Promise<void> {
   const notice = restrictedNotice();
   if (notice) background(lens.log, vscode.window.showInformationMessage(notice));
   const job = jobSettings(settings, settingsBase());
+  const run = await choose(settings, selected ? `the selection only (${name})` : name);
+  if (!run) return;
 
   const fullText = doc.getText();
   const version = doc.version;
@@ -47,7 +63,7 @@ export async function trainOnFile(lens: Lens, uriArg?: unknown): Promise<void> {
   const running = lens.runStarted(uri);
   let started;
   try {
-    started = await lens.client.train(uri, { text, source: uri, label, offset, out: lens.cache.newRunDir(uri), settings: job }, (p) => {
+    started = await run.start(uri, { text, source: uri, label, offset, out: lens.cache.newRunDir(uri), settings: job }, (p) => {
       const line = progressLine(p);
       lens.runProgress(uri, running, line);
       report?.(p.phase === 'train' ? line : `${p.phase}: ${line}`, progressPercent(p));
@@ -61,8 +77,7 @@ export async function trainOnFile(lens: Lens, uriArg?: unknown): Promise<void> {
   if (started.replaced) background(lens.log, vscode.window.showInformationMessage(`Latent Lens: cancelled the run already going on ${name} to start this one.`));
   lens.log.info(`job ${jobId}: ${selected ? `selection of ${name} (offset ${offset})` : name}, ${text.length} characters`);
 
-  const title = selected ? `Latent Lens: training on the selection only (${name})` : `Latent Lens: training on ${name}`;
-  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Latent Lens: ${run.doing}`, cancellable: true }, async (progress, token) => {
     let shown = 0;
     report = (message, percent) => {
       progress.report({ message, increment: Math.max(0, percent - shown) });
@@ -87,4 +102,8 @@ export async function trainOnFile(lens: Lens, uriArg?: unknown): Promise<void> {
       report = undefined;
     }
   });
+}
+
+export function trainOnFile(lens: Lens, uriArg?: unknown): Promise<void> {
+  return runOnFile(lens, uriArg, 'Train SAE on this file', async (_settings, what) => ({ doing: `training on ${what}`, start: (key, job, p) => lens.client.train(key, job, p) }));
 }

@@ -1,8 +1,8 @@
 /**
- * Which tint each token gets. A tint is (hue, bucket): the hue says what kind of latent is the
- * token's strongest, the bucket (1..BUCKETS) how strongly it fires. Following the course lab's
- * heatmaps, intensity = (activation / max)², so the eye sees the strong activations, not the many
- * weak ones; bucket b covers intensities in ((b − 1) / BUCKETS, b / BUCKETS].
+ * Which tint each token gets. A tint is (hue, bucket): the hue says what kind of latent set the
+ * token's tint (runFacts.ts TintChoice), the bucket (1..BUCKETS) how strongly it fires. Following
+ * the course lab's heatmaps, intensity = (value / max)², so the eye sees the strong activations, not
+ * the many weak ones; bucket b covers intensities in ((b − 1) / BUCKETS, b / BUCKETS].
  */
 import { HUES, type Hue } from '../../shared/runFacts';
 
@@ -22,7 +22,7 @@ export function bucketOf(x: number): number {
 }
 
 export interface TintInput {
-  /** Activation of the token's strongest latent (0 when none fires). */
+  /** Activation of the latent that sets the tint (runFacts.ts TintChoice; in highlight mode the highlighted one), 0 when none. */
   value: number;
   hue: Hue;
 }

@@ -37,27 +37,37 @@ export interface PaintInput {
   spans: readonly (Span | null)[];
   /** Per token: the value and hue to paint ([T]). */
   tints: TintInput[];
+  /** Per token: which latent set the tint and why (runFacts.ts TintChoice.why), [T]; empty in highlight mode. */
+  why: string[];
   /** Per token: the latent to name in an inline `#id` label, or undefined ([T]). */
   labels: (number | undefined)[];
 }
 
+export interface PaintSettings {
+  labels: { enabled: boolean; threshold: number };
+  /** Leave always-on and near-always latents out of the tints (latentLens.tints.excludeAlwaysOn). */
+  excludeAlwaysOn: boolean;
+}
+
 /**
  * Tints: in highlight mode the highlighted latent's value on every token; otherwise each token's
- * strongest latent, in that latent's hue. Labels (when enabled, not in highlight mode): tokens whose
- * strongest activation is at least `threshold` × the document's largest.
+ * most informative latent (RunFacts.tint: the one at the highest share of its own document max), in
+ * that latent's hue, painted by its activation (against the document's strongest tint, like every
+ * heatmap here). Labels (when enabled, not in highlight mode): the tinting latent where its
+ * activation is at least `threshold` × the document's strongest tint.
  */
-export function paintInput(s: DocState, labels: { enabled: boolean; threshold: number }): PaintInput {
+export function paintInput(s: DocState, settings: PaintSettings): PaintInput {
   if (s.highlight) {
-    return { spans: s.spans, tints: s.highlight.values.map((value) => ({ value, hue: 'highlight' })), labels: [] };
+    return { spans: s.spans, tints: s.highlight.values.map((value) => ({ value, hue: 'highlight' })), why: [], labels: [] };
   }
-  const tints: TintInput[] = s.spans.map((_, i) => {
-    const best = s.facts.top(i)[0];
-    return best ? { value: best.value, hue: s.facts.hue(best.latent) } : { value: 0, hue: 'other' };
-  });
+  const choices = s.spans.map((_, i) => s.facts.tint(i, settings.excludeAlwaysOn));
+  const tints: TintInput[] = choices.map((c) => ({ value: c.value, hue: c.hue }));
+  const { labels } = settings;
   const cut = labels.threshold * maxOf(tints.map((t) => t.value));
   return {
     spans: s.spans,
     tints,
-    labels: labels.enabled ? s.spans.map((_, i) => (tints[i].value > 0 && tints[i].value >= cut ? s.facts.top(i)[0].latent : undefined)) : [],
+    why: choices.map((c) => c.why),
+    labels: labels.enabled ? choices.map((c) => (c.value > 0 && c.value >= cut ? c.latent : undefined)) : [],
   };
 }

@@ -22,6 +22,8 @@ export interface HoverInput {
   conceptName: string;
   /** The document was edited after the run. */
   stale: boolean;
+  /** Which latent set the token's tint and why (runFacts.ts TintChoice.why). */
+  tint: string;
 }
 
 function flagText(flag: LatentFlag, conceptName: string): string {
@@ -56,14 +58,14 @@ export function hoverMarkdown(h: HoverInput): string {
   lines.push(`**Latent Lens** · token ${h.tokenIndex + 1} of ${h.nTokens}: **${tokenLabel(h.tokenText)}**`);
   if (h.randomWeights) lines.push('', `⚠ ${escapeMarkdown(h.model)}: latents of a random-weight test model, not of GPT-2.`);
   if (h.stale) lines.push('', '⚠ The document was edited after this run; retrain to update.');
-  lines.push('');
+  lines.push('', escapeMarkdown(h.tint), '');
   if (h.top.length === 0) {
     lines.push('No latent fires on this token.');
   } else {
     lines.push(`| latent | activation | density | ${escapeMarkdown(h.conceptName)} score (p, q) | flags | |`, '|---:|---:|---:|---:|---|---|');
     for (const { latent, value } of h.top) {
       const f = h.facts(latent);
-      const concept = f.concept ? `${num(f.concept.score)} (p ${pval(f.concept.p)}, q ${pval(f.concept.q)})` : '—';
+      const concept = f.concept ? `${f.concept.score === null ? 'only on concept tokens' : num(f.concept.score)} (p ${pval(f.concept.p)}, q ${pval(f.concept.q)})` : '—';
       const flags = f.flags.map((x) => escapeMarkdown(flagText(x, h.conceptName))).join(', ') || '—';
       const args = { latent, uri: h.uri };
       const links = `${commandLink(COMMANDS.showLatent, 'Show in Latent Browser', args)} · ${commandLink(COMMANDS.highlightLatent, 'Highlight this latent', args)}`;

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { HOVER_COMMANDS, hoverMarkdown } from './markdown';
 import type { Lens } from '../lens';
 import { tokenAt } from '../document/spanShift';
+import { currentSettings } from '../settings/workspaceSettings';
 
 export function registerHover(lens: Lens): vscode.Disposable {
   return vscode.languages.registerHoverProvider('*', {
@@ -26,6 +27,7 @@ export function registerHover(lens: Lens): vscode.Disposable {
           hook: view.cfg.sae.hook_name,
           conceptName: view.analysis.concept.name,
           stale: s.stale,
+          tint: s.facts.tint(i, currentSettings().settings['tints.excludeAlwaysOn']).why,
         }),
       );
       md.isTrusted = { enabledCommands: [...HOVER_COMMANDS] };

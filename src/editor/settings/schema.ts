@@ -32,6 +32,8 @@ export const SETTINGS = {
   engine: { kind: 'enum', values: ['auto', 'ort', 'tfjs'], default: 'auto' },
   'model.source': { kind: 'enum', values: ['download', 'localDirectory'], default: 'download' },
   'model.directory': { kind: 'string', default: '' },
+  /** The SAE "Apply an SAE to this file" offers first (latent-lens apply's --sae); '' offers none. */
+  'sae.default': { kind: 'string', default: '' },
   'concept.lexicon': { kind: 'enum', values: ['gazetteer', 'course', 'file'], default: 'gazetteer' },
   'concept.lexiconFile': { kind: 'string', default: '' },
   'analysis.punctuationShareThreshold': { kind: 'number', min: 0, max: 1, default: 0.5 },
@@ -41,13 +43,14 @@ export const SETTINGS = {
   maxTokens: { kind: 'integer', min: 2, max: 1000000, default: 4096 },
   'worker.idleTimeoutSeconds': { kind: 'integer', min: 0, max: 86400, default: 300 },
   threads: { kind: 'integer', min: 0, max: 256, default: 0 },
+  'tints.excludeAlwaysOn': { kind: 'boolean', default: true },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTINGS;
 export const SECTION = 'latentLens';
 
 /** Settings that name files in the workspace: ignored in an untrusted workspace (package.json restrictedConfigurations). */
-export const RESTRICTED_SETTINGS: SettingKey[] = ['model.directory', 'concept.lexiconFile'];
+export const RESTRICTED_SETTINGS: SettingKey[] = ['model.directory', 'concept.lexiconFile', 'sae.default'];
 
 type ValueOf<S> = S extends { kind: 'enum'; values: readonly (infer V)[] }
   ? V

@@ -11,6 +11,7 @@ import { ResponseError, type MessageConnection, type RequestType } from 'vscode-
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
 import {
   ActivationsRequest,
+  ApplyRequest,
   CancelNotification,
   CANCELLED_RPC_CODE,
   PARENT_PID_ENV,
@@ -18,6 +19,7 @@ import {
   ReanalyzeRequest,
   TrainRequest,
   type ActivationsQuery,
+  type ApplyJob,
   type JobErrorCode,
   type JobErrorData,
   type ProgressEvent,
@@ -125,7 +127,16 @@ export class WorkerClient {
   }
 
   /** Starts a training job; a job already running under `key` is cancelled first. */
-  async train(key: string, job: Omit<TrainJob, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob> {
+  train(key: string, job: Omit<TrainJob, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob> {
+    return this.start(key, TrainRequest, job, onProgress);
+  }
+
+  /** Starts applying an SAE, like `train`. */
+  apply(key: string, job: Omit<ApplyJob, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob> {
+    return this.start(key, ApplyRequest, job, onProgress);
+  }
+
+  private async start<J extends TrainJob>(key: string, type: RequestType<J, RunView, JobErrorData>, job: Omit<J, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob> {
     const previous = this.byKey.get(key);
     if (previous) await this.cancel(previous, { keepWorker: true });
     const jobId = randomUUID();
@@ -139,7 +150,7 @@ export class WorkerClient {
       if (this.byKey.get(key) === jobId) this.byKey.delete(key);
       finish();
     };
-    const done = this.request(worker, TrainRequest, { ...job, jobId }, () => entry.cancelled).then(
+    const done = this.request(worker, type, { ...job, jobId } as J, () => entry.cancelled).then(
       (view) => {
         end();
         if (entry.cancelled) throw new JobFailure('Cancelled.', 'cancelled', 'E_CANCELLED');

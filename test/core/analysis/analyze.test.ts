@@ -25,17 +25,27 @@ test('the report: version, summary, per-latent table, per-token top latents, lis
   assert.equal(r.latents.densityPct.length, FIXTURE.latents);
   assert.equal(r.perToken.latents.length, parts.tokens.tokens.length);
   assert.ok(r.perToken.latents.every((ls) => ls.length <= 3));
-  assert.equal(r.conceptList.length, 4);
+  assert.equal(r.perTokenExcludingAlwaysOn.latents.length, parts.tokens.tokens.length);
+  const nearAlways = new Set(r.nearAlways);
+  assert.ok(r.perTokenExcludingAlwaysOn.latents.every((ls) => ls.length <= 3 && ls.every((l) => !nearAlways.has(l))));
   assert.equal(r.conceptList[0].latent, FIXTURE.concept);
+  assert.ok(r.conceptList.every((e) => e.q !== null && e.q <= r.options.alpha), 'only latents that pass');
+  assert.equal(r.conceptCandidates.length, 4, 'the next best, not significant');
+  assert.ok(r.conceptCandidates.every((e) => e.q === null || e.q > r.options.alpha));
   assert.equal(r.punctuationList[0].latent, FIXTURE.punct);
-  const listed = new Set([...r.conceptList, ...r.punctuationList].map((e) => e.latent));
+  const listed = new Set([...r.conceptList, ...r.conceptCandidates, ...r.punctuationList].map((e) => e.latent));
   assert.deepEqual(new Set(r.heatmaps.map((h) => h.latent)), listed, 'one heatmap per listed latent');
   assert.equal(r.concept.name, 'geography');
   assert.equal(r.concept.lexicon.name, 'gazetteer');
   assert.equal(r.concept.tokens.length, r.summary.conceptTokens);
   assert.equal(r.concept.effect, 'rank-biserial');
-  assert.ok(r.conceptList.every((e, i) => i === 0 || e.score <= r.conceptList[i - 1].score), 'ranked by score');
-  allFinite({ ...r, latents: { ...r.latents, effect: [], p: [], q: [] }, conceptList: r.conceptList.map((e) => ({ ...e, p: 0, q: 0, effect: 0 })) });
+  assert.equal(r.concept.statistic, 'mean-difference');
+  assert.equal(r.options.minSupport, 2);
+  assert.deepEqual(r.concept.permutation && [r.concept.permutation.scheme, r.concept.permutation.length], ['blocks', 8]);
+  const q = (e: { q: number | null }) => e.q ?? Infinity;
+  assert.ok(r.conceptCandidates.every((e, i) => i === 0 || q(e) >= q(r.conceptCandidates[i - 1])), 'ranked by q');
+  const defined = <T extends { p: number | null; q: number | null; effect: number | null; score: number | null; diff: number | null }>(e: T) => ({ ...e, p: 0, q: 0, effect: 0, score: 0, diff: 0 });
+  allFinite({ ...r, latents: { ...r.latents, effect: [], p: [], q: [], score: [], diff: [] }, conceptList: r.conceptList.map(defined), conceptCandidates: r.conceptCandidates.map(defined) });
   const json = JSON.parse(JSON.stringify(r));
   assert.deepEqual(json, r, 'the report survives JSON unchanged');
 });
@@ -50,6 +60,8 @@ test('empty lexicon: a clear message in the report, every score 0, no p-value, n
   assert.deepEqual(r.conceptList, []);
   assert.ok(r.latents.score.every((s) => s === 0));
   assert.ok(r.latents.p.every((p) => p === null));
+  assert.deepEqual(r.conceptCandidates, []);
+  assert.equal(r.concept.permutation, null);
   assert.ok(r.punctuationList.length > 0, 'the rest of the analysis still runs');
 });
 
@@ -78,7 +90,7 @@ test('warnings: few concept tokens, small document, few permutations, random wei
   if (r.summary.conceptTokens < 10) assert.ok(codes.includes('few-concept-tokens'));
 });
 
-test('a latent firing only on concept tokens scores 0 by the lab\'s definition, and the report says so', () => {
+test('a latent firing only on concept tokens: the lab\'s ratio is undefined (null), it is tested and listed, and the report says so', () => {
   const concept = new Set(analyzeCodes(inputs).concept.tokens);
   const T = inputs.tokens.length;
   // Latent 0 of a 2-latent code fires exactly on the concept tokens; latent 1 everywhere.
@@ -91,11 +103,15 @@ test('a latent firing only on concept tokens scores 0 by the lab\'s definition, 
     rowPtr[t + 1] = index.length;
   }
   const r = analyzeCodes({ tokens: inputs.tokens, codes: { rowPtr, index: Int32Array.from(index), value: Float32Array.from(value) }, nLatents: 2 });
-  assert.equal(r.latents.score[0], 0);
+  assert.equal(r.latents.score[0], null);
   assert.equal(r.latents.effect[0], 1);
+  assert.ok(r.latents.diff[0]! > 1.9);
+  assert.equal(r.conceptList[0]?.latent, 0, 'tested and listed');
+  assert.equal(r.conceptList[0].score, null);
+  assert.ok(r.conceptList[0].q! <= 0.01);
   const m = r.messages.find((x) => x.code === 'concept-only-latents');
   assert.ok(m);
-  assert.match(m.text, /^1 latent fires on ≥ 2 concept tokens and no other token.*: 0 \(support \d+, effect 1\.00\)/);
+  assert.match(m.text, /^1 tested latent fires only on concept tokens, so the lab's score .* is undefined for it: 0 \(support \d+, effect 1\.00, q [\d.e-]+\)\. It is tested like every other latent/);
 });
 
 test('bad input: mismatched shapes name the codes; bad options say what to pass', () => {
@@ -113,5 +129,7 @@ test('bad input: mismatched shapes name the codes; bad options say what to pass'
   assert.throws(() => analyzeCodes({ ...inputs, codes: { ...inputs.codes, value } }), /activation NaN .* is not finite/);
   assert.throws(() => analyzeCodes(inputs, { permutations: 0 }), /permutations must be an integer from 1/);
   assert.throws(() => analyzeCodes(inputs, { proxyThreshold: 2 }), /proxyThreshold must be a number from 0 to 1/);
+  assert.throws(() => analyzeCodes(inputs, { minSupport: 0 }), /minSupport must be an integer from 1/);
+  assert.throws(() => analyzeCodes(inputs, { minSupport: 1.5 }), /minSupport must be an integer from 1/);
   assert.throws(() => analyzeCodes({ ...inputs, tokens: [] }), /no tokens to analyse/);
 });

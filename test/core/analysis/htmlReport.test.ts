@@ -34,12 +34,25 @@ test('report.html is self-contained: Chart.js embedded, no external resource', (
 });
 
 test('report.html shows summary, loss curve, density histogram, both lists and a heatmap per listed latent', () => {
-  for (const id of ['summary', 'charts', 'concept', 'punctuation', 'heatmaps']) assert.ok(html.includes(`<section id="${id}">`), id);
+  for (const id of ['summary', 'charts', 'concept', 'candidates', 'punctuation', 'heatmaps']) assert.ok(html.includes(`<section id="${id}">`), id);
   assert.ok(html.includes('<canvas id="loss">'));
   assert.ok(html.includes('<canvas id="density">'));
   for (const h of report.heatmaps) assert.ok(html.includes(`id="heat-${h.latent}"`), `heatmap ${h.latent}`);
   assert.ok(html.includes('RANDOM WEIGHTS'));
   assert.ok(!renderReportHtml({ report, tokens }).includes('<canvas id="loss">'), 'no metrics: no loss chart');
+});
+
+test('report.html: significant latents under "Concept-selective", the rest collapsed as "Not significant", the scheme in the summary', () => {
+  const candidates = html.slice(html.indexOf('<section id="candidates">'), html.indexOf('</section>', html.indexOf('<section id="candidates">')));
+  assert.match(candidates, /^<section id="candidates"><details><summary>Not significant \(\d+ candidates\)<\/summary>/);
+  assert.ok(!/selective/.test(candidates.replace(/None of them is concept-selective/, '')), 'no candidate is called selective');
+  for (const e of report.conceptCandidates) assert.ok(candidates.includes(`href="#heat-${e.latent}"`), `candidate ${e.latent}`);
+  const concept = html.slice(html.indexOf('<section id="concept">'), html.indexOf('</section>', html.indexOf('<section id="concept">')));
+  assert.match(concept, /<h2>Concept-selective latents \("geography"; q ≤ 0\.05, support ≥ 2\)<\/h2>/);
+  for (const e of report.conceptList) assert.ok(concept.includes(`href="#heat-${e.latent}"`));
+  assert.match(html, /<th>permutation test<\/th><td>mean activation on concept − other tokens, one-sided; concept labels permuted in \d+ blocks of \d+ consecutive tokens/);
+  const only = { ...report, conceptList: report.conceptList.map((e) => ({ ...e, score: null })) };
+  assert.ok(renderReportHtml({ report: only, tokens }).includes('<td>only on concept tokens</td>'));
 });
 
 test('all document text is HTML-escaped', () => {

@@ -28,7 +28,7 @@ test('writeReport → readReport round trip, no temp file left', () => {
 test('an older report version: a clear error naming the file and saying to analyse again', () => {
   const file = path.join(root, 'old.json');
   fs.writeFileSync(file, JSON.stringify({ ...report, version: ANALYSIS_VERSION - 1 }));
-  rejects(file, /has report version 0, older than the version 1 this Latent Lens reads; run `latent-lens analyze RUNDIR` again/);
+  rejects(file, new RegExp(`has report version ${ANALYSIS_VERSION - 1}, older than the version ${ANALYSIS_VERSION} this Latent Lens reads; run \`latent-lens analyze RUNDIR\` again`));
   const unversioned = path.join(root, 'unversioned.json');
   fs.writeFileSync(unversioned, JSON.stringify({ summary: {} }));
   rejects(unversioned, /has report version null, older than/);
@@ -37,7 +37,7 @@ test('an older report version: a clear error naming the file and saying to analy
 test('a newer report version says to update Latent Lens', () => {
   const file = path.join(root, 'new.json');
   fs.writeFileSync(file, JSON.stringify({ ...report, version: ANALYSIS_VERSION + 1 }));
-  rejects(file, /newer than the version 1 this Latent Lens reads; update Latent Lens/);
+  rejects(file, new RegExp(`newer than the version ${ANALYSIS_VERSION} this Latent Lens reads; update Latent Lens`));
 });
 
 test('missing, malformed or incomplete reports name the file', () => {

@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readReport } from '../../../src/core/analysis/reportFile';
-import { analyzeRunDir } from '../../../src/core/analysis/runAnalysis';
+import { writeRunAnalysis } from '../../../src/core/analysis/runAnalysis';
+import { readRun } from '../../../src/core/run/runDir';
 import { UserError } from '../../../src/core/errors';
 import { encodeSafetensors } from '../../../src/core/safetensors';
 import { RUN_FILES } from '../../../src/core/run/runDir';
@@ -21,15 +22,15 @@ function runDir(name: string): string {
 
 function rejects(dir: string, file: string, pattern: RegExp) {
   assert.throws(
-    () => analyzeRunDir(dir, { permutations: 100 }),
+    () => writeRunAnalysis(readRun(dir), { permutations: 100 }),
     (e: unknown) => e instanceof UserError && e.message.includes(file) && pattern.test(e.message),
     `expected an error naming ${file}`,
   );
 }
 
-test('analyzeRunDir writes analysis.json and report.html into the run directory', () => {
+test('writeRunAnalysis writes analysis.json and report.html into the run directory', () => {
   const dir = runDir('ok');
-  const { report, jsonPath, htmlPath } = analyzeRunDir(dir, { permutations: 200 });
+  const { report, jsonPath, htmlPath } = writeRunAnalysis(readRun(dir), { permutations: 200 });
   assert.equal(jsonPath, path.join(dir, 'analysis.json'));
   assert.equal(htmlPath, path.join(dir, 'report.html'));
   assert.deepEqual(readReport(jsonPath), JSON.parse(JSON.stringify(report)));
@@ -46,7 +47,7 @@ test('a run directory missing a file: a clear error naming the file', () => {
     fs.rmSync(path.join(dir, file));
     rejects(dir, file, /is missing/);
   }
-  assert.throws(() => analyzeRunDir(path.join(root, 'nowhere')), (e: unknown) => e instanceof UserError && /nowhere does not exist/.test(e.message));
+  assert.throws(() => writeRunAnalysis(readRun(path.join(root, 'nowhere'))), (e: unknown) => e instanceof UserError && /nowhere does not exist/.test(e.message));
 });
 
 test('mismatched shapes: latents.safetensors for another token count, or latent ids beyond cfg.json', () => {

@@ -32,12 +32,14 @@ test('seed stability: latents of run 0 recur in a permuted, rescaled, slightly n
   const inverse = new Array<number>(L);
   perm.forEach((src, dst) => (inverse[src] = dst));
   const runs: StabilityRun[] = [
-    { seed: 0, w: parts.w, report },
-    { seed: 1, w: permuted(parts.w, perm, 3, 0.01, rng), report },
+    { seed: 0, w: parts.sae.wEnc, report },
+    { seed: 1, w: permuted(parts.sae.wEnc, perm, 3, 0.01, rng), report },
     { seed: 2, w: rng.fillNormal(new Float32Array(dIn * L), 1), report },
   ];
   const s = seedStability(runs, dIn, L);
-  assert.equal(s.latents.length, report.conceptList.length);
+  const compared = [...report.conceptList, ...report.conceptCandidates].slice(0, report.options.top).map((e) => e.latent);
+  assert.deepEqual(s.latents.map((l) => l.latent), compared, 'the concept list, then its candidates, up to top');
+  assert.deepEqual(s.latents.map((l) => l.significant), compared.map((l) => report.conceptList.some((e) => e.latent === l)));
   for (const l of s.latents) {
     assert.equal(l.matches[0].latent, inverse[l.latent], 'found where the permutation put it');
     assert.ok(l.matches[0].cos > 0.99 && l.matches[0].recurs);
@@ -52,13 +54,15 @@ test('seed stability: latents of run 0 recur in a permuted, rescaled, slightly n
   assert.equal(seedStability(runs.slice(0, 2), dIn, L).recurInAll, 1);
   assert.equal(seedStability(runs.slice(0, 2), dIn, L, 1).recurInAll, 0, 'a threshold of 1 needs identical directions');
   const text = formatStability(s);
-  assert.match(text, /0 of 5 listed concept-selective latents \(0 %\) recur in every other seed; per seed: 1: 100 %, 2: 0 %/);
+  const significant = s.latents.filter((l) => l.significant).length;
+  assert.ok(significant >= 1, 'the planted concept latent');
+  assert.match(text, new RegExp(`0 of 5 compared latents \\(0 %\\) recur in every other seed \\(${significant} of them significant\\); per seed: 1: 100 %, 2: 0 %`));
 });
 
 test('seed stability refuses a single run and runs of different shapes', () => {
-  assert.throws(() => seedStability([{ seed: 0, w: parts.w, report }], dIn, L), (e: unknown) => e instanceof UserError && /at least 2 runs/.test(e.message));
+  assert.throws(() => seedStability([{ seed: 0, w: parts.sae.wEnc, report }], dIn, L), (e: unknown) => e instanceof UserError && /at least 2 runs/.test(e.message));
   assert.throws(
-    () => seedStability([{ seed: 0, w: parts.w, report }, { seed: 1, w: new Float32Array(3), report }], dIn, L),
+    () => seedStability([{ seed: 0, w: parts.sae.wEnc, report }, { seed: 1, w: new Float32Array(3), report }], dIn, L),
     (e: unknown) => e instanceof UserError && /seed 1 has W of 3 values/.test(e.message),
   );
 });

@@ -1,5 +1,5 @@
 import { matchLexicon } from '../../../src/core/analysis/conceptMatch';
-import { builtinLexicon } from '../../../src/core/analysis/lexicon';
+import { builtinLexicon, type Concept } from '../../../src/core/analysis/lexicon';
 import { isPunctuation } from '../../../src/core/analysis/tokenClasses';
 import { Rng } from '../../../src/core/rng';
 import type { SparseCodes } from '../../../src/core/sae/types';
@@ -69,4 +69,50 @@ export function syntheticCodes(T: number, nLatents: number, k: number, planted: 
     rowPtr[t + 1] = index.length;
   }
   return { rowPtr, index: Int32Array.from(index), value: Float32Array.from(value) };
+}
+
+/**
+ * Autocorrelated codes with nothing planted, the null of the concept test on realistic structure:
+ * each latent follows its own AR(1) process z_t = ρ·z_{t−1} + √(1 − ρ²)·ε_t and fires z_t − c_l
+ * where z_t > c_l (thresholds c_l uniform in [0.5, 2.5], so densities from about 1 % to 30 %, in
+ * bursts); concept tokens come in runs of 1–4 starting with probability 0.02 per token, independent
+ * of the codes. `group` [T]: 1 concept, 0 other.
+ */
+export function ar1Codes(seed: number, T: number, nLatents: number, rho: number): { codes: SparseCodes; group: Int8Array } {
+  const rng = new Rng(seed);
+  const group = new Int8Array(T);
+  for (let t = 0; t < T; t++) {
+    if (rng.uniform() >= 0.02) continue;
+    const len = 1 + rng.int(4);
+    for (let i = 0; i < len && t + i < T; i++) group[t + i] = 1;
+    t += len;
+  }
+  const z = Float64Array.from({ length: nLatents }, () => rng.normal());
+  const cut = Float64Array.from({ length: nLatents }, () => rng.range(0.5, 2.5));
+  const s = Math.sqrt(1 - rho * rho);
+  const rowPtr = new Int32Array(T + 1);
+  const index: number[] = [];
+  const value: number[] = [];
+  for (let t = 0; t < T; t++) {
+    for (let l = 0; l < nLatents; l++) {
+      z[l] = rho * z[l] + s * rng.normal();
+      if (z[l] > cut[l]) {
+        index.push(l);
+        value.push(z[l] - cut[l]);
+      }
+    }
+    rowPtr[t + 1] = index.length;
+  }
+  return { codes: { rowPtr, index: Int32Array.from(index), value: Float32Array.from(value) }, group };
+}
+
+/** Tokens that carry `group` [T] as text — " Hungary" on concept tokens, " the" elsewhere — and a lexicon that finds them. */
+export function tokensFor(group: Int8Array): { tokens: Token[]; concept: Concept } {
+  let at = 0;
+  const tokens = Array.from(group, (g, i) => {
+    const text = g === 1 ? ' Hungary' : ' the';
+    at += text.length;
+    return { id: i, text, start: at - text.length, end: at };
+  });
+  return { tokens, concept: { name: 'geography', lexicon: { name: 'one word', rule: 'wholeWord', terms: ['Hungary'], source: 'test' } } };
 }

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { parseHook } from '../../../src/core/hooks';
 import { buildGpt2Graph } from '../../../src/core/model/gpt2Graph';
+import { buildGpt2SuffixGraph } from '../../../src/core/model/gpt2Suffix';
 import { loadModel, tensor } from '../../../src/core/model/load';
 import { makeTestModel } from '../../../src/core/model/testModel';
 
@@ -51,4 +52,21 @@ test('weights are external data pointing at their byte range of model.safetensor
     assert.deepEqual(t.dims!.map(Number), e.shape);
   }
   assert.ok(graphFor(['blocks.2.hook_resid_post']).bytes.length < 64 * 1024, 'only the graph and tiny constants are in the proto');
+});
+
+test('the suffix graph reads only the weights after its hook, then ln_f and the tied wte; inputs are the hook, the state it lacks, rows and targets', () => {
+  const suffix = (hook: string) => {
+    const proto = onnx.ModelProto.decode(buildGpt2SuffixGraph(model, parseHook(hook, model.config)).bytes);
+    return { weights: new Set(proto.graph!.initializer!.map((t) => t.name ?? '').filter((n) => /^(h\.|w[tp]e|ln_f)/.test(n))), inputs: proto.graph!.input!.map((i) => i.name) };
+  };
+  const mlpOut = suffix('blocks.1.hook_mlp_out');
+  assert.deepEqual(mlpOut.inputs, ['hook_value', 'hook_state', 'loss_rows', 'target_ids']);
+  assert.ok(mlpOut.weights.has('wte.weight') && mlpOut.weights.has('ln_f.weight') && mlpOut.weights.has('h.2.mlp.c_proj.weight'));
+  assert.ok(![...mlpOut.weights].some((n) => n.startsWith('h.0.') || n.startsWith('h.1.') || n === 'wpe.weight'), 'nothing of block 1 is left after hook_mlp_out');
+  const post = suffix('blocks.1.mlp.hook_post').weights;
+  assert.ok(post.has('h.1.mlp.c_proj.weight') && !post.has('h.1.mlp.c_fc.weight') && !post.has('h.1.ln_2.weight'));
+  const attnOut = suffix('blocks.2.hook_attn_out').weights;
+  assert.ok(attnOut.has('h.2.ln_2.weight') && !attnOut.has('h.2.attn.c_attn.weight'));
+  assert.deepEqual(suffix('blocks.2.hook_resid_post').inputs, ['hook_value', 'loss_rows', 'target_ids'], 'a residual-stream hook carries the whole state');
+  assert.deepEqual([...suffix('blocks.2.hook_resid_post').weights].sort(), ['ln_f.bias', 'ln_f.weight', 'wte.weight']);
 });

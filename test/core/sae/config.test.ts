@@ -4,6 +4,7 @@ import { UserError } from '../../../src/core/errors';
 import type { Gpt2Config } from '../../../src/core/model/config';
 import { runCfg, saeConfigOf } from '../../../src/core/run/runCfg';
 import { parseK, parseLatents, PRESETS, resolveHook, saeConfig, saeShape, type SaeConfig } from '../../../src/core/sae/config';
+import { tiedSae } from '../../../src/core/sae/model';
 
 const gpt2: Gpt2Config = { nLayer: 12, nHead: 12, nEmbd: 768, nPositions: 1024, vocabSize: 50257, layerNormEpsilon: 1e-5, activation: 'gelu_new' };
 const tiny: Gpt2Config = { ...gpt2, nLayer: 2, nHead: 4, nEmbd: 64 };
@@ -76,8 +77,12 @@ test('bad fields are refused before any model is loaded, naming the flag', () =>
 test('cfg.json maps to the config in one place: saeConfigOf(runCfg(c)) trains the same SAE again', () => {
   const c = saeConfig({ preset: 'course', seed: 4, epochs: 7, batchTokens: 1024 });
   const shape = saeShape(c, 256);
-  const cfg = runCfg(c, { hookName: 'blocks.1.mlp.hook_pre', shape, model: { name: 'm', random_weights: true }, engine: 'ort', device: 'cpu', nTokens: 9 });
-  assert.deepEqual(cfg.sae, { architecture: 'topk', tied: true, d_in: 256, d_sae: 512, k: 85, hook_name: 'blocks.1.mlp.hook_pre' });
+  const sae = tiedSae(new Float32Array(shape.dIn * shape.nLatents), shape, { hookName: 'blocks.1.mlp.hook_pre', modelName: 'm' });
+  const cfg = runCfg(c, sae, { model: { name: 'm', random_weights: true }, engine: 'ort', device: 'cpu', nTokens: 9 });
+  assert.deepEqual(cfg.sae, {
+    activation: 'topk', k: 85, d_in: 256, d_sae: 512, apply_b_dec_to_input: true, normalize_activations: 'none', tied: true,
+    hook_name: 'blocks.1.mlp.hook_pre', model_name: 'm', prepend_bos: false, center_writing_weights: false, source: { kind: 'trained' },
+  });
   const again = saeConfigOf(cfg);
   assert.deepEqual(resolved(again, { ...tiny, nEmbd: 64 }), resolved(c, { ...tiny, nEmbd: 64 }));
   assert.equal(again.batchTokens, 1024);

@@ -34,32 +34,45 @@ test('spans start at the selection offset and follow edits; an edit marks the st
   });
 });
 
-test('paint input: the strongest latent\'s value and hue per token; labels above the threshold', () => {
+test('paint input: each token tinted by its most informative latent, painted by its activation in its hue, with why; labels above the threshold', () => {
   withRun(0, (view) => {
     const s = newDocState('u', view);
     const idx = (text: string) => view.tokens.tokens.findIndex((t) => t.text === text);
-    const p = paintInput(s, { enabled: true, threshold: 0.9 });
+    const settings = { labels: { enabled: true, threshold: 0.9 }, excludeAlwaysOn: true };
+    const p = paintInput(s, settings);
     assert.deepEqual(p.tints[idx(' Hungary')], { value: 4, hue: 'geography' });
     assert.deepEqual(p.tints[idx(',')], { value: 2, hue: 'punctuation' });
-    assert.deepEqual(p.tints[idx('P')], { value: 0.5, hue: 'other' });
+    assert.deepEqual(p.tints[idx(' and')], { value: 1, hue: 'geography' });
+    assert.deepEqual(p.tints[idx('P')], { value: 0, hue: 'other' }, 'only the always-on #2 fires there: no tint');
+    assert.equal(p.why[idx(' Hungary')], 'Tint: #0 at 100 % of its document max (its only latent, each against its own max; always-on and near-always latents skipped)');
+    assert.match(p.why[idx(' and')], /^Tint: #0 at 25 % of its document max/);
+    assert.equal(p.why[idx('P')], 'No tint: only always-on or near-always latents fire here');
+    const labelled = p.labels.flatMap((l, i) => (l === undefined ? [] : [view.tokens.tokens[i].text]));
     assert.deepEqual(
-      p.labels.flatMap((l, i) => (l === undefined ? [] : [[view.tokens.tokens[i].text, l]])),
-      [
-        [' Hungary', 0],
-        [' Romania', 0],
-      ],
+      labelled,
+      view.tokens.tokens.filter((_, i) => view.analysis.concept.tokens.includes(i) && s.facts.top(i)[0].latent === 0).map((t) => t.text),
+      'labels where #0 fires at 4 ≥ 0.9 × 4',
     );
-    assert.deepEqual(paintInput(s, { enabled: false, threshold: 0 }).labels, []);
+    assert.ok(labelled.includes(' Hungary') && !labelled.includes(' and'));
+    assert.deepEqual(paintInput(s, { ...settings, labels: { enabled: false, threshold: 0 } }).labels, []);
+
+    // With always-on latents allowed, #2 (0.5 everywhere, so always at its own max) tints what nothing else peaks on.
+    const all = paintInput(s, { ...settings, excludeAlwaysOn: false });
+    assert.deepEqual(all.tints[idx('P')], { value: 0.5, hue: 'other' });
+    assert.deepEqual(all.tints[idx(' and')], { value: 0.5, hue: 'other' }, '#2 at its max beats #0 at 25 % of its own');
+    assert.deepEqual(all.tints[idx(' Hungary')], { value: 4, hue: 'geography' }, 'a tie at 100 %: the larger activation');
+    assert.match(all.why[idx(' and')], /^Tint: #2 at 100 % of its document max \(the highest of its 2 strongest latents, each against its own max; always-on latents included\)$/);
   });
 });
 
 test('highlight mode paints one latent\'s values in the highlight hue, without labels', () => {
   withRun(0, (view) => {
     const values = view.tokens.tokens.map((t) => (t.text === ' from' ? 1 : 0));
-    const p = paintInput({ ...newDocState('u', view), highlight: { latent: 3, values } }, { enabled: true, threshold: 0 });
+    const p = paintInput({ ...newDocState('u', view), highlight: { latent: 3, values } }, { labels: { enabled: true, threshold: 0 }, excludeAlwaysOn: true });
     assert.deepEqual(p.tints.map((t) => t.value), values);
     assert.ok(p.tints.every((t) => t.hue === 'highlight'));
     assert.deepEqual(p.labels, []);
+    assert.deepEqual(p.why, []);
     assert.equal(TEXT.slice(p.spans[4]!.start, p.spans[4]!.end), ' from');
   });
 });

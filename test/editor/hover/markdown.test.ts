@@ -10,8 +10,10 @@ const md = new MarkdownIt({ html: true, linkify: true });
 
 const facts = (latent: number): LatentFacts =>
   latent === 7
-    ? { latent, densityPct: 4.5, concept: { score: 3.2, p: 0.004, q: 0.02, support: 5 }, punctuationShare: 0.6, flags: ['concept', 'proxy', 'punctuation'] }
-    : { latent, densityPct: 100, punctuationShare: 0, flags: ['always-on'] };
+    ? { latent, densityPct: 4.5, concept: { score: 3.2, p: 0.004, q: 0.02, support: 5, significant: true }, punctuationShare: 0.6, flags: ['concept', 'proxy', 'punctuation'] }
+    : latent === 8
+      ? { latent, densityPct: 1, concept: { score: null, p: 0.3, q: 0.9, support: 2, significant: false }, punctuationShare: 0, flags: [] }
+      : { latent, densityPct: 100, punctuationShare: 0, flags: ['always-on'] };
 
 function input(over: Partial<HoverInput> = {}): HoverInput {
   return {
@@ -29,6 +31,7 @@ function input(over: Partial<HoverInput> = {}): HoverInput {
     hook: 'blocks.6.hook_mlp_out',
     conceptName: 'geography',
     stale: false,
+    tint: 'Tint: #7 at 92 % of its document max (the highest of its 2 strongest latents, each against its own max; always-on and near-always latents skipped)',
     ...over,
   };
 }
@@ -38,6 +41,8 @@ test('lists the token, each top latent with its facts, and the two command links
   assert.match(md, /token 5 of 220: \*\*·Hungary\*\*/);
   assert.match(md, /\| #7 \| 4\.25 \| 4\.5 % \| 3\.2 \(p 0\.004, q 0\.02\) \| geography\\-selective, possible proxy \\\(fires on punctuation\\\/stopwords\\\), punctuation\\-firing \|/);
   assert.match(md, /\| #2 \| 0\.5 \| 100 % \| — \| always on \|/);
+  const html = new MarkdownIt({ html: true, linkify: true }).render(md);
+  assert.ok(html.includes('<p>Tint: #7 at 92 % of its document max (the highest of its 2 strongest latents, each against its own max; always-on and near-always latents skipped)</p>'), 'which latent set the tint, and why');
   const links = [...md.matchAll(/\]\(command:([\w.]+)\?([^ )]+)/g)].map((m) => [m[1], JSON.parse(decodeURIComponent(m[2]))]);
   assert.deepEqual(links, [
     ['latentLens.showLatent', [{ latent: 7, uri: 'file:///doc.md' }]],
@@ -62,6 +67,12 @@ test('random weights and a stale run are said; no latent firing is said', () => 
   assert.match(md, /random-weight test model, not of GPT-2/);
   assert.match(md, /edited after this run/);
   assert.match(md, /No latent fires on this token/);
+});
+
+test('a latent that is not significant gets no selective flag; an undefined ratio reads "only on concept tokens"', () => {
+  const md = hoverMarkdown(input({ top: [{ latent: 8, value: 1 }] }));
+  assert.match(md, /\| #8 \| 1 \| 1 % \| only on concept tokens \(p 0\.3, q 0\.9\) \| — \|/, 'no flag');
+  assert.ok(!md.includes('selective'));
 });
 
 test('commandLink encodes its arguments as one JSON array', () => {

@@ -76,7 +76,7 @@ test('package.json contributes every setting with the same type, default, enum a
     if (spec.kind === 'string' && spec.check) {
       // The JSON-schema pattern and the runtime check agree on examples.
       const re = new RegExp(p.pattern as string);
-      for (const sample of ['', '8x', '384', '0.5', '1/3', 'hook_mlp_out', 'blocks.6.mlp.hook_pre', 'nope', '-1']) {
+      for (const sample of ['', '8x', '384', '0.5', '1/3', 'hook_mlp_out', 'blocks.6.mlp.hook_pre', 'blocks.3.hook_attn_out', 'hook_resid_mid', 'nope', '-1']) {
         assert.equal(re.test(sample), spec.check!(sample) === undefined, `${key} on "${sample}"`);
       }
     }
@@ -95,4 +95,6 @@ test('in Restricted Mode the notice names what is ignored and says the rest work
   const n = restrictedNoticeText(['model.directory', 'concept.lexiconFile'])!;
   assert.match(n, /latentLens\.model\.directory and latentLens\.concept\.lexiconFile/);
   assert.match(n, /work as usual/);
+  assert.ok(RESTRICTED_SETTINGS.includes('sae.default'), 'a workspace-configured SAE folder is ignored in Restricted Mode');
+  assert.match(restrictedNoticeText(['sae.default'])!, /ignores this workspace's latentLens\.sae\.default \(files the workspace names are not read/);
 });

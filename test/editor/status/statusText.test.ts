@@ -22,7 +22,7 @@ test('the status bar says running, stale, highlighting or the run summary', () =
     assert.match(hl.text, /latent #3/);
     assert.equal(hl.command, 'latentLens.clearHighlight');
     const done = statusView({ run, stale: false })!;
-    assert.match(done.text, /14 tokens \(random weights\)/);
+    assert.match(done.text, /50 tokens \(random weights\)/);
     assert.match(done.tooltip, /FVE 0\.800 · L0 1\.5 · dead 33\.3 %/);
     assert.equal(done.warning, false);
   } finally {
