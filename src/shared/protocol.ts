@@ -71,7 +71,7 @@ export interface RunView {
   analysis: AnalysisReport;
 }
 
-export type Phase = 'download' | 'tokenize' | 'extract' | 'train' | 'encode' | 'write' | 'analyze';
+export type Phase = 'scan' | 'download' | 'tokenize' | 'extract' | 'train' | 'encode' | 'write' | 'analyze';
 
 export interface ProgressEvent {
   jobId: string;
@@ -86,6 +86,8 @@ export interface ProgressEvent {
   /** Model download. */
   bytesDone?: number;
   bytesTotal?: number;
+  /** Reading and extracting a corpus: files and tokens done of all. */
+  corpus?: { files: number; totalFiles: number; tokens: number; totalTokens: number };
 }
 
 export type JobErrorCode = ErrorCode | 'E_INTERNAL';

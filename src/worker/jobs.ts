@@ -49,6 +49,7 @@ function progressEvent(jobId: string, p: PipelineProgress | ApplyProgress): Prog
     ...('epoch' in p && p.epoch ? { epoch: p.epoch.epoch, epochs: p.epoch.epochs, loss: p.epoch.metrics.loss, etaMs: p.epoch.etaMs } : {}),
     bytesDone: p.download?.done,
     bytesTotal: p.download?.total || undefined,
+    ...('corpus' in p && p.corpus ? { corpus: { files: p.corpus.files, totalFiles: p.corpus.totalFiles, tokens: p.corpus.tokens, totalTokens: p.corpus.totalTokens } } : {}),
   };
 }
 
