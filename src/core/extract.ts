@@ -12,6 +12,8 @@ export type { Provider, ProviderRequest };
 export interface ExtractOptions extends SessionOptions {
   /** Checked between windows. */
   signal?: AbortSignal;
+  /** After each window of the document's `total` (planWindows), once the session is open. */
+  onWindow?: (done: number, total: number) => void;
 }
 
 export interface Extraction {
@@ -103,9 +105,12 @@ export async function extractActivations(input: string | Token[], model: Gpt2Mod
   const runner = await windowRunner(tokens, model, hookNames, opts);
   const T = tokens.length;
   const acts = new Map(runner.hooks.map((h) => [h.name, new Float32Array(T * h.width)]));
-  for (const win of planWindows(T, model.config.nPositions)) {
+  const windows = planWindows(T, model.config.nPositions);
+  opts.onWindow?.(0, windows.length);
+  for (const [i, win] of windows.entries()) {
     const out = await runner.run(win);
     for (const h of runner.hooks) acts.get(h.name)!.set(out.get(h.name)!.subarray((win.keepFrom - win.start) * h.width), win.keepFrom * h.width);
+    opts.onWindow?.(i + 1, windows.length);
   }
   return { tokens, acts, provider: runner.provider, ms: performance.now() - t0 };
 }

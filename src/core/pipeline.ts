@@ -25,6 +25,8 @@ export interface PipelineProgress {
   download?: DownloadProgress;
   /** Phase 'train': the epoch just finished. */
   epoch?: { epoch: number; epochs: number; metrics: EpochMetrics; etaMs: number };
+  /** Phase 'extract': windows of the document run so far (0 once the session is open), of `total`. */
+  windows?: { done: number; total: number };
 }
 
 export interface PipelineOptions {
@@ -116,8 +118,13 @@ async function fromText(o: PipelineOptions, text: string): Promise<Prepared> {
 
   progress({ phase: 'tokenize', message: `tokenizing ${o.source ?? 'the text'}` });
   const tokens = tokenize(text);
-  progress({ phase: 'extract', message: `extracting ${hook.name} for ${tokens.length} tokens` });
-  const ex = await extractActivations(tokens, model, [hook.name], { threads: o.threads, signal: o.signal });
+  const extracting = `extracting ${hook.name} for ${tokens.length} tokens`;
+  progress({ phase: 'extract', message: extracting });
+  const ex = await extractActivations(tokens, model, [hook.name], {
+    threads: o.threads,
+    signal: o.signal,
+    onWindow: (done, total) => progress({ phase: 'extract', message: extracting, fraction: done / total, windows: { done, total } }),
+  });
   return {
     hookName: hook.name,
     shape,

@@ -1,4 +1,5 @@
 /** Per-token and per-latent facts of a run, read from its analysis report, in the shape the editor shows. */
+import type { LatentEvidence } from '../core/evidence/types';
 import type { RunView } from './protocol';
 
 /** geography = concept-selective (passes the test), punctuation = punctuation-firing, other = any other latent, highlight = one latent's heatmap. */
@@ -46,6 +47,14 @@ export interface RunFacts {
   /** concept-selective (q ≤ alpha, support ≥ minSupport) → geography hue, punctuation-firing → punctuation hue, else other. */
   hue(latent: number): Hue;
   tint(token: number, excludeAlwaysOn: boolean): TintChoice;
+  /** The latent's causal evidence (ablation, logit effects), when the run's evidence covers it. */
+  evidence(latent: number): LatentEvidence | undefined;
+}
+
+/** The run's causal evidence by latent; empty while it is computed, or when it is unavailable. */
+export function evidenceByLatent(view: RunView): Map<number, LatentEvidence> {
+  const e = view.analysis.evidence;
+  return new Map(e && 'latents' in e ? e.latents.map((l) => [l.latent, l]) : []);
 }
 
 const percent = (share: number) => `${Math.round(100 * share)} %`;
@@ -61,7 +70,9 @@ export function runFacts(view: RunView): RunFacts {
   const proxy = (l: number) => t.punctuationShare[l] >= o.proxyThreshold || t.stopwordShare[l] >= o.proxyThreshold;
   const hue = (l: number): Hue => (significant(l) ? 'geography' : punctuation(l) ? 'punctuation' : 'other');
   const listOf = (top: typeof a.perToken, token: number): TokenLatent[] => (top.latents[token] ?? []).map((latent, j) => ({ latent, value: top.values[token][j] }));
+  const evidence = evidenceByLatent(view);
   return {
+    evidence: (l) => evidence.get(l),
     top: (token) => listOf(a.perToken, token),
     facts(l) {
       const flags: LatentFlag[] = [];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { editDocState, newDocState, paintInput } from '../../../src/editor/document/docState';
+import { editDocState, newDocState, paintInput, settle } from '../../../src/editor/document/docState';
 import { makeRunView, TEXT } from '../../fixtures/runView';
 
 function withRun(offset: number, fn: (view: ReturnType<typeof makeRunView>) => void): void {
@@ -17,7 +17,7 @@ function withRun(offset: number, fn: (view: ReturnType<typeof makeRunView>) => v
 
 test('spans start at the selection offset and follow edits; an edit marks the state stale', () => {
   withRun(10, (view) => {
-    const s = newDocState('untitled:Untitled-1', view);
+    const s = newDocState('untitled:Untitled-1', view, ' '.repeat(10) + TEXT);
     const hungary = view.tokens.tokens.findIndex((t) => t.text === ' Hungary');
     const t = view.tokens.tokens[hungary];
     assert.deepEqual(s.spans[hungary], { start: t.start + 10, end: t.end + 10 });
@@ -36,7 +36,7 @@ test('spans start at the selection offset and follow edits; an edit marks the st
 
 test('paint input: each token tinted by its most informative latent, painted by its activation in its hue, with why; labels above the threshold', () => {
   withRun(0, (view) => {
-    const s = newDocState('u', view);
+    const s = newDocState('u', view, TEXT);
     const idx = (text: string) => view.tokens.tokens.findIndex((t) => t.text === text);
     const settings = { labels: { enabled: true, threshold: 0.9 }, excludeAlwaysOn: true };
     const p = paintInput(s, settings);
@@ -68,11 +68,27 @@ test('paint input: each token tinted by its most informative latent, painted by 
 test('highlight mode paints one latent\'s values in the highlight hue, without labels', () => {
   withRun(0, (view) => {
     const values = view.tokens.tokens.map((t) => (t.text === ' from' ? 1 : 0));
-    const p = paintInput({ ...newDocState('u', view), highlight: { latent: 3, values } }, { labels: { enabled: true, threshold: 0 }, excludeAlwaysOn: true });
+    const p = paintInput({ ...newDocState('u', view, TEXT), highlight: { latent: 3, values } }, { labels: { enabled: true, threshold: 0 }, excludeAlwaysOn: true });
     assert.deepEqual(p.tints.map((t) => t.value), values);
     assert.ok(p.tints.every((t) => t.hue === 'highlight'));
     assert.deepEqual(p.labels, []);
     assert.deepEqual(p.why, []);
     assert.equal(TEXT.slice(p.spans[4]!.start, p.spans[4]!.end), ' from');
+  });
+});
+
+test('an edit undone back to the trained text is fresh again, its tokens where they were; any other text stays stale', () => {
+  withRun(0, (view) => {
+    const s = newDocState('u', view, TEXT);
+    const typed = editDocState(s, [{ offset: 5, removed: 0, inserted: 1 }]);
+    const edited = TEXT.slice(0, 5) + 'x' + TEXT.slice(5);
+    assert.equal(settle(typed, edited).stale, true, 'the typed text differs');
+    const undone = settle(editDocState(typed, [{ offset: 5, removed: 1, inserted: 0 }]), TEXT);
+    assert.equal(undone.stale, false, 'the same text hash as when it was trained');
+    assert.deepEqual(undone.spans, s.spans, 'every token back, including the one the edit touched');
+    assert.equal(undone.live.length, view.tokens.tokens.length);
+    const sameLength = TEXT.slice(0, 5) + (TEXT[5] === 'a' ? 'b' : 'a') + TEXT.slice(6);
+    assert.equal(settle(editDocState(s, [{ offset: 5, removed: 1, inserted: 1 }]), sameLength).stale, true, 'same length, other text');
+    assert.equal(settle(s, 'anything'), s, 'a fresh state is left as it is');
   });
 });
