@@ -95,7 +95,7 @@ export function runFacts(view: RunView): RunFacts {
     hue,
     tint(token, excludeAlwaysOn) {
       const candidates = listOf(excludeAlwaysOn ? a.perTokenExcludingAlwaysOn : a.perToken, token);
-      const skipped = excludeAlwaysOn ? 'always-on and near-always latents skipped' : 'always-on latents included';
+      const included = excludeAlwaysOn ? '' : ', always-on ones included';
       let best: (TokenLatent & { share: number }) | undefined;
       for (const c of candidates) {
         const share = t.max[c.latent] > 0 ? Math.min(1, c.value / t.max[c.latent]) : 0;
@@ -105,13 +105,13 @@ export function runFacts(view: RunView): RunFacts {
         const why = excludeAlwaysOn && listOf(a.perToken, token).length > 0 ? 'No tint: only always-on or near-always latents fire here' : 'No tint: no latent fires here';
         return { share: 0, value: 0, hue: 'other', why };
       }
-      const of = candidates.length === 1 ? 'its only latent' : `the highest of its ${candidates.length} strongest latents`;
+      const of = candidates.length === 1 ? `the token's only candidate${excludeAlwaysOn ? ' (always-on latents left out)' : ''}` : `the highest of the token's ${candidates.length} strongest latents${included}`;
       return {
         latent: best.latent,
         share: best.share,
         value: best.value,
         hue: hue(best.latent),
-        why: `Tint: #${best.latent} at ${percent(best.share)} of its document max (${of}, each against its own max; ${skipped})`,
+        why: `Tint #${best.latent}: ${percent(best.share)} of its document max, ${of}`,
       };
     },
   };

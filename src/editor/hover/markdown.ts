@@ -1,8 +1,10 @@
 /**
- * The hover of one token as Markdown text: which latent set its tint, then one compact row per top
- * latent (its numbers, flags, the tokens it promotes, and two icon links), under a one-line legend
- * of the columns. Everything from the document is escaped; the only links are the two latentLens
- * commands (the MarkdownString that carries this text trusts only those, and renders `$(icon)`s).
+ * The hover of one token as Markdown text: the token (with the one random-weights or stale notice),
+ * which latent set its tint, one compact row per top latent (its numbers, flags, the tokens it
+ * promotes, and two icon links), and a one-line legend of the columns. It fits VS Code's hover
+ * without scrolling: a hover opens at most max(250 px, a quarter of the editor's height) tall.
+ * Everything from the document is escaped; the only links are the two latentLens commands (the
+ * MarkdownString that carries this text trusts only those, and renders `$(icon)`s).
  */
 import { COMMANDS } from '../commands/ids';
 import { escapeMarkdown, tokenLabel } from './markdownEscape';
@@ -63,21 +65,22 @@ function promotedText(p: Promotes): string {
   return p.tokens.slice(0, PROMOTED).map((t) => (t === null ? '?' : tokenLabel(t))).join(' ') || '—';
 }
 
-/** The legend's line: what each column means. */
-export function columnLegend(concept: string): string {
+/** The legend's line: what each column means, and where the latents come from. */
+export function columnLegend(concept: string, hook: string): string {
   const c = escapeMarkdown(concept);
   return (
-    `_act.: activation (SAE units) · dens.: % of tokens it fires on · ${c}: mean activation on ${c} tokens ÷ elsewhere where it fires, ` +
-    `q: the test's corrected p (≤ 0.05 passes) · promotes: the tokens its direction raises most · ·: a space_`
+    `_act.: activation · dens.: % of tokens it fires on · ${c}: mean on ${c} tokens ÷ elsewhere, q ≤ 0.05 passes the test · ` +
+    `promotes: tokens its direction raises most · ·: a space · ${escapeMarkdown(hook)}_`
   );
 }
 
 export function hoverMarkdown(h: HoverInput): string {
+  const notices = [
+    h.randomWeights ? `⚠ RANDOM WEIGHTS (${escapeMarkdown(h.model.replace(/\s*—\s*RANDOM WEIGHTS$/, ''))}, not GPT-2)` : '',
+    h.stale ? '⚠ edited since this run: retrain to update' : '',
+  ].filter(Boolean);
   const lines: string[] = [];
-  lines.push(`**${tokenLabel(h.tokenText)}** · token ${h.tokenIndex + 1} of ${h.nTokens} · Latent Lens`);
-  if (h.randomWeights) lines.push('', `⚠ RANDOM WEIGHTS (${escapeMarkdown(h.model.replace(/\s*—\s*RANDOM WEIGHTS$/, ''))}, not GPT-2): these latents say nothing about GPT-2.`);
-  if (h.stale) lines.push('', '⚠ The document was edited after this run; retrain to update.');
-  lines.push('', escapeMarkdown(h.tint), '');
+  lines.push([`**${tokenLabel(h.tokenText)}** · token ${h.tokenIndex + 1} of ${h.nTokens}`, ...notices].join(' · '), '', escapeMarkdown(h.tint), '');
   if (h.top.length === 0) {
     lines.push('No latent fires on this token.');
   } else {
@@ -90,8 +93,7 @@ export function hoverMarkdown(h: HoverInput): string {
       const links = `${commandLink(COMMANDS.highlightLatent, '$(eye)', args, `Highlight #${latent} in the editor`)} ${commandLink(COMMANDS.showLatent, '$(link-external)', args, `Show #${latent} in the Latent Browser`)}`;
       lines.push(`| #${latent} | ${num(value)} | ${num(f.densityPct, 2)} % | ${concept} | ${escapeMarkdown(flags)} | ${promotedText(h.promotes(latent))} | ${links} |`);
     }
-    lines.push('', columnLegend(h.conceptName));
   }
-  lines.push('', `_${escapeMarkdown(h.randomWeights ? h.hook : `${h.model} · ${h.hook}`)}_`);
+  lines.push('', columnLegend(h.conceptName, h.randomWeights ? h.hook : `${h.hook} of ${h.model}`));
   return lines.join('\n');
 }

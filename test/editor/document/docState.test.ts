@@ -44,8 +44,8 @@ test('paint input: each token tinted by its most informative latent, painted by 
     assert.deepEqual(p.tints[idx(',')], { value: 2, hue: 'punctuation' });
     assert.deepEqual(p.tints[idx(' and')], { value: 1, hue: 'geography' });
     assert.deepEqual(p.tints[idx('P')], { value: 0, hue: 'other' }, 'only the always-on #2 fires there: no tint');
-    assert.equal(p.why[idx(' Hungary')], 'Tint: #0 at 100 % of its document max (its only latent, each against its own max; always-on and near-always latents skipped)');
-    assert.match(p.why[idx(' and')], /^Tint: #0 at 25 % of its document max/);
+    assert.equal(p.why[idx(' Hungary')], "Tint #0: 100 % of its document max, the token's only candidate (always-on latents left out)");
+    assert.match(p.why[idx(' and')], /^Tint #0: 25 % of its document max/);
     assert.equal(p.why[idx('P')], 'No tint: only always-on or near-always latents fire here');
     const labelled = p.labels.flatMap((l, i) => (l === undefined ? [] : [view.tokens.tokens[i].text]));
     assert.deepEqual(
@@ -61,7 +61,7 @@ test('paint input: each token tinted by its most informative latent, painted by 
     assert.deepEqual(all.tints[idx('P')], { value: 0.5, hue: 'other' });
     assert.deepEqual(all.tints[idx(' and')], { value: 0.5, hue: 'other' }, '#2 at its max beats #0 at 25 % of its own');
     assert.deepEqual(all.tints[idx(' Hungary')], { value: 4, hue: 'geography' }, 'a tie at 100 %: the larger activation');
-    assert.match(all.why[idx(' and')], /^Tint: #2 at 100 % of its document max \(the highest of its 2 strongest latents, each against its own max; always-on latents included\)$/);
+    assert.match(all.why[idx(' and')], /^Tint #2: 100 % of its document max, the highest of the token's 2 strongest latents, always-on ones included$/);
   });
 });
 
