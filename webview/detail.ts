@@ -166,7 +166,7 @@ function contextView(rows: ContextRow[]): VNode {
       h(
         'div',
         { class: 'context-row', title: `token ${r.token}` },
-        h('span', { class: 'ctx-left' }, r.left),
+        h('span', { class: 'ctx-left' }, h('span', {}, r.left)),
         h('span', { class: 'ctx-token' }, r.text),
         h('span', { class: 'ctx-right' }, r.right),
         h('span', { class: 'value' }, fmt(r.value)),
@@ -209,7 +209,7 @@ function ablationView(run: RunView, a: Ablation): VNode {
           'div',
           { class: 'contexts', 'data-testid': 'hurts-most' },
           h('div', { class: 'key' }, 'Hurts most: predicting the underlined token after its context'),
-          ...hurt.map((r) => h('div', { class: 'context-row', title: `position ${r.position}` }, h('span', { class: 'ctx-left' }, r.left), h('span', { class: 'ctx-token target' }, r.target), h('span', { class: 'ctx-right' }), h('span', { class: 'value' }, signed(r.delta)))),
+          ...hurt.map((r) => h('div', { class: 'context-row', title: `position ${r.position}` }, h('span', { class: 'ctx-left' }, h('span', {}, r.left)), h('span', { class: 'ctx-token target' }, r.target), h('span', { class: 'ctx-right' }), h('span', { class: 'value' }, signed(r.delta)))),
         )
       : h('p', { class: 'muted' }, 'Ablating it raises no position’s loss.'),
   );

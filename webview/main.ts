@@ -106,14 +106,32 @@ function anchorRow(): { el: HTMLElement; top: number } | null {
   return el ? { el, top: el.getBoundingClientRect().top } : null;
 }
 
-/** Renders, then scrolls so that the anchor row is where it was (a section above it grew, shrank or closed). */
+/** Resolves once every section (a Lit element, which renders its shadow DOM a microtask later) has rendered. */
+function sectionsRendered(): Promise<unknown> {
+  return Promise.all(Array.from(document.querySelectorAll('vscode-collapsible'), (e) => (e as HTMLElement & { updateComplete?: Promise<unknown> }).updateComplete));
+}
+
+let renders = 0;
+
+/**
+ * Renders, then scrolls so that the anchor row is where it was on the screen (a section above it
+ * grew, shrank or closed). The new sections have no height until Lit renders them, a microtask later:
+ * meanwhile the page keeps its height, else the browser would clamp the scroll position to the top.
+ */
 function renderInPlace(): void {
   const anchor = anchorRow();
   const key = anchor && { latent: anchor.el.dataset.latent, list: anchor.el.dataset.list };
+  app.style.minHeight = `${app.getBoundingClientRect().height}px`;
   render();
-  if (!anchor || !key) return;
-  const again = Array.from(document.querySelectorAll<HTMLElement>('[data-testid="latent-row"]')).find((r) => r.dataset.latent === key.latent && r.dataset.list === key.list);
-  if (again) window.scrollBy(0, again.getBoundingClientRect().top - anchor.top);
+  const mine = ++renders;
+  void sectionsRendered().then(() => {
+    if (mine !== renders) return; // a later render takes over
+    app.style.minHeight = '';
+    const again = key && Array.from(document.querySelectorAll<HTMLElement>('[data-testid="latent-row"]')).find((r) => r.dataset.latent === key.latent && r.dataset.list === key.list);
+    if (again && anchor) window.scrollBy(0, again.getBoundingClientRect().top - anchor.top);
+    if (scrollToDetail) document.querySelector('[data-testid="latent-detail"]')?.scrollIntoView({ block: 'nearest' });
+    if (detail !== null) scrollToDetail = false;
+  });
 }
 
 function chartColors(): ChartColors {
@@ -146,8 +164,6 @@ function render(): void {
   put(parts.summary, renderSummary(run, s.doc, v));
   put(parts.legend, renderLegend(run, v));
   put(parts.lists, renderLists(run, v));
-  if (scrollToDetail) document.querySelector('[data-testid="latent-detail"]')?.scrollIntoView({ block: 'nearest' });
-  if (detail !== null) scrollToDetail = false;
   const lk = JSON.stringify([run.runDir, run.analysis.created, s.lexicon, lexiconMode, busy]);
   if (lk !== lexiconKey) {
     lexiconKey = lk;
@@ -290,7 +306,7 @@ app.addEventListener('change', (e) => {
   const mode = el.value as LexiconMode;
   lexiconMode = mode;
   if (mode !== 'custom' && state && state.lexicon.kind !== mode) post({ type: 'changeLexicon', lexicon: { kind: mode } });
-  render();
+  renderInPlace();
 }, true);
 
 /** Keeps what is typed in the custom word list (read from the element: not every input event leaves its shadow DOM). */
@@ -317,6 +333,6 @@ app.addEventListener('vsc-collapsible-toggle', (e) => {
 }, true);
 
 // A theme change repaints the CSS variables; the charts read their colours once, so redraw them.
-new MutationObserver(() => render()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+new MutationObserver(() => renderInPlace()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
 post({ type: 'ready' });
