@@ -212,6 +212,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     if (!s) return;
     const { runDir } = s.view;
     this.setWork(uri, runDir, { [kind]: line('starting…') });
+    this.log.info(`${kind} of ${runDir} started`);
     const t0 = Date.now();
     try {
       const job = await start(workKey(kind, uri), runDir, (p) => this.setWork(uri, runDir, { [kind]: line(progressLine(p)) }));
@@ -219,8 +220,12 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
       this.log.info(`${kind} of ${runDir} done after ${Date.now() - t0} ms`);
       this.updateRun(uri, runDir, (now) => done(now, result));
     } catch (e) {
-      if (e instanceof JobFailure && e.kind === 'cancelled') this.log.info(`${kind} of ${runDir} cancelled`);
-      else await reportError(e, this.log);
+      if (e instanceof JobFailure && e.kind === 'cancelled') {
+        this.log.info(`${kind} of ${runDir} cancelled`);
+      } else {
+        this.log.info(`${kind} of ${runDir} failed`);
+        await reportError(e, this.log);
+      }
     } finally {
       this.setWork(uri, runDir, { [kind]: null });
     }

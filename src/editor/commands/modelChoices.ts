@@ -12,7 +12,7 @@ import { background } from '../errors/report';
 import type { Lens } from '../lens';
 import { SECTION } from '../settings/schema';
 
-export const OFFLINE_MESSAGE = 'Latent Lens: GPT-2 Small could not be downloaded (Hugging Face is unreachable). Preview with a random-weights stand-in, or choose a folder holding GPT-2.';
+export const OFFLINE_MESSAGE = 'Latent Lens: cannot download GPT-2 Small (Hugging Face is unreachable). Preview with a random-weights stand-in, or choose a GPT-2 folder.';
 export const USE_STAND_IN = 'Use the random-weights stand-in';
 export const CHOOSE_FOLDER = 'Choose a GPT-2 folder…';
 const OPEN_SETTINGS = 'Open Settings';

@@ -56,13 +56,15 @@ export async function trainOnFile(lens: Lens, uriArg?: unknown): Promise<void> {
   await lens.stopWork(uri);
   const running = lens.runStarted(uri);
   const t0 = Date.now();
-  let phase = '';
+  let logged = '';
   let started: StartedJob;
   try {
     started = await lens.client.train(uri, { text, source: uri, label, offset, out: lens.cache.newRunDir(uri), settings: job }, (p) => {
       const line = progressLine(p);
-      if (p.phase !== phase) {
-        phase = p.phase;
+      // The log gets each phase's first line, and its first line with a count.
+      const key = `${p.phase}:${p.total !== undefined}`;
+      if (key !== logged && !(p.total === undefined && logged.startsWith(`${p.phase}:`))) {
+        logged = key;
         lens.log.info(`job ${p.jobId}: ${p.phase} after ${Date.now() - t0} ms (${line})`);
       }
       lens.runProgress(uri, running, line);
