@@ -42,7 +42,8 @@ function syntheticSae(T: number, dIn: number, seed: number): { decoder: SaeDecod
     });
     rowPtr[t + 1] = (t + 1) * K;
   }
-  return { decoder: { dSae: N_SAE, dIn, wDec, bDec: new Float32Array(dIn) }, codes: { rowPtr, index, value } };
+  const raw = { normalization: { kind: 'none' }, applyBDecToInput: true, site: { prependBos: false, centred: false } } as const;
+  return { decoder: { dSae: N_SAE, dIn, wDec, bDec: new Float32Array(dIn), ...raw }, codes: { rowPtr, index, value } };
 }
 
 async function main() {

@@ -7,6 +7,7 @@
  */
 import type { StabilityReport } from '../src/core/analysis/stability';
 import type { ListedLatent, ReportMessage } from '../src/core/analysis/types';
+import { saeKindText, saeOriginText } from '../src/core/run/describe';
 import type { BrowserState, LexiconChoice, RunView } from '../src/shared/protocol';
 import { hueMeaning, STRENGTH_LEGEND, TINT_LEGEND_INTRO } from '../src/shared/legend';
 import type { Hue } from '../src/shared/runFacts';
@@ -116,7 +117,7 @@ export function renderSummary(run: RunView, doc: BrowserState['doc'], view: Pick
   const computing = view.state?.work.evidence ?? null;
   const items: [string, string, string?][] = [
     ['Tokens', String(s.nTokens)],
-    ['Latents', String(s.nLatents), `k = ${run.cfg.sae.k} of ${run.cfg.sae.d_sae} per token`],
+    ['Latents', String(s.nLatents), saeKindText(run.cfg.sae)],
     ['FVE', fmt(m.final.fve), 'fraction of variance explained by the reconstruction'],
     ...fidelityItems(run, computing),
     ['L0', fmt(s.l0), 'mean number of latents non-zero per token'],
@@ -125,7 +126,7 @@ export function renderSummary(run: RunView, doc: BrowserState['doc'], view: Pick
     ['Always-on', String(s.alwaysOn), `fire on every token; ${s.nearAlways} fire on at least ${pct(run.analysis.options.nearAlways)} of them`],
     ['Engine', m.engine],
     ['Device', m.device],
-    ['Time', duration(m.total_ms), `${duration(m.ms_per_epoch)} per epoch, ${m.batching}`],
+    ['Time', duration(m.total_ms), m.ms_per_epoch === undefined ? 'encoding this text; the SAE was not trained here' : `${duration(m.ms_per_epoch)} per epoch, ${m.batching}`],
   ];
   return section(
     'summary',
@@ -139,7 +140,7 @@ export function renderSummary(run: RunView, doc: BrowserState['doc'], view: Pick
       doc?.stale && h('div', { class: 'notice notice-warning', 'data-testid': 'stale' }, icon('history'), ' The document changed since this run; train again for current latents.'),
       h('dl', { class: 'facts' }, ...items.flatMap(([k, v, title]) => [h('dt', { title }, k), h('dd', { title }, v)])),
       evidenceState(run, computing),
-      h('p', { class: 'muted' }, `${run.cfg.model.name} · ${run.cfg.sae.hook_name} · ${run.cfg.train.preset} preset · ${run.cfg.train.epochs} epochs · lexicon ${lex.name} (${lex.terms} terms, ${run.analysis.concept.matchedTerms.length} found in the text)`),
+      h('p', { class: 'muted' }, `${run.cfg.model.name} · ${run.cfg.sae.hook_name} · ${saeOriginText(run.cfg)} · lexicon ${lex.name} (${lex.terms} terms, ${run.analysis.concept.matchedTerms.length} found in the text)`),
     ),
   );
 }

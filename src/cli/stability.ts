@@ -68,7 +68,7 @@ export const stabilityCommand: Command = {
       if (i === 0 && result.notice) process.stderr.write(`${result.notice}\n`);
       const run = readRun(dir);
       shape = { dIn: run.cfg.sae.d_in, nLatents: run.cfg.sae.d_sae };
-      runs.push({ seed, w: run.w, report: writeRunAnalysis(run, analysis).report, dir });
+      runs.push({ seed, w: run.sae.wEnc, report: writeRunAnalysis(run, analysis).report, dir });
     }
     const report = seedStability(runs, shape.dIn, shape.nLatents, threshold);
     const jsonPath = path.join(out, STABILITY_FILE);

@@ -28,6 +28,8 @@ export type ErrorCode =
   | 'E_HOOK'
   /** Activations of another width than the SAE expects. */
   | 'E_DIN'
+  /** An SAE (folder, hub path or release) that is missing, malformed, inconsistent or of a kind Latent Lens cannot run. */
+  | 'E_SAE'
   /** A saved activations file that is not as `extract` writes it. */
   | 'E_ACTIVATIONS'
   /** Arrays of inconsistent shapes handed to the analysis. */

@@ -12,8 +12,6 @@ export type { Provider, ProviderRequest };
 export interface ExtractOptions extends SessionOptions {
   /** Checked between windows. */
   signal?: AbortSignal;
-  /** After each window of the document's `total` (planWindows), once the session is open. */
-  onWindow?: (done: number, total: number) => void;
 }
 
 export interface Extraction {
@@ -66,15 +64,23 @@ function checkTokens(tokens: readonly Pick<Token, 'id' | 'text'>[], model: Gpt2M
 export interface WindowRunner {
   hooks: Hook[];
   provider: Provider;
-  /** Hook name → Float32Array [win.end − win.start, hook.width], row i belonging to tokens[win.start + i]. */
+  /**
+   * Hook name → Float32Array [lead.length + win.end − win.start, hook.width]: the lead's rows, then
+   * row lead.length + i belonging to tokens[win.start + i].
+   */
   run(win: Window): Promise<Map<string, Float32Array>>;
 }
 
-/** Checks the tokens and the options and opens (or reuses) the extraction session for `hookNames`. */
-export async function windowRunner(tokens: readonly Pick<Token, 'id' | 'text'>[], model: Gpt2Model, hookNames: string[], opts: ExtractOptions = {}): Promise<WindowRunner> {
+/**
+ * Checks the tokens and the options and opens (or reuses) the extraction session for `hookNames`.
+ * `lead` runs before every window, positions from 0 at its first token (an SAE trained with BOS
+ * gets [BOS]; plan the windows one shorter then).
+ */
+export async function windowRunner(tokens: readonly Pick<Token, 'id' | 'text'>[], model: Gpt2Model, hookNames: string[], opts: ExtractOptions = {}, lead: readonly Pick<Token, 'id' | 'text'>[] = []): Promise<WindowRunner> {
   if (hookNames.length === 0) throw new UserError('no hook requested; name at least one, e.g. blocks.6.hook_mlp_out.', 'E_HOOK');
   const hooks = [...new Map(hookNames.map((n) => parseHook(n, model.config)).map((h) => [h.name, h])).values()];
   checkTokens(tokens, model);
+  if (lead.length) checkTokens(lead, model);
   if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) {
     throw new UserError(`threads must be a positive integer, got ${opts.threads}.`, 'E_USAGE');
   }
@@ -85,13 +91,26 @@ export async function windowRunner(tokens: readonly Pick<Token, 'id' | 'text'>[]
     provider,
     async run(win) {
       opts.signal?.throwIfAborted();
-      const n = win.end - win.start;
-      const ids = BigInt64Array.from(tokens.slice(win.start, win.end), (t) => BigInt(t.id));
+      const n = lead.length + win.end - win.start;
+      const ids = BigInt64Array.from([...lead, ...tokens.slice(win.start, win.end)], (t) => BigInt(t.id));
       const positions = BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
       const out = await s.run({ [INPUT_IDS]: new ort.Tensor('int64', ids, [n]), [POSITION_IDS]: new ort.Tensor('int64', positions, [n]) });
       return new Map(hooks.map((h) => [h.name, out[h.name].data as Float32Array]));
     },
   };
+}
+
+/**
+ * Runs the windows of a document of T tokens (planWindows with context P) in order and hands each
+ * window's rows to `take(from, rows)`: hook name → the rows of tokens [from, win.end), the ones the
+ * window supplies. Windows that `needed` declines are not run.
+ */
+export async function runWindows(runner: WindowRunner, T: number, P: number, take: (from: number, rows: Map<string, Float32Array>) => void, needed: (win: Window) => boolean = () => true): Promise<void> {
+  for (const win of planWindows(T, P)) {
+    if (!needed(win)) continue;
+    const out = await runner.run(win);
+    take(win.keepFrom, new Map(runner.hooks.map((h) => [h.name, out.get(h.name)!.subarray((win.keepFrom - win.start) * h.width)])));
+  }
 }
 
 /**
@@ -105,12 +124,8 @@ export async function extractActivations(input: string | Token[], model: Gpt2Mod
   const runner = await windowRunner(tokens, model, hookNames, opts);
   const T = tokens.length;
   const acts = new Map(runner.hooks.map((h) => [h.name, new Float32Array(T * h.width)]));
-  const windows = planWindows(T, model.config.nPositions);
-  opts.onWindow?.(0, windows.length);
-  for (const [i, win] of windows.entries()) {
-    const out = await runner.run(win);
-    for (const h of runner.hooks) acts.get(h.name)!.set(out.get(h.name)!.subarray((win.keepFrom - win.start) * h.width), win.keepFrom * h.width);
-    opts.onWindow?.(i + 1, windows.length);
-  }
+  await runWindows(runner, T, model.config.nPositions, (from, rows) => {
+    for (const h of runner.hooks) acts.get(h.name)!.set(rows.get(h.name)!, from * h.width);
+  });
   return { tokens, acts, provider: runner.provider, ms: performance.now() - t0 };
 }

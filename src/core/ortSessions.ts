@@ -6,6 +6,12 @@ import { UserError } from './errors';
 export type ProviderRequest = 'auto' | 'cpu' | 'cuda';
 export type Provider = 'cpu' | 'cuda';
 
+/** How a session's device is reported: "cuda:0", or "cpu (2 threads)" / "cpu (onnxruntime's default threads)". */
+export function deviceText(provider: Provider, threads: number | undefined): string {
+  if (provider === 'cuda') return 'cuda:0';
+  return `cpu (${threads === undefined ? "onnxruntime's default threads" : `${threads} thread${threads === 1 ? '' : 's'}`})`;
+}
+
 /** Whether onnxruntime-node's CUDA provider library sits beside its binding (it is fetched at install time only on request). */
 export function cudaProviderInstalled(): boolean {
   const bin = path.join(path.dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);

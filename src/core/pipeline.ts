@@ -1,19 +1,25 @@
 import * as path from 'node:path';
 import { readActivationsFile } from './activationsFile';
+import { extractCorpus, type CorpusExtraction, type CorpusProgress } from './corpus/extract';
+import type { Corpus } from './corpus/list';
+import { readCorpusFile, scanCorpus, type CorpusLimits, type CorpusScan } from './corpus/scan';
+import { shardCacheDir, shardKey, ShardStore, type ShardSpec } from './corpus/shards';
+import { textSha256 } from './corpus/text';
 import { CancelledError, isCancelled, throwIfAborted, UserError } from './errors';
-import { extractActivations } from './extract';
-import { hookKindOf, hookWidth } from './hooks';
+import { hookKindOf, hookWidth, type Hook } from './hooks';
 import type { DownloadProgress } from './model/download';
 import { resolveModelOrRandom } from './model/fallback';
-import { checkFinite, loadModel } from './model/load';
-import { RUN_FORMAT_VERSION, type EpochMetrics, type RunCfg, type RunMetrics } from './run/format';
-import { runCfg } from './run/runCfg';
+import { checkFinite, loadModel, type Gpt2Model } from './model/load';
+import { RUN_FORMAT_VERSION, type EpochMetrics, type RunCfg, type RunToken, type RunTokens, type SkippedFile, type TrainedMetrics } from './run/format';
+import { runCfg, type TrainedCfg } from './run/runCfg';
 import { checkRunTarget, writeRun } from './run/runDir';
 import { PRESETS, resolveHook, saeShape, validateSaeConfig, type SaeConfig, type SaeShape } from './sae/config';
-import { trainSae, validateTrainOptions, type EngineChoice } from './sae/train';
-import { tokenize, type Token } from './tokenizer';
+import { tiedSae } from './sae/model';
+import { memoryRows, type RowSource } from './sae/rows';
+import { trainRows, validateTrainOptions, type EngineChoice } from './sae/train';
+import { countTokens, type Token } from './tokenizer';
 
-export type Phase = 'download' | 'tokenize' | 'extract' | 'train' | 'write';
+export type Phase = 'scan' | 'download' | 'tokenize' | 'extract' | 'train' | 'write';
 
 export interface PipelineProgress {
   phase: Phase;
@@ -25,8 +31,8 @@ export interface PipelineProgress {
   download?: DownloadProgress;
   /** Phase 'train': the epoch just finished. */
   epoch?: { epoch: number; epochs: number; metrics: EpochMetrics; etaMs: number };
-  /** Phase 'extract': windows of the document run so far (0 once the session is open), of `total`. */
-  windows?: { done: number; total: number };
+  /** Phases 'scan' (files read) and 'extract' (files and tokens): how far through the corpus. */
+  corpus?: CorpusProgress;
 }
 
 export interface PipelineOptions {
@@ -36,8 +42,19 @@ export interface PipelineOptions {
   source?: string;
   /** Offset of `text` inside the source (a selection); default 0. */
   offset?: number;
+  /** …a corpus of files (corpus/list.ts listCorpus, or the editor's pick), with its limits, or… */
+  corpus?: Corpus & { limits: CorpusLimits };
   /** …a safetensors file written by `latent-lens extract` (then no model is needed). */
   activations?: string;
+  /**
+   * Where the activation shards of a text or corpus go (corpus/shards.ts); default: the model and
+   * hook's folder under the cache root (shardCacheDir). They stay after a cancel or failure, for the
+   * next run on the same files with the same model and hook to reuse, and are removed once the run
+   * directory is written.
+   */
+  shardsDir?: string;
+  /** Bytes of activations per shard (default corpus/shards.ts SHARD_BYTES); smaller shards resume at a finer grain. */
+  shardBytes?: number;
   /** Model directory or hub name (e.g. "gpt2"); undefined downloads GPT-2 Small. */
   modelSpec?: string;
   /** The SAE to train, resolved by the caller (sae/config.ts saeConfig). */
@@ -54,11 +71,13 @@ export interface PipelineOptions {
 export interface PipelineResult {
   /** The run directory as given. */
   out: string;
-  cfg: RunCfg;
-  metrics: RunMetrics;
+  cfg: TrainedCfg;
+  metrics: TrainedMetrics;
   nTokens: number;
-  /** Extraction on ORT, absent when training on saved activations. */
-  extract?: { provider: string; ms: number };
+  /** Extraction on ORT, absent when training on saved activations; tokens extracted now and read from an earlier run's shards. */
+  extract?: { provider: string; ms: number; extracted: number; reused: number };
+  /** A corpus run: its files trained on and skipped. */
+  corpus?: { root: string; files: number; skipped: SkippedFile[] };
   /** Set when the default model could not be downloaded and a random-weight stand-in was used: show it. */
   notice?: string;
 }
@@ -67,7 +86,7 @@ export interface PipelineResult {
 function precheck(o: PipelineOptions): void {
   validateSaeConfig(o.sae);
   validateTrainOptions({ engine: o.engine, threads: o.threads });
-  if ((o.text === undefined) === (o.activations === undefined)) throw new Error('runPipeline needs exactly one of text and activations');
+  if ([o.text, o.corpus, o.activations].filter((v) => v !== undefined).length !== 1) throw new Error('runPipeline needs exactly one of text, corpus and activations');
   checkRunTarget(o.out);
 }
 
@@ -95,14 +114,17 @@ function hookOfFile(file: { path: string; hook?: string; d: number }, c: SaeConf
 interface Prepared {
   hookName: string;
   shape: SaeShape;
-  acts: Float32Array; // [T, dIn]
-  tokens: Token[];
+  rows: RowSource & { close?(): void };
+  tokens: RunTokens;
   model: RunCfg['model'];
-  extract?: { provider: string; ms: number };
+  extract?: PipelineResult['extract'];
+  corpus?: PipelineResult['corpus'];
   notice?: string;
+  /** The shards to remove once the run is written. */
+  shards?: { store: ShardStore; specs: ShardSpec[] };
 }
 
-async function fromText(o: PipelineOptions, text: string): Promise<Prepared> {
+async function openModel(o: PipelineOptions): Promise<{ model: Gpt2Model; hook: Hook; shape: SaeShape; notice?: string }> {
   const progress = o.onProgress ?? (() => {});
   progress({ phase: 'download', message: `loading model ${o.modelSpec ?? 'gpt2'}` });
   const { dir, fallback } = await resolveModelOrRandom(o.modelSpec, {
@@ -115,68 +137,104 @@ async function fromText(o: PipelineOptions, text: string): Promise<Prepared> {
   const hook = resolveHook(o.sae, model.config);
   const shape = saeShape(o.sae, hook.width);
   throwIfAborted(o.signal, 'training run');
+  return { model, hook, shape, notice: fallback };
+}
 
-  progress({ phase: 'tokenize', message: `tokenizing ${o.source ?? 'the text'}` });
-  const tokens = tokenize(text);
-  const extracting = `extracting ${hook.name} for ${tokens.length} tokens`;
-  progress({ phase: 'extract', message: extracting });
-  const ex = await extractActivations(tokens, model, [hook.name], {
+/**
+ * The files to train on: a corpus as listed and scanned (scan.ts: text files only, within its
+ * limits), or the one document, given as its text — a corpus of one file whose text cannot change.
+ */
+function scanInput(o: PipelineOptions): { scan: CorpusScan; read: (f: { abs: string; path: string }) => { text: string } | SkippedFile } {
+  if (o.corpus) {
+    const c = o.corpus;
+    const scan = scanCorpus(c.root, c.files, c.limits, { signal: o.signal, onFile: (done, total) => o.onProgress?.({ phase: 'scan', message: `reading ${c.root}`, fraction: done / total, corpus: { files: done, totalFiles: total, tokens: 0, totalTokens: 0, path: '' } }) });
+    return { scan, read: (f) => readCorpusFile(f, c.limits.maxFileBytes) };
+  }
+  const text = o.text!;
+  const source = o.source ?? 'text';
+  const scan = { files: [{ path: source, abs: source, sha256: textSha256(text), tokens: countTokens(text) }], skipped: [], tokens: countTokens(text) };
+  return { scan, read: () => ({ text }) };
+}
+
+async function fromText(o: PipelineOptions): Promise<Prepared> {
+  const progress = o.onProgress ?? (() => {});
+  const { scan, read } = scanInput(o);
+  const { model, hook, shape, notice } = await openModel(o);
+  const key = shardKey(model, hook.name, hook.width, o.shardBytes);
+  const store = new ShardStore(o.shardsDir ?? shardCacheDir(key), key);
+  const what = o.corpus ? `${scan.files.length} files` : (o.source ?? 'the text');
+  progress({ phase: 'extract', message: `extracting ${hook.name} of ${what} (${scan.tokens} tokens)` });
+  const ex: CorpusExtraction = await extractCorpus(scan, read, model, hook, store, {
     threads: o.threads,
     signal: o.signal,
-    onWindow: (done, total) => progress({ phase: 'extract', message: extracting, fraction: done / total, windows: { done, total } }),
+    onProgress: (c) => progress({ phase: 'extract', message: `extracting ${hook.name}: file ${Math.min(c.files + 1, c.totalFiles)}/${c.totalFiles}, ${c.tokens}/${c.totalTokens} tokens`, fraction: c.totalTokens ? c.tokens / c.totalTokens : undefined, corpus: c }),
   });
+  const runTokens: RunToken[] = ex.tokens.map(({ id, text, start, end }: Token) => ({ id, text, start, end }));
+  const skipped = [...scan.skipped, ...ex.skipped];
+  const tokens: RunTokens = o.corpus
+    ? { version: RUN_FORMAT_VERSION, source: o.corpus.root, offset: 0, tokens: runTokens, files: ex.files, skipped }
+    : { version: RUN_FORMAT_VERSION, source: o.source ?? 'text', offset: o.offset ?? 0, tokens: runTokens };
   return {
     hookName: hook.name,
     shape,
-    acts: ex.acts.get(hook.name)!,
+    rows: ex.rows,
     tokens,
     model: { name: model.label, dir: path.resolve(model.dir), random_weights: model.randomWeights },
-    extract: { provider: ex.provider, ms: ex.ms },
-    notice: fallback,
+    extract: { provider: ex.provider ?? 'none (every activation was in the shards of an earlier run)', ms: ex.ms, extracted: ex.extracted, reused: ex.reused },
+    corpus: o.corpus && { root: o.corpus.root, files: ex.files.length, skipped },
+    notice,
+    shards: { store, specs: ex.shards },
   };
 }
 
 function fromFile(file: string, c: SaeConfig): Prepared {
   const f = readActivationsFile(file);
   const hook = hookOfFile(f, c);
-  return { hookName: hook.name, shape: saeShape(c, f.d), acts: f.acts, tokens: f.tokens, model: { name: f.model ?? 'unknown model', random_weights: f.randomWeights } };
+  return {
+    hookName: hook.name,
+    shape: saeShape(c, f.d),
+    rows: memoryRows(f.acts, f.T, f.d),
+    tokens: { version: RUN_FORMAT_VERSION, source: file, offset: 0, tokens: f.tokens.map(({ id, text, start, end }) => ({ id, text, start, end })) },
+    model: { name: f.model ?? 'unknown model', random_weights: f.randomWeights },
+  };
 }
 
 async function run(o: PipelineOptions): Promise<PipelineResult> {
   precheck(o);
   const progress = o.onProgress ?? (() => {});
-  const prep = o.text !== undefined ? await fromText(o, o.text) : fromFile(o.activations!, o.sae);
-  const { shape, tokens } = prep;
-  const T = tokens.length;
-
-  progress({ phase: 'train', message: `training ${shape.nLatents} latents, k ${shape.k}, on ${T} tokens` });
-  const result = await trainSae(prep.acts, T, shape.dIn, shape, o.sae, {
-    engine: o.engine,
-    threads: o.threads,
-    signal: o.signal,
-    onProgress: (epoch, epochs, metrics, etaMs) =>
-      progress({ phase: 'train', message: `epoch ${epoch}/${epochs}`, fraction: epoch / epochs, epoch: { epoch, epochs, metrics, etaMs } }),
-  });
-
-  throwIfAborted(o.signal, 'training run');
-  progress({ phase: 'write', message: `writing ${o.out}` });
-  const cfg = runCfg(o.sae, { hookName: prep.hookName, shape, model: prep.model, engine: result.metrics.engine, device: result.metrics.device, nTokens: T });
-  const source = o.text !== undefined ? (o.source ?? 'text') : o.activations!;
-  writeRun(o.out, {
-    cfg,
-    w: result.w,
-    codes: result.codes,
-    metrics: result.metrics,
-    tokens: { version: RUN_FORMAT_VERSION, source, offset: o.offset ?? 0, tokens: tokens.map(({ id, text, start, end }) => ({ id, text, start, end })) },
-  });
-  return { out: o.out, cfg, metrics: result.metrics, nTokens: T, extract: prep.extract, notice: prep.notice };
+  const prep = o.activations !== undefined ? fromFile(o.activations, o.sae) : await fromText(o);
+  const { shape } = prep;
+  const T = prep.rows.T;
+  let written: { cfg: TrainedCfg; metrics: TrainedMetrics };
+  try {
+    progress({ phase: 'train', message: `training ${shape.nLatents} latents, k ${shape.k}, on ${T} tokens` });
+    const result = await trainRows(prep.rows, shape, o.sae, {
+      engine: o.engine,
+      threads: o.threads,
+      signal: o.signal,
+      onProgress: (epoch, epochs, metrics, etaMs) =>
+        progress({ phase: 'train', message: `epoch ${epoch}/${epochs}`, fraction: epoch / epochs, epoch: { epoch, epochs, metrics, etaMs } }),
+    });
+    throwIfAborted(o.signal, 'training run');
+    progress({ phase: 'write', message: `writing ${o.out}` });
+    const sae = tiedSae(result.w, shape, { hookName: prep.hookName, modelName: prep.model.name });
+    const cfg = runCfg(o.sae, sae, { model: prep.model, engine: result.metrics.engine, device: result.metrics.device, nTokens: T });
+    writeRun(o.out, { cfg, sae, codes: result.codes, metrics: result.metrics, tokens: prep.tokens });
+    written = { cfg, metrics: result.metrics };
+  } finally {
+    prep.rows.close?.();
+  }
+  prep.shards?.store.remove(prep.shards.specs);
+  return { out: o.out, ...written, nTokens: T, extract: prep.extract, corpus: prep.corpus, notice: prep.notice };
 }
 
 /**
  * The whole product in one call, used by the CLI, the editor's worker and the README's main command:
- * resolve the model (downloading it if needed), tokenize, extract the hook's activations, train the
- * SAE and write the run directory atomically (or train on saved activations). Settings are checked
- * before any work; aborting `signal` throws CancelledError and leaves no run directory behind.
+ * read the corpus (or take the one document), resolve the model (downloading it if needed), extract
+ * the hook's activations file by file into shards, train the SAE streaming from them and write the
+ * run directory atomically (or train on saved activations). Settings are checked before any work;
+ * aborting `signal` throws CancelledError and leaves no run directory behind, only the shards
+ * written so far, which the same command run again reuses.
  */
 export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   try {

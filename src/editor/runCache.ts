@@ -7,11 +7,12 @@
  * document version numbers when a document is reopened, so the hash is what identifies "the same
  * version of the text". An edited document does not match and shows no stale run. Free of `vscode`.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { textSha256 as sha256 } from '../core/corpus/text';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ANALYSIS_FILE, ANALYSIS_VERSION } from '../core/analysis/types';
-import { RUN_FORMAT_VERSION } from '../core/run/format';
+import { RUN_FORMAT_VERSION, type RunCfg } from '../core/run/format';
 import { RUN_FILES } from '../core/run/runDir';
 import type { RunView } from '../shared/protocol';
 
@@ -28,9 +29,6 @@ export interface CacheEntry {
   createdAt: string;
 }
 
-export function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
 
 function readJson(file: string): unknown {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -75,6 +73,27 @@ export class RunCache {
     if (entry.version !== CACHE_VERSION || entry.uri !== uri || entry.textSha256 !== sha256(text)) return undefined;
     const view = loadRunView(entry.runDir);
     return view && { entry, view };
+  }
+
+  /** Every remembered run whose cfg.json is readable and of this format version, newest first. */
+  runs(): { uri: string; runDir: string; createdAt: string; cfg: RunCfg }[] {
+    let dirs: string[];
+    try {
+      dirs = fs.readdirSync(this.root);
+    } catch {
+      return [];
+    }
+    return dirs
+      .flatMap((d) => {
+        try {
+          const entry = readJson(path.join(this.root, d, ENTRY_FILE)) as CacheEntry;
+          const cfg = readJson(path.join(entry.runDir, RUN_FILES.cfg)) as RunCfg;
+          return entry.version === CACHE_VERSION && cfg.version === RUN_FORMAT_VERSION ? [{ uri: entry.uri, runDir: entry.runDir, createdAt: entry.createdAt, cfg }] : [];
+        } catch {
+          return [];
+        }
+      })
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
   /** Drops a document's cached runs. */

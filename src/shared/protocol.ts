@@ -1,12 +1,13 @@
 /**
  * Every message that crosses a process or frame boundary, in one place.
  *
- * Host ↔ worker: JSON-RPC (vscode-jsonrpc 8) over the child process's IPC channel. Jobs — `train`,
- * then `evidence` (the causal evidence of the run just shown), `latentEvidence` (one more latent's),
- * `stability` (more seeds) — carry a jobId: while one runs the worker sends `progress` notifications,
- * and `cancel` stops it by id (the worker aborts between steps). A job answers with its result or a
- * JobError. `reanalyze` recomputes a run's analysis for another concept lexicon without retraining;
- * `activations` reads one latent's value on every token of a run (the "highlight latent N" heatmap).
+ * Host ↔ worker: JSON-RPC (vscode-jsonrpc 8) over the child process's IPC channel. Jobs — `train`
+ * (or `apply`: encode with an SAE of the field, no training), then `evidence` (the causal evidence
+ * of the run just shown), `latentEvidence` (one more latent's), `stability` (more seeds) — carry a
+ * jobId: while one runs the worker sends `progress` notifications, and `cancel` stops it by id (the
+ * worker aborts between steps). A job answers with its result or a JobError. `reanalyze` recomputes
+ * a run's analysis for another concept lexicon without retraining; `activations` reads one latent's
+ * value on every token of a run (the "highlight latent N" heatmap).
  *
  * Host ↔ webview (the latent browser): postMessage with the discriminated unions at the end.
  */
@@ -17,6 +18,7 @@ import type { LatentEvidence } from '../core/evidence/types';
 import type { ErrorCode } from '../core/errors';
 import type { RunCfg, RunMetrics, RunTokens } from '../core/run/format';
 import type { SaeConfig } from '../core/sae/config';
+import type { SaeRequest } from '../core/sae/source';
 
 // ---------------------------------------------------------------- host ↔ worker
 
@@ -64,6 +66,11 @@ export interface TrainJob {
   settings: JobSettings;
 }
 
+/** Apply an SAE (a release, hub folder, SAE folder or earlier run) to the text instead of training one. */
+export interface ApplyJob extends TrainJob {
+  sae: SaeRequest;
+}
+
 /** A run as the editor shows it: the run directory's JSON files. */
 export interface RunView {
   runDir: string;
@@ -73,11 +80,14 @@ export interface RunView {
   analysis: AnalysisReport;
 }
 
-/** load: reading a model from disk; download: fetching it from the hub; standIn: generating the random-weights stand-in. */
-export type Phase = 'load' | 'download' | 'standIn' | 'tokenize' | 'extract' | 'train' | 'write' | 'analyze' | 'evidence' | 'stability';
+/**
+ * load: reading a model from disk; download: fetching it from the hub; standIn: generating the
+ * random-weights stand-in; scan: reading a corpus's files; encode: applying an SAE instead of training.
+ */
+export type Phase = 'load' | 'download' | 'standIn' | 'scan' | 'tokenize' | 'extract' | 'train' | 'encode' | 'write' | 'analyze' | 'evidence' | 'stability';
 
 /** What `done` and `total` count in each phase that counts. */
-export type ProgressUnit = 'byte' | 'window' | 'epoch' | 'forward' | 'seed';
+export type ProgressUnit = 'byte' | 'file' | 'token' | 'epoch' | 'forward' | 'seed';
 
 export interface ProgressEvent {
   jobId: string;
@@ -136,6 +146,7 @@ export interface ActivationsQuery {
 }
 
 export const TrainRequest = new RequestType<TrainJob, RunView, JobErrorData>('latentLens/train');
+export const ApplyRequest = new RequestType<ApplyJob, RunView, JobErrorData>('latentLens/apply');
 export const ReanalyzeRequest = new RequestType<ReanalyzeJob, AnalysisReport, JobErrorData>('latentLens/reanalyze');
 /** The run's analysis with its `evidence` (or why there is none), as written to analysis.json. */
 export const EvidenceRequest = new RequestType<EvidenceJob, AnalysisReport, JobErrorData>('latentLens/evidence');

@@ -1,9 +1,9 @@
 /**
- * What the worker does for each request: train (pipeline + analysis), the causal evidence of a run
- * (its lists' top latents, or one latent on demand), seed stability, re-analysing a run with other
- * analysis settings, and reading one latent's activations. Runs read from disk stay cached in the
- * process, as do the pipeline's model sessions. Progress lines are written for editor users: no
- * paths of the extension's storage, no CLI flags.
+ * What the worker does for each request: train (pipeline + analysis) or apply an SAE (apply +
+ * analysis), the causal evidence of a run (its lists' top latents, or one latent on demand), seed
+ * stability, re-analysing a run with other analysis settings, and reading one latent's activations.
+ * Runs read from disk stay cached in the process, as do the pipeline's model sessions. Progress
+ * lines are written for editor users: no paths of the extension's storage, no CLI flags.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,6 +14,7 @@ import { analyzeRun, writeRunAnalysis, writeRunEvidence } from '../core/analysis
 import { seedStability, STABILITY_FILE, type StabilityReport, type StabilityRun } from '../core/analysis/stability';
 import { ANALYSIS_FILE, type AnalysisReport } from '../core/analysis/types';
 import { isUserError, throwIfAborted, UserError } from '../core/errors';
+import { applySae, type ApplyProgress } from '../core/apply';
 import { openRunModel, runEvidence, selectionFromReport } from '../core/evidence/runEvidence';
 import type { LatentEvidence } from '../core/evidence/types';
 import { extractActivations } from '../core/extract';
@@ -22,6 +23,7 @@ import { randomStandIn } from '../core/model/fallback';
 import { runPipeline, type PipelineProgress } from '../core/pipeline';
 import { saeConfigOf } from '../core/run/runCfg';
 import { readRun, type RunContents } from '../core/run/runDir';
+import { saeShape } from '../core/sae/config';
 import { trainSae } from '../core/sae/train';
 import { tokenize } from '../core/tokenizer';
 import { Eta } from '../shared/eta';
@@ -29,6 +31,7 @@ import { checkTokenCount } from '../shared/inputCheck';
 import type {
   ActivationsQuery,
   AnalysisSettings,
+  ApplyJob,
   EvidenceJob,
   JobSettings,
   LatentEvidenceJob,
@@ -109,8 +112,10 @@ function pipelineProgress(say: Say, modelName: string): (p: PipelineProgress) =>
         return say('load', `loading ${modelName}`);
       case 'tokenize':
         return say('tokenize', 'tokenizing');
+      case 'scan':
+        return say('scan', 'reading the files', p.corpus && { done: p.corpus.files, total: p.corpus.totalFiles, unit: 'file' });
       case 'extract':
-        return say('extract', p.message.replace(/^extracting (\S+) for (\d+) tokens$/, 'extracting $1 activations of $2 tokens'), p.windows && { ...p.windows, unit: 'window' });
+        return say('extract', extracting(p.message), p.corpus && { done: p.corpus.tokens, total: p.corpus.totalTokens, unit: 'token' });
       case 'train':
         if (!p.epoch) return say('train', (training = p.message));
         return say('train', training, { done: p.epoch.epoch, total: p.epoch.epochs, unit: 'epoch', loss: p.epoch.metrics.loss });
@@ -120,17 +125,60 @@ function pipelineProgress(say: Say, modelName: string): (p: PipelineProgress) =>
   };
 }
 
-export async function runTrainJob(job: TrainJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
+/** "extracting blocks.6.hook_mlp_out activations": the pipeline's or apply's message without its counts. */
+const extracting = (message: string) => message.replace(/^extracting (\S+?):? .*$/, 'extracting $1 activations');
+
+/** Applying an SAE, in the editor's words. */
+function applyProgress(say: Say, modelName: string): (p: ApplyProgress) => void {
+  return (p) => {
+    switch (p.phase) {
+      case 'download':
+        if (p.download) return say('download', `downloading ${p.download.file}`, { done: p.download.done, total: p.download.total, unit: 'byte' });
+        return say('load', p.message.startsWith('loading model') ? `loading ${modelName}` : p.message);
+      case 'tokenize':
+        return say('tokenize', 'tokenizing');
+      case 'extract':
+        return say('extract', extracting(p.message));
+      case 'encode':
+        return say('encode', p.message);
+      case 'write':
+        return say('write', 'saving the run');
+    }
+  };
+}
+
+/**
+ * What training and applying share: the token cap and the lexicon checked before any download or
+ * work; the model resolved here, not by the pipeline, so that a failed download is an error the
+ * editor shows with its choices (instead of the pipeline's silent fallback to the random-weights
+ * stand-in); then `make` writes the run directory, which is analysed and returned. A cancel after
+ * the run directory was written leaves nothing behind either.
+ */
+async function runJob(job: TrainJob, signal: AbortSignal, progress: (p: ProgressEvent) => void, make: (model: { dir: string; name: string }, say: Say) => Promise<unknown>): Promise<RunView> {
   const { settings } = job;
-  // Refuse a text over the cap, or a lexicon that cannot be read, before any download or training.
   checkTokenCount(tokenize(job.text).length, settings.maxTokens, job.label);
   const concept = conceptOf(settings.analysis.lexicon);
   const say = progressReporter(job.jobId, progress);
   try {
-    // Resolved here, not by the pipeline, so that a failed download is an error the editor shows
-    // with its choices, instead of the pipeline's silent fallback to the random-weights stand-in.
-    const model = await modelFor(settings, signal, say);
-    await runPipeline({
+    await make(await modelFor(settings, signal, say), say);
+    throwIfAborted(signal, 'run');
+    say('analyze', `analysing the latents against the ${concept.lexicon.name} lexicon`);
+    const run = openRun(job.out);
+    const { report: analysis } = writeRunAnalysis(run, analysisOptions(settings.analysis, concept));
+    return { runDir: job.out, tokens: run.tokens, cfg: run.cfg, metrics: run.metrics, analysis };
+  } catch (e) {
+    if (signal.aborted) {
+      runs.delete(job.out);
+      fs.rmSync(job.out, { recursive: true, force: true });
+    }
+    throw e;
+  }
+}
+
+export function runTrainJob(job: TrainJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
+  const { settings } = job;
+  return runJob(job, signal, progress, (model, say) =>
+    runPipeline({
       text: job.text,
       source: job.source,
       offset: job.offset,
@@ -141,20 +189,25 @@ export async function runTrainJob(job: TrainJob, signal: AbortSignal, progress: 
       threads: settings.threads,
       signal,
       onProgress: pipelineProgress(say, model.name),
-    });
-    throwIfAborted(signal, 'training run');
-    say('analyze', `analysing the latents against the ${concept.lexicon.name} lexicon`);
-    const run = openRun(job.out);
-    const { report: analysis } = writeRunAnalysis(run, analysisOptions(settings.analysis, concept));
-    return { runDir: job.out, tokens: run.tokens, cfg: run.cfg, metrics: run.metrics, analysis };
-  } catch (e) {
-    // A cancel after the run directory was written leaves nothing behind either.
-    if (signal.aborted) {
-      runs.delete(job.out);
-      fs.rmSync(job.out, { recursive: true, force: true });
-    }
-    throw e;
-  }
+    }),
+  );
+}
+
+/** Applies the job's SAE (downloading it when needed) instead of training one. */
+export function runApplyJob(job: ApplyJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
+  return runJob(job, signal, progress, (model, say) =>
+    applySae({
+      text: job.text,
+      source: job.source,
+      offset: job.offset,
+      sae: job.sae,
+      modelSpec: model.dir,
+      out: job.out,
+      threads: job.settings.threads,
+      signal,
+      onProgress: applyProgress(say, model.name),
+    }),
+  );
 }
 
 /** Progress of a forward-pass count (evidence), in the evidence's phase. */
@@ -190,25 +243,27 @@ export async function runStabilityJob(job: StabilityJob, signal: AbortSignal, pr
   const run = openRun(job.runDir);
   const say = progressReporter(job.jobId, progress);
   say('stability', 'loading the model the run was trained with');
-  const model = openRunModel(run);
   const { cfg } = run;
+  if (!cfg.train) throw new UserError('Check stability trains more seeds like the run: this run applied an SAE instead of training one.', 'E_USAGE');
+  const model = openRunModel(run);
   const hook = cfg.sae.hook_name;
   const ex = await extractActivations([...run.tokens.tokens], model, [hook], { threads: job.threads, signal });
   const acts = ex.acts.get(hook)!;
-  const sae = saeConfigOf(cfg);
-  const shape = { dIn: cfg.sae.d_in, nLatents: cfg.sae.d_sae, k: cfg.sae.k };
+  const sae = saeConfigOf({ ...cfg, train: cfg.train });
+  const shape = saeShape(sae, cfg.sae.d_in);
   const options = analysisOptions(job.analysis, conceptOf(job.analysis.lexicon));
-  const trained: StabilityRun[] = [{ seed: sae.seed, w: run.w, report: readReport(path.join(job.runDir, ANALYSIS_FILE)), dir: job.runDir }];
+  const trained: StabilityRun[] = [{ seed: sae.seed, w: run.sae.wEnc, report: readReport(path.join(job.runDir, ANALYSIS_FILE)), dir: job.runDir }];
   const more = job.seeds - 1;
   for (let i = 1; i <= more; i++) {
     const seed = sae.seed + i;
     const message = `training seed ${seed} (${i} of ${more} more)`;
-    say('stability', message, { done: (i - 1) * sae.epochs, total: more * sae.epochs, unit: 'epoch' });
+    // Counted in seeds: a seed's schedule may end early (early stopping), so its epochs are not known ahead.
+    say('stability', message, { done: i - 1, total: more, unit: 'seed' });
     const r = await trainSae(acts, cfg.n_tokens, shape.dIn, shape, { ...sae, seed }, {
       engine: job.engine,
       threads: job.threads,
       signal,
-      onProgress: (epoch) => say('stability', message, { done: (i - 1) * sae.epochs + epoch, total: more * sae.epochs, unit: 'epoch' }),
+      onProgress: (epoch, epochs) => say('stability', message, { done: i - 1 + epoch / epochs, total: more, unit: 'seed' }),
     });
     throwIfAborted(signal, 'stability check');
     trained.push({ seed, w: r.w, report: analyzeRun({ ...run, codes: r.codes }, options) });

@@ -1,6 +1,6 @@
 /**
  * The worker process (dist/worker.js): forked by the extension host, it runs training jobs off the
- * host's thread and keeps models, ONNX sessions and run codes cached between jobs. Started as
+ * host's thread (training, or applying an SAE of the field) and keeps models, ONNX sessions and run codes cached between jobs. Started as
  * `worker.js <parent pid>`; exits when the parent goes away. The host stops it when idle.
  */
 import { ResponseError } from 'vscode-jsonrpc';
@@ -8,6 +8,7 @@ import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from 'vsc
 import { isCancelled, isUserError } from '../core/errors';
 import {
   ActivationsRequest,
+  ApplyRequest,
   CancelNotification,
   CANCELLED_RPC_CODE,
   EvidenceRequest,
@@ -21,7 +22,7 @@ import {
   type JobErrorData,
   type ProgressEvent,
 } from '../shared/protocol';
-import { latentActivations, reanalyzeRun, runEvidenceJob, runLatentEvidenceJob, runStabilityJob, runTrainJob } from './jobs';
+import { latentActivations, reanalyzeRun, runApplyJob, runEvidenceJob, runLatentEvidenceJob, runStabilityJob, runTrainJob } from './jobs';
 import { watchParent } from './parentWatch';
 import { throttled } from './throttle';
 
@@ -74,6 +75,7 @@ function main(): void {
       }
     });
   conn.onRequest(TrainRequest, job(runTrainJob));
+  conn.onRequest(ApplyRequest, job(runApplyJob));
   conn.onRequest(EvidenceRequest, job(runEvidenceJob));
   conn.onRequest(LatentEvidenceRequest, job(runLatentEvidenceJob));
   conn.onRequest(StabilityRequest, job(runStabilityJob));

@@ -15,7 +15,7 @@ export function analyzeRun(run: RunContents, options: AnalysisOptions = {}): Ana
       tokens: tokens.tokens,
       codes: run.codes,
       nLatents: cfg.sae.d_sae,
-      run: { source: tokens.source, model: cfg.model.name, hookName: cfg.sae.hook_name, k: cfg.sae.k, preset: cfg.train.preset, seed: cfg.train.seed, randomWeights: cfg.model.random_weights },
+      run: { source: tokens.source, model: cfg.model.name, hookName: cfg.sae.hook_name, k: cfg.sae.k, preset: cfg.train?.preset, seed: cfg.train?.seed, randomWeights: cfg.model.random_weights },
       codesName: path.join(run.dir, RUN_FILES.latents),
     },
     options,

@@ -1,8 +1,9 @@
 import { checkCodes, toColumns } from '../analysis/columns';
 import { UserError } from '../errors';
-import { planWindows, type Window } from '../extract';
+import type { Window } from '../extract';
 import { parseHook, type Hook } from '../hooks';
 import type { Gpt2Model } from '../model/load';
+import { saeLead, saeWindows } from '../sae/input';
 import type { SparseCodes } from '../sae/types';
 import type { Token } from '../tokenizer';
 import { logitEffects } from './logitEffects';
@@ -54,8 +55,9 @@ export function checkLatents(latents: readonly number[], dSae: number): void {
   if (bad !== undefined) throw new UserError(`latent ${bad} is out of range: this SAE has ${dSae} latents, numbered 0 to ${dSae - 1}.`, 'E_LATENT');
 }
 
-function windowRule(T: number, P: number, windows: Window[]): string {
-  const ce = `CE_t = −log p(token t+1 | tokens 0…t) for t = 0…${T - 2} (the last token predicts nothing); each CE is the mean of its ${T - 1} positions.`;
+function windowRule(T: number, P: number, windows: Window[], bos: boolean): string {
+  const lead = bos ? ' Every window starts with BOS, as the SAE was trained, which takes one position of the context: BOS is context, and its position is never scored.' : '';
+  const ce = `CE_t = −log p(token t+1 | tokens 0…t) for t = 0…${T - 2} (the last token predicts nothing); each CE is the mean of its ${T - 1} positions.${lead}`;
   if (windows.length === 1) return `${ce} The document fits the model's context of ${P} tokens: one window.`;
   return (
     `${ce} The document's ${T} tokens exceed the model's context of ${P}: every number was computed per window, in ${windows.length} windows (planWindows). ` +
@@ -114,9 +116,10 @@ export async function computeEvidence(inp: EvidenceInputs, latents: number[], op
   const ids = [...new Set(latents)];
   check(inp, hook, ids);
   const T = tokens.length;
-  const P = model.config.nPositions;
+  const bos = saeLead(decoder.site).length > 0;
+  const P = model.config.nPositions - (bos ? 1 : 0);
   const cols = toColumns(inp.codes, T, decoder.dSae);
-  const windows = planWindows(T, P);
+  const windows = saeWindows(T, model, decoder.site);
   const losses = await spliceLosses({ model, hook, tokens, decoder, codes: inp.codes, cols, latents: ids, windows }, opts);
   const logits = await logitEffects(model, hook, decoder, ids, opts);
   return {
@@ -126,7 +129,7 @@ export async function computeEvidence(inp: EvidenceInputs, latents: number[], op
     nTokens: T,
     windows,
     perWindow: windows.length > 1,
-    rule: windowRule(T, P, windows),
+    rule: windowRule(T, P, windows, bos),
     fidelity: fidelity(losses),
     latents: ids.map((latent, k) => ({
       latent,

@@ -25,7 +25,7 @@ export function formatEvidence(e: Evidence, logitTokens = 5): string {
     `CE clean ${num(f.ceClean)}, spliced (SAE reconstruction) ${num(f.ceSpliced)}, zero-ablated ${num(f.ceZeroAblation)} — CE recovered ${num(f.ceRecovered, 3)}, FVE ${num(f.fve, 3)}`,
     e.rule,
   );
-  if (e.latents.length) out.push('', `Ablating one latent (hook → x − z_j·W_dec[j], SAE error kept); ΔCE = CE(ablated) − CE(clean), mean over positions:`);
+  if (e.latents.length) out.push('', `Ablating one latent (hook → x − z_j·s_out·W_dec[j], s_out = 1 unless the SAE normalises its input; SAE error kept); ΔCE = CE(ablated) − CE(clean), mean over positions:`);
   for (const l of e.latents) out.push(...latentLines(l, logitTokens));
   return out.join('\n');
 }

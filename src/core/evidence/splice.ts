@@ -8,8 +8,9 @@ import type { Gpt2Model } from '../model/load';
 import { gpt2Session, type SessionOptions } from '../model/sessions';
 import type { SparseCodes } from '../sae/types';
 import type { Token } from '../tokenizer';
+import { saeLead, saeView } from '../sae/input';
 import { fve, totalVariance } from '../sae/metrics';
-import { reconstruct } from './decoder';
+import { normalizeInput, reconstruct } from '../sae/model';
 import type { SaeDecoder } from './types';
 
 export interface SpliceOptions extends SessionOptions {
@@ -64,14 +65,22 @@ interface Version {
   fill(dst: Float32Array): void;
 }
 
-/** A window's run: its clean activations x [n, w] and state [n, d], the rows it scores and the reconstruction of the rows it supplies. */
+/**
+ * A window's run over [lead, its tokens]: clean activations x [lead + n, w] and state [lead + n, d],
+ * the rows it scores and the spliced value of the rows it supplies.
+ */
 interface WindowRun {
   win: Window;
+  /** Positions before the window's first token (1 for an SAE with BOS). */
+  lead: number;
   x: Float32Array;
   state?: Float32Array;
-  /** Window-local positions whose loss this window supplies. */
+  /** Window-local positions (from the window's first token) whose loss this window supplies. */
   rows: number[];
-  xhat: Float32Array; // [end − keepFrom, w]
+  /** The SAE reconstruction in the hook's own terms: x − (SAE view of x − x̂), [end − keepFrom, w]. */
+  xhat: Float32Array;
+  /** The SAE's output scale s_out of each supplied row (model.ts), [end − keepFrom]. */
+  sOut: Float32Array;
 }
 
 function nonFinite(what: string): UserError {
@@ -86,7 +95,7 @@ function versionsOf(inp: SpliceInputs, r: WindowRun, out: SpliceLosses): { versi
   const { win, x, xhat } = r;
   const { cols, decoder } = inp;
   const w = inp.hook.width;
-  const keep = (win.keepFrom - win.start) * w;
+  const keep = (r.lead + win.keepFrom - win.start) * w;
   const lastScored = win.start + r.rows[r.rows.length - 1];
   const versions: Version[] = [
     { what: 'clean', loss: out.clean, fill: (dst) => dst.set(x) },
@@ -112,8 +121,9 @@ function versionsOf(inp: SpliceInputs, r: WindowRun, out: SpliceLosses): { versi
       fill: (dst) => {
         dst.set(x);
         for (const e of firing) {
-          const row = dst.subarray((cols.token[e] - win.start) * w, (cols.token[e] - win.start + 1) * w);
-          const z = cols.value[e];
+          const at = r.lead + cols.token[e] - win.start;
+          const row = dst.subarray(at * w, (at + 1) * w);
+          const z = cols.value[e] * r.sOut[cols.token[e] - win.keepFrom];
           for (let i = 0; i < w; i++) row[i] -= z * dir[i];
         }
       },
@@ -126,11 +136,11 @@ function versionsOf(inp: SpliceInputs, r: WindowRun, out: SpliceLosses): { versi
 async function runVersions(session: ort.InferenceSession, inp: SpliceInputs, r: WindowRun, versions: Version[], perRun: number, opts: SpliceOptions, progress: (versions: number) => void): Promise<void> {
   const { win, rows } = r;
   const { hook, tokens } = inp;
-  const n = win.end - win.start;
+  const n = r.lead + win.end - win.start;
   const w = hook.width;
   const N = rows.length;
   const fixed = {
-    [SUFFIX.rows]: new ort.Tensor('int64', BigInt64Array.from(rows, BigInt), [N]),
+    [SUFFIX.rows]: new ort.Tensor('int64', BigInt64Array.from(rows, (i) => BigInt(r.lead + i)), [N]),
     [SUFFIX.targets]: new ort.Tensor('int64', BigInt64Array.from(rows, (i) => BigInt(tokens[win.start + i + 1].id)), [N]),
     ...(r.state ? { [SUFFIX.state]: new ort.Tensor('float32', r.state, [n, inp.model.config.nEmbd]) } : {}),
   };
@@ -142,7 +152,7 @@ async function runVersions(session: ort.InferenceSession, inp: SpliceInputs, r: 
       const value = values.subarray(b * n * w, (b + 1) * n * w);
       v.fill(value);
       const at = value.findIndex((x) => !Number.isFinite(x));
-      if (at >= 0) throw nonFinite(`the ${v.what} value of ${hook.name} is ${value[at]} at token ${win.start + Math.floor(at / w)}`);
+      if (at >= 0) throw nonFinite(`the ${v.what} value of ${hook.name} is ${value[at]} at token ${win.start + Math.floor(at / w) - r.lead}`);
     });
     const res = await session.run({ ...fixed, [SUFFIX.hook]: new ort.Tensor('float32', values, [batch.length, n, w]) });
     const nll = res[SUFFIX.nll].data as Float32Array; // [batch, N]
@@ -170,9 +180,10 @@ export async function spliceLosses(inp: SpliceInputs, opts: SpliceOptions = {}):
   const T = tokens.length;
   const w = hook.width;
   const [, stateName] = prefixHooks(hook);
-  const runner = await windowRunner(tokens, model, prefixHooks(hook), opts);
+  const lead = saeLead(decoder.site).length;
+  const runner = await windowRunner(tokens, model, prefixHooks(hook), opts, saeLead(decoder.site));
   const { session } = await gpt2Session(model, JSON.stringify(['suffix', hook.name]), () => buildGpt2SuffixGraph(model, hook), opts);
-  const supplied = new Float32Array(T * w); // the hook's clean activations, row t from the window supplying t
+  const supplied = new Float32Array(T * w); // the SAE's view of the hook's clean activations, row t from the window supplying t
   let sse = 0;
   const out: SpliceLosses = { fve: NaN, clean: new Float64Array(T - 1), spliced: new Float64Array(T - 1), zero: new Float64Array(T - 1), ablated: inp.latents.map(() => new Float64Array(T - 1)) };
   const total = inp.windows.length * (3 + inp.latents.length);
@@ -182,19 +193,30 @@ export async function spliceLosses(inp: SpliceInputs, opts: SpliceOptions = {}):
   for (const win of inp.windows) {
     const n = win.end - win.start;
     const keep = win.keepFrom - win.start;
+    const m = n - keep;
     const acts = await runner.run(win);
-    const r: WindowRun = { win, x: acts.get(hook.name)!, state: stateName ? acts.get(stateName) : undefined, rows: [], xhat: new Float32Array((n - keep) * w) };
+    const x = acts.get(hook.name)!;
+    // The supplied rows as the SAE sees them (centred or not), its reconstruction there, and that
+    // reconstruction in the hook's own terms: x − (view − x̂), which is x̂ itself for an uncentred SAE.
+    const raw = x.subarray((lead + keep) * w);
+    const view = saeView(decoder.site, hook, raw);
+    const norm = normalizeInput(decoder, view, m);
+    const xhat = new Float32Array(m * w);
+    reconstruct(decoder, inp.codes, norm, win.keepFrom, win.end, xhat);
+    for (let i = 0; i < xhat.length; i++) {
+      sse += (view[i] - xhat[i]) ** 2;
+      xhat[i] += raw[i] - view[i];
+    }
+    supplied.set(view, win.keepFrom * w);
+    const r: WindowRun = { win, lead, x, state: stateName ? acts.get(stateName) : undefined, rows: [], xhat, sOut: norm.sOut };
     for (let i = keep; i < n && win.start + i <= T - 2; i++) r.rows.push(i);
-    reconstruct(decoder, inp.codes, win.keepFrom, win.end, r.xhat);
-    supplied.set(r.x.subarray(keep * w), win.keepFrom * w);
-    for (let i = 0; i < r.xhat.length; i++) sse += (r.x[keep * w + i] - r.xhat[i]) ** 2;
     if (r.rows.length === 0) {
       progress(3 + inp.latents.length);
       continue;
     }
 
     const { versions, idle } = versionsOf(inp, r, out);
-    await runVersions(session, inp, r, versions, Math.max(1, Math.floor((opts.batchRows ?? DEFAULT_BATCH_ROWS) / n)), opts, progress);
+    await runVersions(session, inp, r, versions, Math.max(1, Math.floor((opts.batchRows ?? DEFAULT_BATCH_ROWS) / (lead + n))), opts, progress);
     for (const k of idle) for (const i of r.rows) out.ablated[k][win.start + i] = out.clean[win.start + i];
     progress(idle.length);
   }

@@ -1,15 +1,12 @@
 import type { Window } from '../extract';
+import type { SaeDecoding } from '../sae/model';
 
 /**
- * The decoder of an SAE, in SAELens's layout: x̂ = z·W_dec + b_dec. Not assumed tied: our trained
- * SAE has W_dec = W_encᵀ and b_dec = 0, pretrained SAEs have their own.
+ * What the evidence reads of an SAE model (src/core/sae/model.ts): x̂ = (z·W_dec + b_dec)·s_out + μ
+ * in the SAE's view of the hook, and how the hook is fed to it (BOS per window, centring). Not
+ * assumed tied: a trained SAE has W_dec = W_encᵀ and zero biases, the field's have their own.
  */
-export interface SaeDecoder {
-  dSae: number;
-  dIn: number;
-  wDec: Float32Array; // [dSae, dIn]
-  bDec: Float32Array; // [dIn]
-}
+export type SaeDecoder = SaeDecoding;
 
 /** Token groups for the split of ablation effects by the token being predicted; 1 = in the group. */
 export interface TokenGroups {
@@ -55,8 +52,8 @@ export interface GroupDelta {
 }
 
 /**
- * Ablation of one latent keeping the SAE's error term: the hook becomes x − z_j·W_dec[j] at every
- * position; Δ_t = CE_t(ablated) − CE_t(clean), t = 0…T−2.
+ * Ablation of one latent keeping the SAE's error term: the hook becomes x − z_j·s_out·W_dec[j] at every
+ * position (s_out = 1 unless the SAE normalises its input, model.ts); Δ_t = CE_t(ablated) − CE_t(clean), t = 0…T−2.
  */
 export interface Ablation {
   meanDeltaLoss: number;

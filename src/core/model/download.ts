@@ -9,7 +9,10 @@
  *   The cache root is `opts.cacheDir`, else env LATENT_LENS_CACHE, else `$XDG_CACHE_HOME/latent-lens`
  *   or `~/.cache/latent-lens`. Once both files are there the hub is never contacted again.
  *
- * Download of each file (config.json first, then model.safetensors), from
+ * `downloadRepoFiles` fetches any repository's files the same way (SAEs: src/core/sae/source.ts, into
+ * `<cache root>/saes/<owner>--<name>/<path in the repo>`).
+ *
+ * Download of each file (for a model config.json first, then model.safetensors), from
  * `{endpoint}/{repo}/resolve/main/{file}` with endpoint `opts.endpoint`, env LATENT_LENS_HF_ENDPOINT,
  * env HF_ENDPOINT or https://huggingface.co:
  * 1. HEAD, following redirects by hand so the hub's own headers are seen: size from `x-linked-size`
@@ -35,7 +38,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import { throwIfAborted, UserError } from '../errors';
+import { throwIfAborted, UserError, type ErrorCode } from '../errors';
 
 export const DEFAULT_REPO = 'openai-community/gpt2';
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
@@ -62,7 +65,7 @@ const ALIASES: Record<string, string> = {
   'gpt2-large': 'openai-community/gpt2-large',
   'gpt2-xl': 'openai-community/gpt2-xl',
 };
-const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+export const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
 const CONNECT_TIMEOUT_MS = 15_000;
 const IDLE_TIMEOUT_MS = 60_000;
 const MAX_FAILURES_IN_A_ROW = 3;
@@ -115,18 +118,46 @@ export async function resolveModel(spec: string | undefined, opts: ResolveOption
  */
 export async function downloadModel(repo: string, opts: ResolveOptions = {}, notLocal?: string): Promise<string> {
   const dir = modelCacheDir(repo, opts.cacheDir);
-  if (MODEL_FILES.every((f) => fs.existsSync(path.join(dir, f)))) return dir;
-  const ctx: Ctx = { repo, dir, endpoint: endpointOf(opts), opts, notLocal };
-  for (const file of MODEL_FILES) await fetchFile(ctx, file);
+  await downloadRepoFiles({ repo, files: [...MODEL_FILES], dir }, opts, {
+    code: 'E_MODEL',
+    notFound: `${notLocal ? ` Nor is there a local directory ${notLocal}.` : ''} Check the model name, or use --model DIR with a local GPT-2 directory.`,
+    alternatives: 'or give a directory holding them with --model DIR or the LATENT_LENS_MODEL_DIR environment variable.',
+  });
   return dir;
 }
 
-interface Ctx {
+/** Files of a hub repository and where they go: `<dir>/<file>` for each repo path `file`. */
+export interface RepoFiles {
   repo: string;
+  /** Paths in the repository, e.g. "config.json" or "blocks.6.hook_resid_pre/cfg.json". */
+  files: string[];
   dir: string;
+}
+
+/** What the errors of a download say besides the machinery's facts. */
+export interface DownloadHelp {
+  /** Code of a repo or file the hub does not have, or will not give. */
+  code: ErrorCode;
+  /** Appended to "… has no FILE on the hub.": what to check instead. */
+  notFound: string;
+  /** The last line of the offline help: other ways to get the files. */
+  alternatives: string;
+}
+
+/**
+ * Downloads each of `r.files` not yet in `r.dir`, in order, as the module comment describes (HEAD,
+ * resumable GET, size and sha256 check, atomic rename). Files already there are not checked again.
+ */
+export async function downloadRepoFiles(r: RepoFiles, opts: ResolveOptions, help: DownloadHelp): Promise<void> {
+  if (r.files.every((f) => fs.existsSync(path.join(r.dir, f)))) return;
+  const ctx: Ctx = { ...r, endpoint: endpointOf(opts), opts, help };
+  for (const file of r.files) await fetchFile(ctx, file);
+}
+
+interface Ctx extends RepoFiles {
   endpoint: string;
   opts: ResolveOptions;
-  notLocal?: string;
+  help: DownloadHelp;
 }
 
 interface RemoteInfo {
@@ -138,8 +169,8 @@ function offlineHelp(ctx: Ctx): string {
   return [
     `To run without the hub, place these files from ${DEFAULT_ENDPOINT}/${ctx.repo} (revision main) in`,
     `  ${ctx.dir}${path.sep}`,
-    ...MODEL_FILES.map((f) => `    ${f}`),
-    `or give a directory holding them with --model DIR or the LATENT_LENS_MODEL_DIR environment variable.`,
+    ...ctx.files.map((f) => `    ${f}`),
+    ctx.help.alternatives,
     `(LATENT_LENS_HF_ENDPOINT names a mirror of the hub.)`,
   ].join('\n');
 }
@@ -200,12 +231,9 @@ function sha256Of(etag: string | string[] | undefined): string | undefined {
 }
 
 function httpError(ctx: Ctx, file: string, url: string, status: number): UserError {
-  if (status === 404) {
-    const local = ctx.notLocal ? ` Nor is there a local directory ${ctx.notLocal}.` : '';
-    return new UserError(`${url} was not found (HTTP 404): ${ctx.repo} has no ${file} on the hub.${local} Check the model name, or use --model DIR with a local GPT-2 directory.`, 'E_MODEL');
-  }
+  if (status === 404) return new UserError(`${url} was not found (HTTP 404): ${ctx.repo} has no ${file} on the hub.${ctx.help.notFound}`, ctx.help.code);
   if (status === 401 || status === 403) {
-    return new UserError(`${url} needs authorization (HTTP ${status}); Latent Lens downloads public models only.\n${offlineHelp(ctx)}`, 'E_MODEL');
+    return new UserError(`${url} needs authorization (HTTP ${status}); Latent Lens downloads public repositories only.\n${offlineHelp(ctx)}`, ctx.help.code);
   }
   return unreachable(ctx, `HTTP ${status} for ${url}`);
 }
@@ -299,9 +327,9 @@ async function fetchFile(ctx: Ctx, file: string): Promise<void> {
   const { signal } = ctx.opts;
   const info = await remoteInfo(ctx, file, url);
   try {
-    fs.mkdirSync(ctx.dir, { recursive: true });
+    fs.mkdirSync(path.dirname(final), { recursive: true });
   } catch (e) {
-    throw new UserError(`cannot create the model cache directory ${ctx.dir} (${(e as Error).message}). Set LATENT_LENS_CACHE to a writable directory, or use --model DIR with a directory holding ${MODEL_FILES.join(' and ')}.`, 'E_MODEL');
+    throw new UserError(`cannot create the cache directory ${path.dirname(final)} (${(e as Error).message}). Set LATENT_LENS_CACHE to a writable directory.\n${offlineHelp(ctx)}`, ctx.help.code);
   }
   const part = `${final}.part`;
   let failures = 0;
@@ -325,7 +353,7 @@ async function fetchFile(ctx: Ctx, file: string): Promise<void> {
       if (e instanceof UserError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
       if (code && DISK_ERRORS.has(code)) {
-        throw new UserError(`cannot write ${part} (${describe(e)}). Free disk space or set LATENT_LENS_CACHE to a writable directory with ~600 MB free, then run again.`, 'E_MODEL');
+        throw new UserError(`cannot write ${part} (${describe(e)}). Free disk space or set LATENT_LENS_CACHE to a writable directory with room for ${info.size ? `${Math.ceil(info.size / 1e6)} MB` : 'the download'}, then run again.`, ctx.help.code);
       }
       failures = sizeOf(part) > have ? 1 : failures + 1;
       if (failures >= MAX_FAILURES_IN_A_ROW) {

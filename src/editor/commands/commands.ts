@@ -4,6 +4,7 @@ import { guarded } from '../errors/report';
 import type { Lens } from '../lens';
 import { COMMANDS, type CommandName } from './ids';
 import { parseLatentArg } from './latentArg';
+import { applySaeToFile } from './applySae';
 import { trainOnFile } from './trainOnFile';
 
 async function askLatent(): Promise<number | undefined> {
@@ -23,6 +24,7 @@ export function registerCommands(lens: Lens): vscode.Disposable[] {
   };
   const handlers: Record<CommandName, (arg?: unknown) => Promise<void> | void> = {
     trainOnFile: (uri) => trainOnFile(lens, uri),
+    applySae: (uri) => applySaeToFile(lens, uri),
     cancelRun: async () => {
       const uri = vscode.window.activeTextEditor?.document.uri.toString();
       const jobId = uri === undefined ? undefined : lens.client.jobFor(uri);

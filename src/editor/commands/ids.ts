@@ -5,6 +5,7 @@
  */
 export const COMMANDS = {
   trainOnFile: 'latentLens.trainOnFile',
+  applySae: 'latentLens.applySae',
   cancelRun: 'latentLens.cancelRun',
   showLatent: 'latentLens.showLatent',
   highlightLatent: 'latentLens.highlightLatent',

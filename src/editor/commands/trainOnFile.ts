@@ -1,15 +1,16 @@
 /**
- * "Latent Lens: Train SAE on this file": checks the text and the settings, starts the job in the
- * worker (cancelling a run already going on for the document), shows progress in a cancellable
- * notification and the status bar, then caches and shows the result. The notification ends the
+ * "Latent Lens: Train SAE on this file" and "Apply an SAE to this file": check the text and the
+ * settings, start the job in the worker (cancelling a run already going on for the document), show
+ * progress in a cancellable notification and the status bar, then cache and show the result. The notification ends the
  * moment the run ends, however it ends; a failure is reported after it, with the choices that fix it.
  */
 import * as vscode from 'vscode';
 import { currentSettings, restrictedNotice, settingsBase } from '../settings/workspaceSettings';
 import { background, CANCELLED_MESSAGE, reportError } from '../errors/report';
 import { checkText } from '../../shared/inputCheck';
-import type { RunView } from '../../shared/protocol';
+import type { ProgressEvent, RunView, TrainJob } from '../../shared/protocol';
 import { jobSettings } from '../settings/jobSettings';
+import type { Settings } from '../settings/schema';
 import { docName, type Lens } from '../lens';
 import { progressLine, progressPercent } from '../status/progressText';
 import { JobFailure, type StartedJob } from '../worker/client';
@@ -26,10 +27,21 @@ function targetEditor(uri: unknown): vscode.TextEditor | undefined {
 
 type Outcome = { view: RunView } | { error: unknown } | { cancelled: true };
 
-export async function trainOnFile(lens: Lens, uriArg?: unknown): Promise<void> {
+/** What a command runs on the document, chosen once the text and settings are checked. */
+export interface FileRun {
+  /** The notification's title, e.g. "training on notes.md". */
+  doing: string;
+  start(key: string, job: Omit<TrainJob, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob>;
+}
+
+/**
+ * Runs `choose`'s job on the target editor's text (or selection); `command` names the command in
+ * messages. `choose` returning undefined (the user dismissed a picker) ends quietly.
+ */
+export async function runOnFile(lens: Lens, uriArg: unknown, command: string, choose: (settings: Settings, what: string) => Promise<FileRun | undefined>): Promise<void> {
   const editor = targetEditor(uriArg);
   if (!editor) {
-    await vscode.window.showErrorMessage('Latent Lens: open a text document (or select part of one) and run "Train SAE on this file" again.');
+    await vscode.window.showErrorMessage(`Latent Lens: open a text document (or select part of one) and run "${command}" again.`);
     return;
   }
   const doc = editor.document;
@@ -47,7 +59,10 @@ export async function trainOnFile(lens: Lens, uriArg?: unknown): Promise<void> {
   if (notice) background(lens.log, vscode.window.showInformationMessage(notice));
   const job = { ...jobSettings(settings, settingsBase()), standIn: lens.standIn };
   const folderProblem = job.modelDir === undefined ? undefined : modelFolderProblem(job.modelDir);
-  if (folderProblem) return offerModelChoices(lens, () => trainOnFile(lens, doc.uri), folderProblem);
+  const again = () => runOnFile(lens, doc.uri, command, choose);
+  if (folderProblem) return offerModelChoices(lens, again, folderProblem);
+  const run = await choose(settings, selected ? `the selection only (${name})` : name);
+  if (!run) return;
 
   const fullText = doc.getText();
   const version = doc.version;
@@ -59,7 +74,7 @@ export async function trainOnFile(lens: Lens, uriArg?: unknown): Promise<void> {
   let logged = '';
   let started: StartedJob;
   try {
-    started = await lens.client.train(uri, { text, source: uri, label, offset, out: lens.cache.newRunDir(uri), settings: job }, (p) => {
+    started = await run.start(uri, { text, source: uri, label, offset, out: lens.cache.newRunDir(uri), settings: job }, (p) => {
       const line = progressLine(p);
       // The log gets each phase's first line, and its first line with a count.
       const key = `${p.phase}:${p.total !== undefined}`;
@@ -79,8 +94,7 @@ export async function trainOnFile(lens: Lens, uriArg?: unknown): Promise<void> {
   if (started.replaced) background(lens.log, vscode.window.showInformationMessage(`Latent Lens: cancelled the run already going on ${name} to start this one.`));
   lens.log.info(`job ${jobId}: ${selected ? `selection of ${name} (offset ${offset})` : name}, ${text.length} characters`);
 
-  const title = selected ? `Latent Lens: training on the selection only (${name})` : `Latent Lens: training on ${name}`;
-  const outcome = await vscode.window.withProgress<Outcome>({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+  const outcome = await vscode.window.withProgress<Outcome>({ location: vscode.ProgressLocation.Notification, title: `Latent Lens: ${run.doing}`, cancellable: true }, async (progress, token) => {
     let shown = 0;
     report = (message, percent) => {
       progress.report({ message, increment: Math.max(0, percent - shown) });
@@ -123,7 +137,11 @@ export async function trainOnFile(lens: Lens, uriArg?: unknown): Promise<void> {
   const e = outcome.error;
   if (e instanceof JobFailure && e.code === 'E_OFFLINE') {
     lens.log.warn(e.message);
-    return offerModelChoices(lens, () => trainOnFile(lens, doc.uri));
+    return offerModelChoices(lens, again);
   }
   await reportError(e, lens.log);
+}
+
+export function trainOnFile(lens: Lens, uriArg?: unknown): Promise<void> {
+  return runOnFile(lens, uriArg, 'Train SAE on this file', async (_settings, what) => ({ doing: `training on ${what}`, start: (key, job, p) => lens.client.train(key, job, p) }));
 }

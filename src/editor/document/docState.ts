@@ -7,7 +7,7 @@ import type { StabilityReport } from '../../core/analysis/stability';
 import type { RunView, RunWork } from '../../shared/protocol';
 import { NO_WORK } from '../../shared/work';
 import { runFacts, type RunFacts } from '../../shared/runFacts';
-import { sha256 } from '../runCache';
+import { textSha256 as sha256 } from '../../core/corpus/text';
 import { liveIndex, shiftSpans, type Edit, type Span } from './spanShift';
 import { maxOf, type TintInput } from '../decorations/tint';
 

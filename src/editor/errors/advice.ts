@@ -21,6 +21,7 @@ const BY_CODE: Partial<Record<FailureCode, Advice>> = {
   E_SAFETENSORS: { settings: 'latentLens.model', hint: MODEL_HINT },
   E_NONFINITE: { settings: 'latentLens.model', hint: MODEL_HINT },
   E_VOCAB: { settings: 'latentLens.model', hint: MODEL_HINT },
+  E_SAE: { settings: 'latentLens.sae' },
   E_HOOK: { settings: 'latentLens', hint: FLAGS_HINT },
   E_DIN: { settings: 'latentLens', hint: FLAGS_HINT },
   E_USAGE: { settings: 'latentLens', hint: FLAGS_HINT },

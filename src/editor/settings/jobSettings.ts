@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../core/errors';
 import { saeConfig } from '../../core/sae/config';
+import { findRelease } from '../../core/sae/releases';
 import type { AnalysisSettings, JobSettings, LexiconChoice } from '../../shared/protocol';
 import type { Settings } from './schema';
 
@@ -26,6 +27,16 @@ export function lexiconChoice(s: Settings, base: string | undefined): LexiconCho
 
 export function analysisSettings(s: Settings, base: string | undefined): AnalysisSettings {
   return { lexicon: lexiconChoice(s, base), punctuationShare: s['analysis.punctuationShareThreshold'], proxyShare: s['analysis.proxyThreshold'] };
+}
+
+/**
+ * latentLens.sae.default as `--sae` takes it: a release ("gpt2-small-res-jb/…") or hf: spec as it
+ * is, a folder resolved like the other paths in settings; '' when unset.
+ */
+export function defaultSaeSpec(s: Settings, base: string | undefined): string {
+  const spec = s['sae.default'];
+  if (spec === '' || spec.startsWith('hf:') || findRelease(spec.split('/')[0])) return spec;
+  return settingPath(spec, base);
 }
 
 /** `base`: the workspace folder that relative paths in settings are resolved against. */

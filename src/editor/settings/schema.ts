@@ -32,6 +32,8 @@ export const SETTINGS = {
   engine: { kind: 'enum', values: ['auto', 'ort', 'tfjs'], default: 'auto' },
   'model.source': { kind: 'enum', values: ['download', 'localDirectory'], default: 'download' },
   'model.directory': { kind: 'string', default: '' },
+  /** The SAE "Apply an SAE to this file" offers first (latent-lens apply's --sae); '' offers none. */
+  'sae.default': { kind: 'string', default: '' },
   'concept.lexicon': { kind: 'enum', values: ['gazetteer', 'course', 'file'], default: 'gazetteer' },
   'concept.lexiconFile': { kind: 'string', default: '' },
   'analysis.punctuationShareThreshold': { kind: 'number', min: 0, max: 1, default: 0.5 },
@@ -48,7 +50,7 @@ export type SettingKey = keyof typeof SETTINGS;
 export const SECTION = 'latentLens';
 
 /** Settings that name files in the workspace: ignored in an untrusted workspace (package.json restrictedConfigurations). */
-export const RESTRICTED_SETTINGS: SettingKey[] = ['model.directory', 'concept.lexiconFile'];
+export const RESTRICTED_SETTINGS: SettingKey[] = ['model.directory', 'concept.lexiconFile', 'sae.default'];
 
 type ValueOf<S> = S extends { kind: 'enum'; values: readonly (infer V)[] }
   ? V

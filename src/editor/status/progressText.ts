@@ -1,14 +1,16 @@
 /** A worker progress event as a share of the whole run and a line for the notification and the status bar. */
 import type { Phase, ProgressEvent } from '../../shared/protocol';
 
-/** Where each phase of a training run starts and ends, in % of the run; training takes most of it. */
+/** Where each phase of a run starts and ends, in % of the run; training (or, applying an SAE, encoding) takes most of it. */
 const SPAN: Partial<Record<Phase, [number, number]>> = {
   load: [0, 5],
   download: [0, 5],
   standIn: [0, 5],
+  scan: [0, 5],
   tokenize: [5, 6],
   extract: [6, 15],
   train: [15, 90],
+  encode: [15, 90],
   write: [90, 93],
   analyze: [93, 100],
 };
@@ -34,8 +36,10 @@ function count(p: ProgressEvent): string | undefined {
   switch (p.unit) {
     case 'byte':
       return `${mb(done)} of ${mb(total)}`;
-    case 'window':
-      return total > 1 ? `window ${done} of ${total}` : undefined;
+    case 'token':
+      return `${done} of ${total} tokens`;
+    case 'file':
+      return `file ${done} of ${total}`;
     case 'forward':
       return `${done} of ${total} forward passes`;
     default:

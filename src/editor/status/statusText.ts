@@ -1,4 +1,5 @@
 /** What the status-bar item says for the active document. */
+import { saeKindText, saeOriginText } from '../../core/run/describe';
 import { legendLines } from '../../shared/legend';
 import type { RunView } from '../../shared/protocol';
 import { COMMANDS, type CommandId } from '../commands/ids';
@@ -36,10 +37,11 @@ export function ceText(v: RunView, computing?: string | null): string {
 export function runSummary(v: RunView, evidence?: string | null): string {
   const f = v.metrics.final;
   return [
-    `${v.cfg.n_tokens} tokens · ${v.cfg.sae.d_sae} latents · k ${v.cfg.sae.k} · ${v.cfg.sae.hook_name}`,
+    `${v.cfg.n_tokens} tokens · ${saeKindText(v.cfg.sae)} · ${v.cfg.sae.hook_name}`,
     `FVE ${f.fve.toFixed(3)} · L0 ${f.l0.toFixed(1)} · dead ${pct(f.dead_fraction)} · layer density ${f.layer_density.toFixed(1)} %`,
     ceText(v, evidence),
     `model ${v.cfg.model.name} · engine ${v.metrics.engine} (${v.metrics.device}) · ${(v.metrics.total_ms / 1000).toFixed(1)} s`,
+    `SAE ${saeOriginText(v.cfg)}`,
     '',
     ...legendLines(v.analysis.concept.name),
   ].join('\n');
@@ -55,10 +57,11 @@ export function statusView(s: StatusInput): StatusView | undefined {
   const summary = runSummary(s.run, s.evidence);
   const random = s.run.cfg.model.random_weights ? ' (random weights)' : '';
   if (s.stale) {
+    const trained = s.run.cfg.train !== undefined;
     return {
       text: '$(warning) Latent Lens: stale',
-      tooltip: `The document changed after this run; the tints show the old tokens where they are unchanged. Click to train again.\n\n${summary}`,
-      command: COMMANDS.trainOnFile,
+      tooltip: `The document changed after this run; the tints show the old tokens where they are unchanged. Click to ${trained ? 'train' : 'apply an SAE'} again.\n\n${summary}`,
+      command: trained ? COMMANDS.trainOnFile : COMMANDS.applySae,
       warning: true,
     };
   }

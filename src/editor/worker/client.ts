@@ -11,6 +11,7 @@ import { ResponseError, type MessageConnection, type RequestType } from 'vscode-
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
 import {
   ActivationsRequest,
+  ApplyRequest,
   CancelNotification,
   CANCELLED_RPC_CODE,
   EvidenceRequest,
@@ -21,6 +22,7 @@ import {
   StabilityRequest,
   TrainRequest,
   type ActivationsQuery,
+  type ApplyJob,
   type EvidenceJob,
   type JobErrorCode,
   type JobErrorData,
@@ -156,6 +158,11 @@ export class WorkerClient {
   /** Seed stability: more SAEs trained like the run's. */
   stability(key: string, job: Omit<StabilityJob, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob<StabilityReport>> {
     return this.start(key, StabilityRequest, job, onProgress);
+  }
+
+  /** Starts applying an SAE, like `train`. */
+  apply(key: string, job: Omit<ApplyJob, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob> {
+    return this.start(key, ApplyRequest, job, onProgress);
   }
 
   private async start<J extends { jobId: string }, R>(key: string, type: RequestType<J, R, JobErrorData>, params: Omit<J, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob<R>> {

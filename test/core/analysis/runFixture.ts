@@ -2,6 +2,7 @@ import { RUN_FORMAT_VERSION } from '../../../src/core/run/format';
 import { runCfg } from '../../../src/core/run/runCfg';
 import { writeRun, type RunParts } from '../../../src/core/run/runDir';
 import { saeConfig } from '../../../src/core/sae/config';
+import { tiedSae } from '../../../src/core/sae/model';
 import { Rng } from '../../../src/core/rng';
 import { syntheticCodes, syntheticDoc, type Planted } from './synthetic';
 
@@ -23,12 +24,11 @@ export function fixtureParts(seed = 1, words = 300): RunParts {
     { latent: FIXTURE.punct, on: (t) => doc.punctuation[t] === 1, level: 3 },
   ];
   const { latents: L, k, dIn } = FIXTURE;
+  const sae = tiedSae(rng.fillNormal(new Float32Array(dIn * L), 1), { dIn, nLatents: L, k }, { hookName: 'blocks.1.hook_mlp_out', modelName: 'synthetic codes' });
   const curve = [1, 2, 3].map((epoch) => ({ epoch, loss: 1 / epoch, mse: 0.9 / epoch, l1: 0, decor: 0, fve: 0.3 * epoch, l0: k, dead_fraction: 0, ms: 1 }));
   return {
-    cfg: runCfg(saeConfig({ seed, epochs: 3 }), {
-      hookName: 'blocks.1.hook_mlp_out', shape: { dIn, nLatents: L, k }, model: { name: 'synthetic codes', random_weights: false }, engine: 'test', device: 'none', nTokens: T,
-    }),
-    w: rng.fillNormal(new Float32Array(dIn * L), 1),
+    cfg: runCfg(saeConfig({ seed, epochs: 3 }), sae, { model: { name: 'synthetic codes', random_weights: false }, engine: 'test', device: 'none', nTokens: T }),
+    sae,
     codes: syntheticCodes(T, L, k, planted, seed),
     metrics: {
       version: RUN_FORMAT_VERSION,

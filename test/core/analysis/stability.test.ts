@@ -32,8 +32,8 @@ test('seed stability: latents of run 0 recur in a permuted, rescaled, slightly n
   const inverse = new Array<number>(L);
   perm.forEach((src, dst) => (inverse[src] = dst));
   const runs: StabilityRun[] = [
-    { seed: 0, w: parts.w, report },
-    { seed: 1, w: permuted(parts.w, perm, 3, 0.01, rng), report },
+    { seed: 0, w: parts.sae.wEnc, report },
+    { seed: 1, w: permuted(parts.sae.wEnc, perm, 3, 0.01, rng), report },
     { seed: 2, w: rng.fillNormal(new Float32Array(dIn * L), 1), report },
   ];
   const s = seedStability(runs, dIn, L);
@@ -60,9 +60,9 @@ test('seed stability: latents of run 0 recur in a permuted, rescaled, slightly n
 });
 
 test('seed stability refuses a single run and runs of different shapes', () => {
-  assert.throws(() => seedStability([{ seed: 0, w: parts.w, report }], dIn, L), (e: unknown) => e instanceof UserError && /at least 2 runs/.test(e.message));
+  assert.throws(() => seedStability([{ seed: 0, w: parts.sae.wEnc, report }], dIn, L), (e: unknown) => e instanceof UserError && /at least 2 runs/.test(e.message));
   assert.throws(
-    () => seedStability([{ seed: 0, w: parts.w, report }, { seed: 1, w: new Float32Array(3), report }], dIn, L),
+    () => seedStability([{ seed: 0, w: parts.sae.wEnc, report }, { seed: 1, w: new Float32Array(3), report }], dIn, L),
     (e: unknown) => e instanceof UserError && /seed 1 has W of 3 values/.test(e.message),
   );
 });

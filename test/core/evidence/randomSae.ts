@@ -22,7 +22,8 @@ export function randomSae(T: number, dIn: number, seed: number, scale = 1, lateF
     }
     rowPtr.push(index.length);
   }
-  return { decoder: { dSae, dIn, wDec, bDec }, codes: { rowPtr: Int32Array.from(rowPtr), index: Int32Array.from(index), value: Float32Array.from(value) } };
+  const raw = { normalization: { kind: 'none' }, applyBDecToInput: true, site: { prependBos: false, centred: false } } as const;
+  return { decoder: { dSae, dIn, wDec, bDec, ...raw }, codes: { rowPtr: Int32Array.from(rowPtr), index: Int32Array.from(index), value: Float32Array.from(value) } };
 }
 
 /** x̂ = z·W_dec + b_dec in float64, rows [from, to) of the codes. */

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +9,7 @@ import { isCancelled, UserError } from '../../../src/core/errors';
 import { loadModel } from '../../../src/core/model/load';
 import { modelCacheDir, resolveModel, type DownloadProgress } from '../../../src/core/model/download';
 import { makeTestModel } from '../../../src/core/model/testModel';
+import { fakeHub, sha256, type Plan } from '../../fixtures/fakeHub';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'll-download-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -21,67 +21,11 @@ const files: Record<string, Buffer> = {
   'config.json': fs.readFileSync(path.join(source, 'config.json')),
   'model.safetensors': fs.readFileSync(path.join(source, 'model.safetensors')),
 };
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-interface Seen {
-  method: string;
-  url: string;
-  range?: string;
-}
-
-/**
- * A Hugging Face-like hub on 127.0.0.1: `/{repo}/resolve/main/config.json` answers directly with a
- * git-blob etag; `/{repo}/resolve/main/model.safetensors` redirects (302) to `/cdn/...` carrying
- * x-linked-size and x-linked-etag, like the hub does for LFS files. GETs honour Range.
- * `plan` decides per GET of the weights: 'ok', a number (cut the connection after that many
- * bytes), 'refuse' (cut before any byte), or 'ignore-range' (answer 200 with the whole file).
- */
-async function hub(opts: { plan?: (getIndex: number) => 'ok' | 'refuse' | 'ignore-range' | number; linkedSha?: string } = {}) {
-  const seen: Seen[] = [];
-  let gets = 0;
-  const server = http.createServer((req, res) => {
-    seen.push({ method: req.method!, url: req.url!, range: req.headers.range });
-    const m = /^\/openai-community\/gpt2\/resolve\/main\/(config\.json|model\.safetensors)$/.exec(req.url!);
-    if (m?.[1] === 'model.safetensors') {
-      const body = files['model.safetensors'];
-      res.writeHead(302, { location: '/cdn/model.safetensors?signed=1', 'x-linked-size': String(body.length), 'x-linked-etag': `"${opts.linkedSha ?? sha256(body)}"`, etag: '"0123456789012345678901234567890123456789"' });
-      return res.end();
-    }
-    const file = m ? m[1] : req.url!.startsWith('/cdn/model.safetensors') ? 'model.safetensors' : undefined;
-    if (!file) {
-      res.writeHead(404);
-      return res.end('Entry not found');
-    }
-    const body = files[file];
-    const head = { etag: file === 'config.json' ? '"aaaabbbbccccddddeeeeffff0000111122223333"' : `"${sha256(body)}"`, 'accept-ranges': 'bytes' };
-    if (req.method === 'HEAD') {
-      res.writeHead(200, { ...head, 'content-length': body.length });
-      return res.end();
-    }
-    const action = file === 'model.safetensors' ? (opts.plan?.(gets++) ?? 'ok') : 'ok';
-    if (action === 'refuse') return req.socket.destroy();
-    const r = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-    const start = r && action !== 'ignore-range' ? Number(r[1]) : 0;
-    if (start >= body.length && r) {
-      res.writeHead(416, { 'content-range': `bytes */${body.length}` });
-      return res.end();
-    }
-    const part = body.subarray(start);
-    res.writeHead(start > 0 ? 206 : 200, { ...head, 'content-length': part.length, ...(start > 0 ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}) });
-    if (typeof action === 'number') {
-      res.write(part.subarray(0, action), () => req.socket.destroy());
-    } else {
-      res.end(part);
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    endpoint,
-    seen,
-    weightGets: () => seen.filter((s) => s.method === 'GET' && s.url.startsWith('/cdn/')),
-    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
-  };
+/** The hub serving openai-community/gpt2's two files (model.safetensors as an LFS file). */
+async function hub(opts: { plan?: Plan; linkedSha?: string } = {}) {
+  const h = await fakeHub(Object.fromEntries(Object.entries(files).map(([f, b]) => [`openai-community/gpt2/${f}`, b])), opts);
+  return { ...h, weightGets: h.lfsGets };
 }
 
 let n = 0;

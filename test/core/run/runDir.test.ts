@@ -8,6 +8,7 @@ import { RUN_FORMAT_VERSION } from '../../../src/core/run/format';
 import { runCfg } from '../../../src/core/run/runCfg';
 import { readRun, RUN_FILES, writeRun, type RunParts } from '../../../src/core/run/runDir';
 import { saeConfig } from '../../../src/core/sae/config';
+import { tiedSae } from '../../../src/core/sae/model';
 import { readSafetensors } from '../../../src/core/safetensors';
 
 function tmpdir(): string {
@@ -17,11 +18,10 @@ function tmpdir(): string {
 /** A small consistent run: d_in 3, 4 latents, 2 tokens. */
 function parts(): RunParts {
   const T = 2;
+  const sae = tiedSae(Float32Array.from({ length: 12 }, (_, i) => i + 1), { dIn: 3, nLatents: 4, k: 2 }, { hookName: 'blocks.1.hook_mlp_out', modelName: 'test' });
   return {
-    cfg: runCfg(saeConfig({ epochs: 1 }), {
-      hookName: 'blocks.1.hook_mlp_out', shape: { dIn: 3, nLatents: 4, k: 2 }, model: { name: 'test', random_weights: true }, engine: 'tfjs', device: 'tfjs cpu backend', nTokens: T,
-    }),
-    w: Float32Array.from({ length: 12 }, (_, i) => i + 1),
+    cfg: runCfg(saeConfig({ epochs: 1 }), sae, { model: { name: 'test', random_weights: true }, engine: 'tfjs', device: 'tfjs cpu backend', nTokens: T }),
+    sae,
     codes: { rowPtr: Int32Array.from([0, 2, 3]), index: Int32Array.from([3, 0, 1]), value: Float32Array.from([0.5, 0.25, 2]) },
     metrics: {
       version: RUN_FORMAT_VERSION,
@@ -44,14 +44,14 @@ test('writeRun → readRun round trip; W_dec is W_encᵀ and biases are zero', (
   writeRun(dir, p);
   const r = readRun(dir);
   assert.deepEqual(r.cfg, p.cfg);
-  assert.deepEqual(r.w, p.w);
+  assert.deepEqual(r.sae, p.sae);
   assert.deepEqual(r.codes, p.codes);
   assert.deepEqual(r.metrics, p.metrics);
   assert.deepEqual(r.tokens, p.tokens);
   const { tensors } = readSafetensors(path.join(dir, RUN_FILES.sae));
   const dec = tensors.get('W_dec')!;
   assert.deepEqual(dec.shape, [4, 3]);
-  for (let i = 0; i < 3; i++) for (let l = 0; l < 4; l++) assert.equal((dec.data as Float32Array)[l * 3 + i], p.w[i * 4 + l]);
+  for (let i = 0; i < 3; i++) for (let l = 0; l < 4; l++) assert.equal((dec.data as Float32Array)[l * 3 + i], p.sae.wEnc[i * 4 + l]);
   assert.deepEqual([...(tensors.get('b_enc')!.data as Float32Array)], [0, 0, 0, 0]);
   assert.equal(r.cfg.sae.d_sae, 4);
   assert.equal(r.cfg.sae.tied, true);
@@ -63,9 +63,9 @@ test('writeRun replaces an existing run and leaves no temp or aside directory', 
   const dir = path.join(parent, 'run');
   writeRun(dir, parts());
   const p = parts();
-  p.w[0] = 99;
+  p.sae.wEnc[0] = 99;
   writeRun(dir, p);
-  assert.equal(readRun(dir).w[0], 99);
+  assert.equal(readRun(dir).sae.wEnc[0], 99);
   assert.deepEqual(leftovers(parent), []);
 });
 
@@ -86,7 +86,7 @@ test('inconsistent parts are rejected before anything is written: no run directo
   const parent = tmpdir();
   const dir = path.join(parent, 'run');
   const p = parts();
-  p.w = new Float32Array(5); // inconsistent with cfg: rejected before anything is written
+  p.sae.wEnc = new Float32Array(5); // inconsistent with cfg: rejected before anything is written
   assert.throws(() => writeRun(dir, p));
   assert.equal(fs.existsSync(dir), false);
   assert.deepEqual(leftovers(parent), []);
@@ -122,7 +122,7 @@ test('readRun: a wrong format version is named with the version this build reads
   const dir = written();
   const cfg = JSON.parse(fs.readFileSync(path.join(dir, RUN_FILES.cfg), 'utf8'));
   fs.writeFileSync(path.join(dir, RUN_FILES.cfg), JSON.stringify({ ...cfg, version: 7 }));
-  assert.throws(() => readRun(dir), (e: unknown) => e instanceof UserError && /cfg\.json has format version 7.*reads version 2/.test(e.message));
+  assert.throws(() => readRun(dir), (e: unknown) => e instanceof UserError && new RegExp(`cfg\\.json has format version 7.*reads version ${RUN_FORMAT_VERSION}`).test(e.message));
 });
 
 test('readRun: W_enc whose shape disagrees with cfg.json is named', () => {

@@ -6,7 +6,7 @@ import { UserError } from '../../../src/core/errors';
 import { PRESETS } from '../../../src/core/sae/config';
 import type { FailureCode } from '../../../src/editor/worker/client';
 import { adviceFor } from '../../../src/editor/errors/advice';
-import { jobSettings } from '../../../src/editor/settings/jobSettings';
+import { defaultSaeSpec, jobSettings } from '../../../src/editor/settings/jobSettings';
 import { readSettings, type SettingKey } from '../../../src/editor/settings/schema';
 
 const settingsWith = (values: Partial<Record<SettingKey, unknown>>) => readSettings((k) => values[k]).settings;
@@ -47,4 +47,14 @@ test('errors about the model or the token cap point at their settings', () => {
   assert.match(adviceFor('E_OFFLINE')?.hint ?? '', /latentLens\.model\.directory/);
   assert.equal(adviceFor('E_TOO_MANY_TOKENS')?.settings, 'latentLens.maxTokens');
   assert.equal(adviceFor('E_SOMETHING_ELSE' as FailureCode), undefined, 'a code from a newer worker gets no advice, not an error');
+});
+
+test('latentLens.sae.default: a release or hf: spec as it is, a folder resolved like the other paths', () => {
+  const spec = (v: string) => defaultSaeSpec(settingsWith({ 'sae.default': v }), '/ws');
+  assert.equal(spec(''), '');
+  assert.equal(spec('gpt2-small-res-jb/blocks.6.hook_resid_pre'), 'gpt2-small-res-jb/blocks.6.hook_resid_pre');
+  assert.equal(spec('hf:someone/saes/h.6.mlp'), 'hf:someone/saes/h.6.mlp');
+  assert.equal(spec('saes/mine'), path.resolve('/ws', 'saes/mine'));
+  assert.equal(spec('~/saes/mine'), path.join(os.homedir(), 'saes/mine'));
+  assert.equal(adviceFor('E_SAE')?.settings, 'latentLens.sae');
 });

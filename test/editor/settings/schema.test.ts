@@ -95,4 +95,6 @@ test('in Restricted Mode the notice names what is ignored and says the rest work
   const n = restrictedNoticeText(['model.directory', 'concept.lexiconFile'])!;
   assert.match(n, /latentLens\.model\.directory and latentLens\.concept\.lexiconFile/);
   assert.match(n, /work as usual/);
+  assert.ok(RESTRICTED_SETTINGS.includes('sae.default'), 'a workspace-configured SAE folder is ignored in Restricted Mode');
+  assert.match(restrictedNoticeText(['sae.default'])!, /ignores this workspace's latentLens\.sae\.default \(files the workspace names are not read/);
 });

@@ -10,6 +10,8 @@ import * as readline from 'node:readline';
 import { ANALYSIS_FILE, ANALYSIS_VERSION } from '../../../src/core/analysis/types';
 import { makeTestModel } from '../../../src/core/model/testModel';
 import { saeConfig, type SaeOverrides } from '../../../src/core/sae/config';
+import { saeLensFiles } from '../../../src/core/sae/formats/saelens';
+import { randomSae } from '../../fixtures/saeModels';
 import type { JobSettings, ProgressEvent, TrainJob } from '../../../src/shared/protocol';
 import { JobFailure, WorkerClient, type Log } from '../../../src/editor/worker/client';
 
@@ -84,6 +86,29 @@ async function failure(p: Promise<unknown>): Promise<JobFailure> {
   throw new Error('expected the job to fail');
 }
 
+test('an apply job encodes with an SAE folder, no training, and a bad SAE is a user failure', async () => {
+  const sae = path.join(tmp, 'sae');
+  fs.mkdirSync(sae);
+  for (const [f, data] of Object.entries(saeLensFiles(randomSae({ dIn: 64, dSae: 96, activation: 'topk', k: 5, site: { hookName: 'blocks.1.hook_mlp_out' } })))) fs.writeFileSync(path.join(sae, f), data);
+  const c = client();
+  try {
+    const events: ProgressEvent[] = [];
+    const started = await c.apply('doc', { ...job(settings()), sae: { spec: sae } }, (p) => events.push(p));
+    const view = await started.done;
+    assert.deepEqual([...new Set(events.map((e) => e.phase))], ['download', 'tokenize', 'extract', 'encode', 'write', 'analyze']);
+    assert.equal(view.cfg.train, undefined);
+    assert.deepEqual(view.cfg.sae.source, { kind: 'folder', path: sae, format: 'saelens' });
+    assert.deepEqual(view.metrics.curve, []);
+    assert.equal(view.analysis.perToken.latents.length, view.tokens.tokens.length);
+    const f = await failure((await c.apply('doc', { ...job(settings()), sae: { spec: path.join(tmp, 'no-such-sae') } }, () => undefined)).done);
+    assert.equal(f.kind, 'user');
+    assert.equal(f.code, 'E_SAE');
+    assert.match(f.message, /is not a folder .* not hf:OWNER\/NAME\/PATH/);
+  } finally {
+    await c.dispose();
+  }
+});
+
 test('a job streams progress and returns the run; the worker then answers activations and reanalyze', async () => {
   const c = client();
   try {
@@ -100,8 +125,8 @@ test('a job streams progress and returns the run; the worker then answers activa
     assert.equal(epochs[epochs.length - 1].done, 3, 'the last epoch is always sent');
     assert.ok(epochs.every((e) => e.total === 3 && Number.isFinite(e.loss)));
     assert.equal(epochs[epochs.length - 1].etaMs, 0);
-    const windows = events.filter((e) => e.phase === 'extract' && e.unit === 'window');
-    assert.deepEqual(windows.map((e) => [e.done, e.total]).slice(-1), [[1, 1]], 'extraction counts its windows');
+    const extracted = events.filter((e) => e.phase === 'extract' && e.unit === 'token');
+    assert.deepEqual(extracted.map((e) => [e.done, e.total]).slice(-1), [[view.tokens.tokens.length, view.tokens.tokens.length]], 'extraction counts its tokens');
     assert.ok(events.every((e) => e.jobId === started.jobId));
 
     const T = view.tokens.tokens.length;
