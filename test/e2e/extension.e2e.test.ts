@@ -377,7 +377,7 @@ describe('trusted workspace', () => {
         '.vscode/settings.json': '{}', // present from the start, so that VS Code watches it when the tests change it
         'closing.md': palinka,
         'undo.md': palinka,
-        'long.md': Array.from({ length: 12 }, () => palinka).join('\n\n'), // ≈ 3000 tokens: four windows of the test model's 1024
+        'long.md': Array.from({ length: 12 }, () => palinka).join('\n\n'), // ≈ 3000 tokens: four windows of the test model's 1024, counted as they are extracted
         'empty.md': '',
         'binary.dat': Buffer.concat([Buffer.from('PK\u0003\u0004'), Buffer.alloc(64), Buffer.from('not text\n')]),
         'hostile.txt': HOSTILE_LINES.join('\n') + '\n',
@@ -589,7 +589,7 @@ describe('trusted workspace', () => {
     const phase = (p: string) => lines.filter((l) => new RegExp(`: ${p} after`).test(l)).join('\n');
     assert.match(phase('load'), /\(loading the model in model\)/, 'a local model is loaded, not downloaded');
     assert.equal(phase('download'), '', 'no download phase for a local model');
-    assert.match(phase('extract'), /window [1-4] of 4/, 'extraction counts its windows');
+    assert.match(phase('extract'), /extracting blocks\.1\.hook_mlp_out activations · \d+ of \d{4} tokens/, 'extraction counts its tokens');
     assert.match(phase('train'), /training 256 latents, k 8, on \d+ tokens/);
     assert.ok(lines.every((l) => !/workspaceStorage|user-data/.test(l.replace(/^.*?after \d+ ms/, ''))), `no storage paths in the progress lines:\n${lines.join('\n')}`);
     // The causal evidence of this long run would keep the worker busy for the tests after it: stop it.

@@ -95,7 +95,7 @@ test('an apply job encodes with an SAE folder, no training, and a bad SAE is a u
     const events: ProgressEvent[] = [];
     const started = await c.apply('doc', { ...job(settings()), sae: { spec: sae } }, (p) => events.push(p));
     const view = await started.done;
-    assert.deepEqual([...new Set(events.map((e) => e.phase))], ['download', 'tokenize', 'extract', 'encode', 'write', 'analyze']);
+    assert.deepEqual([...new Set(events.map((e) => e.phase))], ['load', 'tokenize', 'extract', 'encode', 'write', 'analyze'], 'a local SAE and model are loaded, not downloaded');
     assert.equal(view.cfg.train, undefined);
     assert.deepEqual(view.cfg.sae.source, { kind: 'folder', path: sae, format: 'saelens' });
     assert.deepEqual(view.metrics.curve, []);
@@ -117,7 +117,7 @@ test('a job streams progress and returns the run; the worker then answers activa
     assert.equal(started.replaced, false);
     const view = await started.done;
     const phases = [...new Set(events.map((e) => e.phase))];
-    assert.deepEqual(phases, ['load', 'tokenize', 'extract', 'train', 'write', 'analyze']);
+    assert.deepEqual(phases, ['load', 'extract', 'train', 'write', 'analyze'], 'the pipeline tokenizes as it extracts');
     assert.ok(events.every((e) => !e.message.includes(tmp)), 'no paths of the run directory or the model in progress lines');
     // At most one message per 200 ms between a phase's first and last (worker/throttle.ts): these epochs take microseconds.
     const epochs = events.filter((e) => e.phase === 'train' && e.unit === 'epoch');
