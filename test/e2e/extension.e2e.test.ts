@@ -578,11 +578,11 @@ describe('trusted workspace', () => {
     assert.ok((await tints(vs)).latent >= 100);
   });
 
-  test('progress names each phase with real counts and no internal paths; Enter → tints on a long document', { timeout: 120_000 }, async (t) => {
+  test('progress names each phase with real counts and no internal paths; Enter → tints on a long document', { timeout: 240_000 }, async (t) => {
     await setWorkspaceSettings(vs, {});
     await openFile(vs, 'long.md');
     const phases = vs.logCount(/\] job \S+: \w+ after \d+ ms/);
-    const evidenceEnds = vs.logCount(/evidence of .* (done|cancelled)/);
+    const evidenceEnds = vs.logCount(/evidence of .* (done|cancelled|failed)/);
     const ms = await trainAndWait(vs);
     t.diagnostic(`long.md: Enter → tints ${ms} ms (test model)`);
     const lines = vs.extensionLog().split('\n').filter((l) => /\] job \S+: \w+ after \d+ ms/.test(l)).slice(phases);
@@ -592,14 +592,8 @@ describe('trusted workspace', () => {
     assert.match(phase('extract'), /extracting blocks\.1\.hook_mlp_out activations · \d+ of \d{4} tokens/, 'extraction counts its tokens');
     assert.match(phase('train'), /training 256 latents, k 8, on \d+ tokens/);
     assert.ok(lines.every((l) => !/workspaceStorage|user-data/.test(l.replace(/^.*?after \d+ ms/, ''))), `no storage paths in the progress lines:\n${lines.join('\n')}`);
-    // The causal evidence of this long run would keep the worker busy for the tests after it: stop it.
-    const frame = await openBrowser(vs);
-    const stop = frame.locator('[data-action="cancel-evidence"]');
-    await until('the evidence of long.md to end', async () => {
-      if (vs.logCount(/evidence of .* (done|cancelled)/) > evidenceEnds) return true;
-      if (await stop.count()) await stop.first().click().catch(() => undefined);
-      return false;
-    }, 30_000);
+    // The causal evidence of this long run would keep the worker busy for the tests after it: let it end here.
+    await until('the evidence of long.md to end', () => vs.logCount(/evidence of .* (done|cancelled|failed)/) > evidenceEnds, 150_000);
   });
 
   // -------------------------------------------------------------- runs that are stopped
