@@ -802,10 +802,15 @@ describe('offline first run (default settings, the hub unreachable)', () => {
     const input = vs.page.locator('.quick-input-widget .quick-input-box input');
     await input.waitFor({ timeout: 10_000 });
     await input.fill(`${modelDir}/`);
-    // Enter on a folder's path may first open the folder in the picker; then Enter accepts it.
-    for (let i = 0; i < 3 && (await vs.page.locator('.quick-input-widget').isVisible()); i++) {
-      await vs.page.waitForTimeout(500);
-      await vs.page.keyboard.press('Enter');
+    // The picker lists the folder's contents once it has read them; its OK button then accepts the
+    // folder in the input (it carries the dialog's openLabel; Enter may open the folder first). Give a slow machine several tries.
+    const widget = vs.page.locator('.quick-input-widget');
+    const ok = widget.locator('.quick-input-action .monaco-button', { hasText: 'Use this GPT-2' });
+    for (let i = 0; i < 10 && (await widget.isVisible()); i++) {
+      await vs.page.waitForTimeout(1000);
+      if (!(await widget.isVisible())) break;
+      if (await ok.count()) await ok.first().click().catch(() => undefined);
+      else await vs.page.keyboard.press('Enter');
     }
     // The window may show the previous test's cached run of palinka.md: wait for this run.
     await until('a run with the chosen folder', () => vs.logCount(RUN_DONE) > runs, 60_000);
