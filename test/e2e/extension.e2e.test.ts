@@ -803,19 +803,19 @@ describe('offline first run (default settings, the hub unreachable)', () => {
     const toast = await firstRun();
     const runs = vs.logCount(RUN_DONE);
     await toastButton(toast, 'Choose a GPT-2 folder…').click();
-    // code-server's own folder picker: a quick input holding a path.
-    const input = vs.page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ timeout: 10_000 });
-    await input.fill(`${modelDir}/`);
-    // The picker lists the folder's contents once it has read them; its OK button then accepts the
-    // folder in the input (it carries the dialog's openLabel; Enter may open the folder first). Give a slow machine several tries.
+    // code-server's own folder picker: a quick input that fills in the workspace's path once it has
+    // read it (a value typed before that is overwritten), then lists the typed folder's contents. Its
+    // button (the dialog's openLabel) accepts the folder in the input.
     const widget = vs.page.locator('.quick-input-widget');
+    const input = widget.locator('.quick-input-box input');
     const ok = widget.locator('.quick-input-action .monaco-button', { hasText: 'Use this GPT-2' });
+    await until('the folder picker to show its first path', async () => (await input.isVisible()) && (await input.inputValue()) !== '', 15_000);
+    const wanted = `${modelDir}/`;
     for (let i = 0; i < 10 && (await widget.isVisible()); i++) {
+      if ((await input.inputValue()) !== wanted) await input.fill(wanted);
       await vs.page.waitForTimeout(1000);
       if (!(await widget.isVisible())) break;
-      if (await ok.count()) await ok.first().click().catch(() => undefined);
-      else await vs.page.keyboard.press('Enter');
+      if ((await input.inputValue()) === wanted) await ok.first().click().catch(() => undefined);
     }
     // The window may show the previous test's cached run of palinka.md: wait for this run.
     await until('a run with the chosen folder', () => vs.logCount(RUN_DONE) > runs, 60_000);
