@@ -5,7 +5,7 @@ import { extractActivations } from './extract';
 import { hookKindOf, hookWidth } from './hooks';
 import type { DownloadProgress } from './model/download';
 import { resolveModelOrRandom } from './model/fallback';
-import { checkFinite, loadModel } from './model/load';
+import { checkFinite, loadModel, type Gpt2Model } from './model/load';
 import { RUN_FORMAT_VERSION, type EpochMetrics, type RunCfg, type TrainedMetrics } from './run/format';
 import { runCfg, type TrainedCfg } from './run/runCfg';
 import { checkRunTarget, writeRun } from './run/runDir';
@@ -91,7 +91,8 @@ function hookOfFile(file: { path: string; hook?: string; d: number }, c: SaeConf
   return { name: file.hook, layer };
 }
 
-interface Prepared {
+/** Activations ready to train on: one hook's rows for every token, and what the run records of their origin. */
+export interface Prepared {
   hookName: string;
   shape: SaeShape;
   acts: Float32Array; // [T, dIn]
@@ -101,7 +102,19 @@ interface Prepared {
   notice?: string;
 }
 
-async function fromText(o: PipelineOptions, text: string): Promise<Prepared> {
+export interface OpenedModel {
+  model: Gpt2Model;
+  /** What cfg.json records of it. */
+  info: RunCfg['model'];
+  /** Set when the default model could not be downloaded and the random-weight stand-in is used. */
+  fallback?: string;
+}
+
+/**
+ * The GPT-2 of a run on text, with download progress: `modelSpec` resolved (the default GPT-2
+ * falls back to a random-weight stand-in when the hub is unreachable), loaded and checked finite.
+ */
+export async function openTextModel(o: Pick<PipelineOptions, 'modelSpec' | 'signal' | 'onProgress'>): Promise<OpenedModel> {
   const progress = o.onProgress ?? (() => {});
   progress({ phase: 'download', message: `loading model ${o.modelSpec ?? 'gpt2'}` });
   const { dir, fallback } = await resolveModelOrRandom(o.modelSpec, {
@@ -111,6 +124,12 @@ async function fromText(o: PipelineOptions, text: string): Promise<Prepared> {
   if (fallback) progress({ phase: 'download', message: fallback });
   const model = loadModel(dir);
   checkFinite(model);
+  return { model, info: { name: model.label, dir: path.resolve(model.dir), random_weights: model.randomWeights }, fallback };
+}
+
+async function fromText(o: PipelineOptions, text: string): Promise<Prepared> {
+  const progress = o.onProgress ?? (() => {});
+  const { model, info, fallback } = await openTextModel(o);
   const hook = resolveHook(o.sae, model.config);
   const shape = saeShape(o.sae, hook.width);
   throwIfAborted(o.signal, 'training run');
@@ -119,15 +138,7 @@ async function fromText(o: PipelineOptions, text: string): Promise<Prepared> {
   const tokens = tokenize(text);
   progress({ phase: 'extract', message: `extracting ${hook.name} for ${tokens.length} tokens` });
   const ex = await extractActivations(tokens, model, [hook.name], { threads: o.threads, signal: o.signal });
-  return {
-    hookName: hook.name,
-    shape,
-    acts: ex.acts.get(hook.name)!,
-    tokens,
-    model: { name: model.label, dir: path.resolve(model.dir), random_weights: model.randomWeights },
-    extract: { provider: ex.provider, ms: ex.ms },
-    notice: fallback,
-  };
+  return { hookName: hook.name, shape, acts: ex.acts.get(hook.name)!, tokens, model: info, extract: { provider: ex.provider, ms: ex.ms }, notice: fallback };
 }
 
 function fromFile(file: string, c: SaeConfig): Prepared {
@@ -136,13 +147,14 @@ function fromFile(file: string, c: SaeConfig): Prepared {
   return { hookName: hook.name, shape: saeShape(c, f.d), acts: f.acts, tokens: f.tokens, model: { name: f.model ?? 'unknown model', random_weights: f.randomWeights } };
 }
 
-async function run(o: PipelineOptions): Promise<PipelineResult> {
-  precheck(o);
+/** What training prepared activations needs besides them: the SAE, where the run goes, and the text's origin for tokens.json. */
+export type TrainPreparedOptions = Pick<PipelineOptions, 'sae' | 'out' | 'engine' | 'threads' | 'onProgress' | 'signal'> & { source: string; offset: number };
+
+/** Trains the SAE on prepared activations and writes the run directory `o.out` atomically. */
+export async function trainPrepared(prep: Prepared, o: TrainPreparedOptions): Promise<{ cfg: TrainedCfg; metrics: TrainedMetrics }> {
   const progress = o.onProgress ?? (() => {});
-  const prep = o.text !== undefined ? await fromText(o, o.text) : fromFile(o.activations!, o.sae);
   const { shape, tokens } = prep;
   const T = tokens.length;
-
   progress({ phase: 'train', message: `training ${shape.nLatents} latents, k ${shape.k}, on ${T} tokens` });
   const result = await trainSae(prep.acts, T, shape.dIn, shape, o.sae, {
     engine: o.engine,
@@ -156,15 +168,22 @@ async function run(o: PipelineOptions): Promise<PipelineResult> {
   progress({ phase: 'write', message: `writing ${o.out}` });
   const sae = tiedSae(result.w, shape, { hookName: prep.hookName, modelName: prep.model.name });
   const cfg = runCfg(o.sae, sae, { model: prep.model, engine: result.metrics.engine, device: result.metrics.device, nTokens: T });
-  const source = o.text !== undefined ? (o.source ?? 'text') : o.activations!;
   writeRun(o.out, {
     cfg,
     sae,
     codes: result.codes,
     metrics: result.metrics,
-    tokens: { version: RUN_FORMAT_VERSION, source, offset: o.offset ?? 0, tokens: tokens.map(({ id, text, start, end }) => ({ id, text, start, end })) },
+    tokens: { version: RUN_FORMAT_VERSION, source: o.source, offset: o.offset, tokens: tokens.map(({ id, text, start, end }) => ({ id, text, start, end })) },
   });
-  return { out: o.out, cfg, metrics: result.metrics, nTokens: T, extract: prep.extract, notice: prep.notice };
+  return { cfg, metrics: result.metrics };
+}
+
+async function run(o: PipelineOptions): Promise<PipelineResult> {
+  precheck(o);
+  const prep = o.text !== undefined ? await fromText(o, o.text) : fromFile(o.activations!, o.sae);
+  const source = o.text !== undefined ? (o.source ?? 'text') : o.activations!;
+  const { cfg, metrics } = await trainPrepared(prep, { ...o, source, offset: o.offset ?? 0 });
+  return { out: o.out, cfg, metrics, nTokens: prep.tokens.length, extract: prep.extract, notice: prep.notice };
 }
 
 /**

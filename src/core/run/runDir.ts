@@ -132,8 +132,8 @@ function saeSectionProblem(sae: RunCfg['sae']): string | undefined {
   return undefined;
 }
 
-/** Reads and cross-checks a run directory; every problem is a UserError naming the file. */
-export function readRun(dir: string): RunContents {
+/** A run directory's JSON files (cfg.json, tokens.json, metrics.json), checked as readRun checks them, without its tensors. */
+export function readRunInfo(dir: string): Pick<RunContents, 'dir' | 'cfg' | 'metrics' | 'tokens'> {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     throw new UserError(`run directory ${dir} does not exist; give the --out directory of a finished \`latent-lens train\` or \`latent-lens apply\`.`, 'E_RUN');
   }
@@ -151,7 +151,14 @@ export function readRun(dir: string): RunContents {
   if (T !== cfg.n_tokens) throw bad(dir, RUN_FILES.tokens, `lists ${T} tokens, but cfg.json says n_tokens = ${cfg.n_tokens}`);
   const metrics = readJson(dir, RUN_FILES.metrics) as unknown as RunMetrics;
   if (!Array.isArray(metrics.curve) || typeof metrics.final !== 'object' || metrics.final === null) throw bad(dir, RUN_FILES.metrics, 'lacks curve or final');
+  return { dir, cfg, metrics, tokens };
+}
 
+/** Reads and cross-checks a run directory; every problem is a UserError naming the file. */
+export function readRun(dir: string): RunContents {
+  const { cfg, metrics, tokens } = readRunInfo(dir);
+  const { sae } = cfg;
+  const T = tokens.tokens.length;
   const { d_in: d, d_sae: L } = sae;
   const weights = readTensors(dir, RUN_FILES.sae, {
     W_enc: { dtype: 'F32', shape: [d, L] },
