@@ -1,5 +1,5 @@
 /** How a scan's numbers are shown, the same in the terminal, the report and the latent browser. */
-import type { LayerRow } from './format';
+import type { LayerRow, ScanJson } from './format';
 
 export const num = (v: number | null, digits = 3) => (v === null ? '—' : Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(digits) : v.toExponential(1));
 const share = (v: number | null) => (v === null ? '—' : `${(100 * v).toFixed(0)} %`);
@@ -32,3 +32,10 @@ export function scanChartSeries(rows: LayerRow[]) {
     significant: rows.map((r) => r.significant),
   };
 }
+
+/** What the matching compares, in words (match.ts explains why). */
+export const BASIS_TEXT: Record<ScanJson['matching']['basis'], string> = {
+  decoder: 'decoder direction (unit row of W_dec)',
+  learned:
+    'learned direction (row of W_dec minus its initial value: every layer starts from the same seed, and the little training moves a decoder row so little that raw decoder cosines would mostly measure that shared start)',
+};

@@ -1,6 +1,7 @@
 import type { RunCfg } from '../run/format';
 import type { SaeConfig } from '../sae/config';
 import type { EngineChoice } from '../sae/train';
+import type { MatchBasis } from './match';
 
 /**
  * A scan directory: one ordinary run directory per layer (`layer-{L}/`: cfg.json … analysis.json,
@@ -91,13 +92,23 @@ export interface LayerRow {
   ms: number;
 }
 
-/** A listed significant latent of one layer and its best decoder-cosine match in a neighbouring layer. */
+/** A listed significant latent of one layer and its best match in a neighbouring layer (match.ts). */
 export interface CrossMatch {
   latent: number;
   q: number | null;
   effect: number | null;
-  /** The neighbour's latent whose unit decoder direction has the largest cosine with this one's. */
-  match: { latent: number; cos: number; significant: boolean; q: number | null; effect: number | null };
+  match: {
+    /** The neighbour's latent whose unit direction in the matching's basis has the largest cosine with this one's. */
+    latent: number;
+    /** That cosine. */
+    cos: number;
+    /** The raw decoder cosine of the two (W_dec rows), whatever the basis. */
+    decoderCos: number;
+    /** In the neighbour: q ≤ alpha and support ≥ minSupport. */
+    significant: boolean;
+    q: number | null;
+    effect: number | null;
+  };
   /** cos ≥ the matching threshold. */
   persists: boolean;
 }
@@ -122,6 +133,9 @@ export interface ScanJson {
   pending: number[];
   /** Requested layers the release has no SAE for, with the reason; they are skipped. */
   missing: { layer: number; reason: string }[];
-  /** Between neighbouring done layers (in the requested order), both directions. */
-  matching: { threshold: number; pairs: LayerPair[] };
+  /**
+   * Between neighbouring done layers (in the requested order), both directions; basis "learned"
+   * (W_dec − W0ᵀ, for a trained scan: every layer starts from the same W0) or "decoder" (W_dec).
+   */
+  matching: { basis: MatchBasis; threshold: number; pairs: LayerPair[] };
 }

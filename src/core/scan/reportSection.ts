@@ -1,11 +1,11 @@
 /** The "Layer scan" section of each layer's report.html: the scan's table and chart, and this layer's latents across depth. */
 import { escapeHtml, scriptJson, type ReportSection } from '../analysis/htmlReport';
-import { num, SCAN_COLUMNS, scanChartSeries } from './columns';
+import { BASIS_TEXT, num, SCAN_COLUMNS, scanChartSeries } from './columns';
 import type { CrossMatch, ScanJson } from './format';
 
 function matchCell(m: CrossMatch | undefined): string {
   if (!m) return '<td class="muted">—</td>';
-  const what = `#${m.match.latent} cos ${m.match.cos.toFixed(3)}${m.match.significant ? `, significant (q ${num(m.match.q)})` : ', not significant'}`;
+  const what = `#${m.match.latent} cos ${m.match.cos.toFixed(3)} (decoder ${m.match.decoderCos.toFixed(3)})${m.match.significant ? `, significant (q ${num(m.match.q)})` : ', not significant'}`;
   return `<td${m.persists ? ' class="persists"' : ''}>${escapeHtml(what)}${m.persists ? ' ✓' : ''}</td>`;
 }
 
@@ -23,7 +23,7 @@ function acrossDepth(scan: ScanJson, layer: number): string {
   return `<table><thead><tr><th>latent</th><th>q</th><th>effect</th><th>best match in layer ${prev?.to ?? '—'}</th><th>best match in layer ${next?.to ?? '—'}</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
-<p class="muted">Best match: the neighbouring layer's latent whose decoder direction (unit row of W_dec) has the largest cosine with this latent's; ✓ persists: cosine ≥ ${scan.matching.threshold}.</p>`;
+<p class="muted">Best match: the neighbouring layer's latent whose ${escapeHtml(BASIS_TEXT[scan.matching.basis])} has the largest cosine with this latent's; ✓ persists: cosine ≥ ${scan.matching.threshold}. In brackets, the raw decoder cosine of the pair.</p>`;
 }
 
 /** The section for `layer`'s report: every done layer's numbers (this one marked), the chart, and its latents across depth. */

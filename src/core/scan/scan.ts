@@ -44,7 +44,7 @@ import { tokenize, type Token } from '../tokenizer';
 import { scanEta, type LayerWork } from './eta';
 import { SCAN_VERSION, type LayerPair, type LayerRow, type ScanJson, type ScanSettings } from './format';
 import { layerDirName, layerHook, parseLayerSpec, resolveLayers, templateKind, templateOf } from './layers';
-import { matchPair, neighbourPairs, readMatchSide, type MatchSide } from './match';
+import { matchPair, neighbourPairs, readMatchSide, type MatchBasis, type MatchSide } from './match';
 import { scanSection } from './reportSection';
 import { layerRow } from './rows';
 import { checkResumable, checkScanTarget, readScan, removeStaleLayers, writeScan } from './scanDir';
@@ -165,6 +165,7 @@ function inspectLayer(plan: LayerPlan, previous: ScanJson | undefined, settings:
 interface ScanState {
   settings: ScanSettings;
   layers: number[];
+  basis: MatchBasis;
   threshold: number;
   rows: Map<number, LayerRow>;
   pairs: Map<string, LayerPair>;
@@ -184,7 +185,7 @@ function snapshot(s: ScanState): ScanJson {
     rows: done.map((L) => s.rows.get(L)!),
     pending: s.layers.filter((L) => !s.rows.has(L) && !missing.has(L)),
     missing: s.missing,
-    matching: { threshold: s.threshold, pairs: neighbourPairs(done).map(([a, b]) => s.pairs.get(`${a}>${b}`)!) },
+    matching: { basis: s.basis, threshold: s.threshold, pairs: neighbourPairs(done).map(([a, b]) => s.pairs.get(`${a}>${b}`)!) },
   };
 }
 
@@ -194,7 +195,7 @@ function snapshot(s: ScanState): ScanJson {
  */
 function withPairs(s: ScanState, fresh: Set<number>, dirOf: (layer: number) => string): ScanState {
   const sides = new Map<number, MatchSide>();
-  const side = (L: number) => sides.get(L) ?? sides.set(L, readMatchSide(L, dirOf(L))).get(L)!;
+  const side = (L: number) => sides.get(L) ?? sides.set(L, readMatchSide(L, dirOf(L), s.basis)).get(L)!;
   const pairs = new Map<string, LayerPair>();
   for (const [a, b] of neighbourPairs(doneLayers(s))) {
     const key = `${a}>${b}`;
@@ -298,7 +299,7 @@ async function scan(o: ScanOptions): Promise<ScanResult> {
   removeStaleLayers(o.out);
 
   // What each requested layer needs.
-  let state: ScanState = { settings, layers, threshold, rows: new Map(), pairs: new Map(), missing: [] };
+  let state: ScanState = { settings, layers, basis: sae.kind === 'trained' ? 'learned' : 'decoder', threshold, rows: new Map(), pairs: new Map(), missing: [] };
   const notes = opened.fallback ? [opened.fallback] : [];
   const plans: LayerPlan[] = [];
   for (const L of layers) {

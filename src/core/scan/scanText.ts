@@ -1,5 +1,5 @@
 /** A scan as terminal text: the table across layers, then each layer's concept latents across depth. */
-import { num, SCAN_COLUMNS } from './columns';
+import { BASIS_TEXT, num, SCAN_COLUMNS } from './columns';
 import type { ScanJson } from './format';
 
 export function formatScan(scan: ScanJson): string {
@@ -20,7 +20,7 @@ export function formatScan(scan: ScanJson): string {
     const each = latents.map((l, i) => `#${l.latent} → ${pairs.map((p) => `L${p.to} #${p.latents[i].match.latent} ${num(p.latents[i].match.cos)}${p.latents[i].persists ? '*' : ''}`).join(', ')}`);
     return [`  layer ${r.layer}: ${each.join('; ')}`];
   });
-  if (lines.length) out.push(`across depth — best decoder cosine in the neighbouring layers (* persists: cos ≥ ${scan.matching.threshold}):`, ...lines);
+  if (lines.length) out.push(`across depth — best match in the neighbouring layers by the cosine of the ${BASIS_TEXT[scan.matching.basis]} (* persists: cos ≥ ${scan.matching.threshold}):`, ...lines);
   if (scan.pending.length) out.push(`not done yet: layer${scan.pending.length > 1 ? 's' : ''} ${scan.pending.join(', ')} — run the same command again to resume.`);
   for (const m of scan.missing) out.push(`skipped layer ${m.layer}: ${m.reason}`);
   return out.join('\n');

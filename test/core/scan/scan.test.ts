@@ -11,6 +11,7 @@ import { runPipeline } from '../../../src/core/pipeline';
 import { readRun } from '../../../src/core/run/runDir';
 import { encodeSafetensors, type Tensor } from '../../../src/core/safetensors';
 import { saeConfig } from '../../../src/core/sae/config';
+import { initWeights } from '../../../src/core/sae/init';
 import { SCAN_FILE, type ScanJson } from '../../../src/core/scan/format';
 import { runScan, type ScanOptions, type ScanProgress } from '../../../src/core/scan/scan';
 import { repo, tempRoot } from '../../fixtures/cli';
@@ -78,7 +79,7 @@ test('one extraction for every layer; progress names the layer, its place and th
   assert.ok(progress.some((p) => p.phase === 'evidence' && p.layer?.layer === 0));
 });
 
-test('scan.json: every number is the one its definition reads from the layer\'s files; matches are the best decoder cosines', async () => {
+test('scan.json: every number is the one its definition reads from the layer\'s files; matches are the best cosines of the learned decoder parts', async () => {
   const { out: dir, scan: s } = await full;
   assert.deepEqual(readScanJson(dir), s);
   assert.deepEqual(s.layers, [0, 1, 2]);
@@ -113,16 +114,20 @@ test('scan.json: every number is the one its definition reads from the layer\'s 
   );
   const matched = s.matching.pairs.flatMap((p) => p.latents.map((l) => ({ p, l })));
   assert.ok(matched.length > 0, 'some layer has a significant concept latent to match');
+  // Every layer starts from the same W0 (seed 0): the matching compares what training changed, W_dec − W0ᵀ.
+  assert.equal(s.matching.basis, 'learned');
+  const w0 = initWeights(64, 128, 0); // [d_in, d_sae]
+  const cosine = (a: number[], b: number[]) => (Math.hypot(...a) * Math.hypot(...b) === 0 ? 0 : a.reduce((acc, x, i) => acc + x * b[i], 0) / (Math.hypot(...a) * Math.hypot(...b))); // a latent training never moved: 0
   for (const { p, l } of matched) {
     const from = readRun(path.join(dir, `layer-${p.from}`)).sae;
     const to = readRun(path.join(dir, `layer-${p.to}`)).sae;
     const row = (w: Float32Array, j: number) => Array.from(w.subarray(j * 64, (j + 1) * 64));
-    const unit = (v: number[]) => v.map((x) => x / Math.hypot(...v));
-    const q = unit(row(from.wDec, l.latent));
-    const cosines = Array.from({ length: 128 }, (_, j) => unit(row(to.wDec, j)).reduce((a, x, i) => a + x * q[i], 0));
+    const learned = (w: Float32Array, j: number) => row(w, j).map((v, i) => v - w0[i * 128 + j]);
+    const cosines = Array.from({ length: 128 }, (_, j) => cosine(learned(from.wDec, l.latent), learned(to.wDec, j)));
     const best = cosines.indexOf(Math.max(...cosines));
     assert.equal(l.match.latent, best, `layer ${p.from} #${l.latent} in layer ${p.to}`);
     assert.ok(Math.abs(l.match.cos - cosines[best]) < 1e-5);
+    assert.ok(Math.abs(l.match.decoderCos - cosine(row(from.wDec, l.latent), row(to.wDec, best))) < 1e-5);
     assert.equal(l.persists, l.match.cos >= s.matching.threshold);
     const toReport = readReport(path.join(dir, `layer-${p.to}`, ANALYSIS_FILE));
     assert.equal(l.match.q, toReport.latents.q[best]);
