@@ -2,7 +2,8 @@
  * Every message that crosses a process or frame boundary, in one place.
  *
  * Host ↔ worker: JSON-RPC (vscode-jsonrpc 8) over the child process's IPC channel. The host sends the
- * `train` request (or `apply`: encode with an SAE of the field, no training) and gets its result or a JobError; while it runs the worker sends `progress`
+ * `train` request (or `apply`: encode with an SAE of the field, no training; or `scan`: one run per
+ * layer) and gets its result or a JobError; while it runs the worker sends `progress`
  * notifications; `cancel` stops a job by id (the worker aborts between steps). `reanalyze` recomputes
  * a run's analysis for another concept lexicon without retraining; `activations` reads one latent's
  * value on every token of a run (the "highlight latent N" heatmap).
@@ -15,6 +16,7 @@ import type { ErrorCode } from '../core/errors';
 import type { RunCfg, RunMetrics, RunTokens } from '../core/run/format';
 import type { SaeConfig } from '../core/sae/config';
 import type { SaeRequest } from '../core/sae/source';
+import type { ScanJson } from '../core/scan/format';
 
 // ---------------------------------------------------------------- host ↔ worker
 
@@ -62,6 +64,28 @@ export interface ApplyJob extends TrainJob {
   sae: SaeRequest;
 }
 
+/** Scan the text's layers: one run per layer in a scan directory (src/core/scan/), resumable. */
+export interface ScanJob extends TrainJob {
+  /** The scan directory; a scan of the same text and settings in it is resumed (its finished layers kept). */
+  out: string;
+  /** "all", "0,3,6", "2-8". */
+  layers: string;
+  /** blocks.{L}.<hook>; undefined: the settings' hook kind. */
+  hookTemplate?: string;
+  /** Apply this release's per-layer SAEs instead of training (settings.sae is then unused). */
+  release?: string;
+}
+
+/** A finished scan: scan.json; each done layer's run is `scanDir/<row.dir>` (loadRunView reads it). */
+export interface ScanView {
+  scanDir: string;
+  scan: ScanJson;
+  /** Layers made (trained or applied), re-analysed and kept in this job. */
+  made: number[];
+  reanalysed: number[];
+  kept: number[];
+}
+
 /** A run as the editor shows it: the run directory's JSON files. */
 export interface RunView {
   runDir: string;
@@ -71,7 +95,7 @@ export interface RunView {
   analysis: AnalysisReport;
 }
 
-export type Phase = 'download' | 'tokenize' | 'extract' | 'train' | 'encode' | 'write' | 'analyze';
+export type Phase = 'download' | 'tokenize' | 'extract' | 'train' | 'encode' | 'write' | 'analyze' | 'evidence';
 
 export interface ProgressEvent {
   jobId: string;
@@ -86,6 +110,8 @@ export interface ProgressEvent {
   /** Model download. */
   bytesDone?: number;
   bytesTotal?: number;
+  /** A scan's: the layer worked on, its place among the layers to do, and the scan's time left when known. */
+  scan?: { layer: number; index: number; count: number; etaMs?: number };
 }
 
 export type JobErrorCode = ErrorCode | 'E_INTERNAL';
@@ -109,6 +135,7 @@ export interface ActivationsQuery {
 
 export const TrainRequest = new RequestType<TrainJob, RunView, JobErrorData>('latentLens/train');
 export const ApplyRequest = new RequestType<ApplyJob, RunView, JobErrorData>('latentLens/apply');
+export const ScanRequest = new RequestType<ScanJob, ScanView, JobErrorData>('latentLens/scan');
 export const ReanalyzeRequest = new RequestType<ReanalyzeJob, AnalysisReport, JobErrorData>('latentLens/reanalyze');
 /** Activation of the latent on every token of the run, [T] (0 where it does not fire). */
 export const ActivationsRequest = new RequestType<ActivationsQuery, number[], JobErrorData>('latentLens/activations');

@@ -1,9 +1,10 @@
 /**
- * What the worker does for each request: train (pipeline + analysis) or apply an SAE (apply + analysis), re-analyse a run with other
+ * What the worker does for each request: train (pipeline + analysis) or apply an SAE (apply + analysis), scan the layers, re-analyse a run with other
  * analysis settings, and read one latent's activations. Runs read from disk stay cached in the
  * process, as do the pipeline's model sessions.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { AnalysisOptions } from '../core/analysis/analyze';
 import { resolveConcept, type Concept } from '../core/analysis/lexicon';
 import { writeRunAnalysis } from '../core/analysis/runAnalysis';
@@ -12,10 +13,11 @@ import { throwIfAborted, UserError } from '../core/errors';
 import { resolveModel } from '../core/model/download';
 import { applySae, type ApplyProgress } from '../core/apply';
 import { runPipeline, type PipelineProgress } from '../core/pipeline';
+import { runScan, type ScanProgress } from '../core/scan/scan';
 import { readRun, type RunContents } from '../core/run/runDir';
 import { tokenize } from '../core/tokenizer';
 import { checkTokenCount } from '../shared/inputCheck';
-import type { ActivationsQuery, AnalysisSettings, ApplyJob, LexiconChoice, ProgressEvent, ReanalyzeJob, RunView, TrainJob } from '../shared/protocol';
+import type { ActivationsQuery, AnalysisSettings, ApplyJob, LexiconChoice, ProgressEvent, ReanalyzeJob, RunView, ScanJob, ScanView, TrainJob } from '../shared/protocol';
 
 const CACHED_RUNS = 4;
 const runs = new Map<string, RunContents>(); // by run directory, least recently used first
@@ -41,7 +43,7 @@ function analysisOptions(a: AnalysisSettings, concept: Concept): AnalysisOptions
   return { concept, punctuationThreshold: a.punctuationShare, proxyThreshold: a.proxyShare };
 }
 
-function progressEvent(jobId: string, p: PipelineProgress | ApplyProgress): ProgressEvent {
+function progressEvent(jobId: string, p: PipelineProgress | ApplyProgress | ScanProgress): ProgressEvent {
   return {
     jobId,
     phase: p.phase,
@@ -49,7 +51,18 @@ function progressEvent(jobId: string, p: PipelineProgress | ApplyProgress): Prog
     ...('epoch' in p && p.epoch ? { epoch: p.epoch.epoch, epochs: p.epoch.epochs, loss: p.epoch.metrics.loss, etaMs: p.epoch.etaMs } : {}),
     bytesDone: p.download?.done,
     bytesTotal: p.download?.total || undefined,
+    ...('layer' in p && p.layer ? { scan: { ...p.layer, etaMs: p.etaMs } } : {}),
   };
+}
+
+/** The model directory of a job, resolved here (a failed download is an error the editor shows with its settings, not a random stand-in). */
+function jobModel(job: TrainJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<string> {
+  const { jobId, settings } = job;
+  progress({ jobId, phase: 'download', message: settings.modelDir ? `loading the model from ${settings.modelDir}` : 'loading GPT-2 Small' });
+  return resolveModel(settings.modelDir, {
+    signal,
+    onProgress: (d) => progress({ jobId, phase: 'download', message: `downloading ${d.file}`, bytesDone: d.done, bytesTotal: d.total || undefined }),
+  });
 }
 
 /**
@@ -64,12 +77,7 @@ async function runJob(job: TrainJob, signal: AbortSignal, progress: (p: Progress
   checkTokenCount(tokenize(job.text).length, settings.maxTokens, job.label);
   const concept = conceptOf(settings.analysis.lexicon);
   try {
-    progress({ jobId, phase: 'download', message: settings.modelDir ? `loading the model from ${settings.modelDir}` : 'loading GPT-2 Small' });
-    const modelDir = await resolveModel(settings.modelDir, {
-      signal,
-      onProgress: (d) => progress({ jobId, phase: 'download', message: `downloading ${d.file}`, bytesDone: d.done, bytesTotal: d.total || undefined }),
-    });
-    await make(modelDir);
+    await make(await jobModel(job, signal, progress));
     throwIfAborted(signal, 'run');
     progress({ jobId, phase: 'analyze', message: `analysing latents against the ${concept.lexicon.name} lexicon` });
     const run = openRun(job.out);
@@ -117,6 +125,33 @@ export function runApplyJob(job: ApplyJob, signal: AbortSignal, progress: (p: Pr
       onProgress: (p) => progress(progressEvent(job.jobId, p)),
     }),
   );
+}
+
+/**
+ * Scans the job's layers into its scan directory: each layer trained with the settings' SAE (its
+ * layer set by the scan) or applied from a release, analysed and with causal evidence. A cancel keeps
+ * the finished layers (the same job resumes them) and leaves nothing of the unfinished one.
+ */
+export async function runScanJob(job: ScanJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<ScanView> {
+  const { settings } = job;
+  checkTokenCount(tokenize(job.text).length, settings.maxTokens, job.label);
+  const concept = conceptOf(settings.analysis.lexicon);
+  const r = await runScan({
+    text: job.text,
+    source: job.source,
+    offset: job.offset,
+    modelSpec: await jobModel(job, signal, progress),
+    layers: job.layers,
+    sae: job.release !== undefined ? { kind: 'release', release: job.release } : { kind: 'trained', config: { ...settings.sae, layer: null }, hookTemplate: job.hookTemplate, engine: settings.engine },
+    analysis: analysisOptions(settings.analysis, concept),
+    evidence: true,
+    out: job.out,
+    threads: settings.threads,
+    signal,
+    onProgress: (p) => progress(progressEvent(job.jobId, p)),
+  });
+  for (const row of r.scan.rows) runs.delete(path.resolve(job.out, row.dir));
+  return { scanDir: job.out, scan: r.scan, made: r.made, reanalysed: r.reanalysed, kept: r.kept };
 }
 
 export function reanalyzeRun(job: ReanalyzeJob): AnalysisReport {

@@ -14,13 +14,13 @@ import {
   PARENT_PID_ENV,
   ProgressNotification,
   ReanalyzeRequest,
+  ScanRequest,
   TrainRequest,
   USER_ERROR_RPC_CODE,
   type JobErrorData,
   type ProgressEvent,
-  type RunView,
 } from '../shared/protocol';
-import { latentActivations, reanalyzeRun, runApplyJob, runTrainJob } from './jobs';
+import { latentActivations, reanalyzeRun, runApplyJob, runScanJob, runTrainJob } from './jobs';
 import { watchParent } from './parentWatch';
 
 const INTERNAL_ERROR = -32603;
@@ -56,7 +56,7 @@ function main(): void {
   const conn = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
   const running = new Map<string, AbortController>();
 
-  const cancellable = <J extends { jobId: string }>(run: (job: J, signal: AbortSignal, progress: (p: ProgressEvent) => void) => Promise<RunView>) => (job: J) =>
+  const cancellable = <J extends { jobId: string }, R>(run: (job: J, signal: AbortSignal, progress: (p: ProgressEvent) => void) => Promise<R>) => (job: J) =>
     answer(async () => {
       const abort = new AbortController();
       running.set(job.jobId, abort);
@@ -68,6 +68,7 @@ function main(): void {
     });
   conn.onRequest(TrainRequest, cancellable(runTrainJob));
   conn.onRequest(ApplyRequest, cancellable(runApplyJob));
+  conn.onRequest(ScanRequest, cancellable(runScanJob));
   conn.onNotification(CancelNotification, ({ jobId }) => running.get(jobId)?.abort());
   conn.onRequest(ReanalyzeRequest, (job) => answer(() => reanalyzeRun(job)));
   conn.onRequest(ActivationsRequest, (q) => answer(() => latentActivations(q)));
