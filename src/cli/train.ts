@@ -1,29 +1,54 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import { runPipeline, type PipelineResult } from '../core/pipeline';
 import type { AnalysisReport } from '../core/analysis/types';
 import { formatAnalysis } from '../core/analysis/analysisText';
+import { listCorpus } from '../core/corpus/list';
+import { CORPUS_MAX_FILE_BYTES, CORPUS_MAX_TOKENS, skipCounts } from '../core/corpus/scan';
+import { saeConfigOf } from '../core/run/runCfg';
+import { scheduleText } from '../core/sae/schedule';
 import { analyseRun, ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions, ceLines, ceRecovered } from './analyze';
-import { type Command, parse, readTextFile } from './args';
+import { type Command, num, parse, readTextFile } from './args';
 import { duration, withProgress } from './progress';
 import { SAE_FLAGS, SAE_USAGE, saeRunFlags } from './saeFlags';
 
 const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
+const count = (n: number) => n.toLocaleString('en-US');
+/** Skipped files listed by name in the summary; the rest are counted (tokens.json lists them all). */
+const SKIPPED_SHOWN = 5;
+
+function inputLines(r: PipelineResult, source: string): string[] {
+  const ex = r.extract;
+  const speed = ex && ex.extracted > 0 ? `, ${count(Math.round((1000 * ex.extracted) / ex.ms))} tokens/s` : '';
+  const reused = ex && ex.reused > 0 ? `; ${count(ex.reused)} tokens' activations reused from an earlier run's shards` : '';
+  const extracted = ex ? ` (extracted on ${ex.provider} in ${duration(ex.ms)}${speed}${reused})` : '';
+  if (!r.corpus) return [`text      ${source} — ${r.nTokens} tokens${extracted}`];
+  const { skipped } = r.corpus;
+  const shown = skipped.slice(0, SKIPPED_SHOWN).map((s) => `${s.path} (${s.detail})`);
+  const more = skipped.length > SKIPPED_SHOWN ? [`… and ${skipped.length - SKIPPED_SHOWN} more (all in tokens.json)`] : [];
+  return [
+    `corpus    ${r.corpus.root} — ${r.corpus.files} files, ${count(r.nTokens)} tokens${extracted}`,
+    ...(skipped.length ? [`skipped   ${skipped.length} file${skipped.length === 1 ? '' : 's'} (${skipCounts(skipped)}): ${[...shown, ...more].join('; ')}`] : []),
+  ];
+}
 
 /** The one-screen summary printed after a run. */
 export function summary(r: PipelineResult, source: string, evidence?: AnalysisReport['evidence']): string {
   const { sae, model, train } = r.cfg;
   const m = r.metrics;
   const f = m.final;
+  const s = m.schedule;
   const lines = [
     ...(model.random_weights ? ['*** RANDOM WEIGHTS: the model is a generated test model; these latents say nothing about GPT-2. ***'] : []),
     ...(r.notice ? [r.notice] : []),
     `model     ${model.name}`,
-    `text      ${source} — ${r.nTokens} tokens${r.extract ? ` (extracted on ${r.extract.provider} in ${duration(r.extract.ms)})` : ''}`,
+    ...inputLines(r, source),
     `hook      ${sae.hook_name} (d_in ${sae.d_in}), preset ${train.preset}`,
-    `SAE       ${sae.d_sae} latents, top-k ${sae.k}, λ1 ${train.l1}, λc ${train.decor}, lr ${train.lr}, ${train.epochs} epochs, seed ${train.seed}`,
+    `SAE       ${sae.d_sae} latents, top-k ${sae.k}, λ1 ${train.l1}, λc ${train.decor}${train.auxk ? `, AuxK α ${train.auxk}` : ''}, lr ${train.lr}, seed ${train.seed}`,
+    `schedule  ${scheduleText(saeConfigOf(r.cfg))}: ran ${s.epochs} epochs, ${count(s.steps)} steps, ${count(s.tokens)} tokens; stopped by ${s.why}`,
     `engine    ${m.engine} on ${m.device}; ${m.batching}`,
-    `time      ${m.ms_per_epoch.toFixed(1)} ms per epoch, ${duration(m.total_ms)} training in all`,
+    `time      ${m.ms_per_epoch.toFixed(1)} ms per epoch, ${duration(m.total_ms)} training in all (${count(Math.round((1000 * s.tokens) / m.total_ms))} tokens/s)`,
     `FVE       ${f.fve.toFixed(4)}   CE recovered ${ceRecovered(evidence)}   (final loss ${f.loss.toExponential(3)}, MSE ${f.mse.toExponential(3)})`,
     ...ceLines(evidence),
     `L0        ${f.l0.toFixed(1)} non-zero latents per token`,
@@ -33,41 +58,66 @@ export function summary(r: PipelineResult, source: string, evidence?: AnalysisRe
   return lines.join('\n');
 }
 
+/** One input that is a file, with no folder options: a one-document run (the presets exactly). */
+function isDocument(positionals: string[], v: { include?: string; exclude?: string }): boolean {
+  return positionals.length === 1 && v.include === undefined && v.exclude === undefined && fs.existsSync(positionals[0]) && fs.statSync(positionals[0]).isFile();
+}
+
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'extract one layer of GPT-2 for a file and train a Top-K tied SAE on it; writes a run directory',
+  summary: 'extract one layer of GPT-2 for a file or a corpus (folders, globs, files) and train a Top-K tied SAE on it; writes a run directory',
   usage:
     `latent-lens train FILE --out RUNDIR ${SAE_USAGE}\n` +
+    `       latent-lens train DIR|GLOB|FILE... --out RUNDIR [--include GLOB] [--exclude GLOB] [--no-gitignore] [--max-tokens ${CORPUS_MAX_TOKENS}] [--max-file-bytes ${CORPUS_MAX_FILE_BYTES}] [--shards DIR] [same SAE options]\n` +
     `       [analysis: ${ANALYSIS_USAGE}]\n` +
     '       latent-lens train --activations ACTS.safetensors --out RUNDIR [same SAE options]',
   async run(argv) {
     const { values, positionals } = parse(this, argv, {
       out: { type: 'string' },
       activations: { type: 'string' },
+      include: { type: 'string' },
+      exclude: { type: 'string' },
+      'no-gitignore': { type: 'boolean' },
+      'max-tokens': { type: 'string' },
+      'max-file-bytes': { type: 'string' },
+      shards: { type: 'string' },
       ...SAE_FLAGS,
       ...ANALYSIS_FLAGS,
     });
     const out = values.out;
     if (!out) throw new UserError(`--out RUNDIR is required.\nusage: ${this.usage}`, 'E_USAGE');
     if (values.activations !== undefined) {
-      if (positionals.length > 0) throw new UserError(`give either a text FILE or --activations, not both.\nusage: ${this.usage}`, 'E_USAGE');
+      if (positionals.length > 0) throw new UserError(`give either text inputs or --activations, not both.\nusage: ${this.usage}`, 'E_USAGE');
       if (values.model !== undefined) throw new UserError('--model does not apply to --activations: the activations were already extracted with a model.', 'E_USAGE');
-    } else if (positionals.length !== 1) {
-      throw new UserError(`give exactly one input FILE (got ${positionals.length}), or --activations ACTS.safetensors.\nusage: ${this.usage}`, 'E_USAGE');
+    } else if (positionals.length === 0) {
+      throw new UserError(`give a text FILE, a folder, a glob or several files (or --activations ACTS.safetensors).\nusage: ${this.usage}`, 'E_USAGE');
     }
-    const { sae, engine, threads } = saeRunFlags(values);
-    const source = values.activations ?? positionals[0];
-    const text = values.activations === undefined ? readTextFile(source) : undefined;
+    const corpusRun = values.activations === undefined && !isDocument(positionals, values);
+    const corpusOnly = (['no-gitignore', 'max-tokens', 'max-file-bytes'] as const).filter((f) => values[f] !== undefined);
+    if (!corpusRun && corpusOnly.length) throw new UserError(`--${corpusOnly[0]} applies to a corpus (a folder, a glob or several files), not to ${values.activations ?? positionals[0]}.`, 'E_USAGE');
+    const { sae, engine, threads } = saeRunFlags(values, corpusRun ? 'corpus' : 'document');
+    const limit = (flag: 'max-tokens' | 'max-file-bytes', fallback: number) => {
+      const v = num(flag, values[flag]) ?? fallback;
+      if (!(Number.isInteger(v) && v >= 2)) throw new UserError(`--${flag} must be an integer ≥ 2, got ${values[flag]}.`, 'E_USAGE');
+      return { value: v, setting: `--${flag}` };
+    };
+    const corpus = corpusRun
+      ? { ...listCorpus(positionals, { include: values.include, exclude: values.exclude, gitignore: !values['no-gitignore'] }), limits: { maxTokens: limit('max-tokens', CORPUS_MAX_TOKENS), maxFileBytes: limit('max-file-bytes', CORPUS_MAX_FILE_BYTES) } }
+      : undefined;
+    const source = values.activations ?? (corpus ? corpus.root : positionals[0]);
+    const text = values.activations === undefined && !corpus ? readTextFile(source) : undefined;
 
     const analysisOpts = analysisOptions(values); // a bad lexicon file fails here, before any work
     const result = await withProgress((signal, onProgress) =>
       runPipeline({
         text,
-        source: values.activations === undefined ? source : undefined,
+        source: text === undefined ? undefined : source,
+        corpus,
         activations: values.activations,
         modelSpec: values.model,
         sae,
         out,
+        shardsDir: values.shards,
         engine,
         threads,
         signal,

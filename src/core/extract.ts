@@ -101,6 +101,19 @@ export async function windowRunner(tokens: readonly Pick<Token, 'id' | 'text'>[]
 }
 
 /**
+ * Runs the windows of a document of T tokens (planWindows with context P) in order and hands each
+ * window's rows to `take(from, rows)`: hook name → the rows of tokens [from, win.end), the ones the
+ * window supplies. Windows that `needed` declines are not run.
+ */
+export async function runWindows(runner: WindowRunner, T: number, P: number, take: (from: number, rows: Map<string, Float32Array>) => void, needed: (win: Window) => boolean = () => true): Promise<void> {
+  for (const win of planWindows(T, P)) {
+    if (!needed(win)) continue;
+    const out = await runner.run(win);
+    take(win.keepFrom, new Map(runner.hooks.map((h) => [h.name, out.get(h.name)!.subarray((win.keepFrom - win.start) * h.width)])));
+  }
+}
+
+/**
  * Runs GPT-2 over a document (text, or tokens already made by `tokenize`) and returns every
  * token's activations at each of `hookNames` (full TransformerLens names such as
  * "blocks.6.hook_mlp_out"). Long documents are cut into windows as `planWindows` describes.
@@ -111,9 +124,8 @@ export async function extractActivations(input: string | Token[], model: Gpt2Mod
   const runner = await windowRunner(tokens, model, hookNames, opts);
   const T = tokens.length;
   const acts = new Map(runner.hooks.map((h) => [h.name, new Float32Array(T * h.width)]));
-  for (const win of planWindows(T, model.config.nPositions)) {
-    const out = await runner.run(win);
-    for (const h of runner.hooks) acts.get(h.name)!.set(out.get(h.name)!.subarray((win.keepFrom - win.start) * h.width), win.keepFrom * h.width);
-  }
+  await runWindows(runner, T, model.config.nPositions, (from, rows) => {
+    for (const h of runner.hooks) acts.get(h.name)!.set(rows.get(h.name)!, from * h.width);
+  });
   return { tokens, acts, provider: runner.provider, ms: performance.now() - t0 };
 }

@@ -1,20 +1,25 @@
 import * as path from 'node:path';
 import { readActivationsFile } from './activationsFile';
+import { extractCorpus, type CorpusExtraction, type CorpusProgress, type ReadFile } from './corpus/extract';
+import type { Corpus } from './corpus/list';
+import { readCorpusFile, scanCorpus, type CorpusLimits, type CorpusScan } from './corpus/scan';
+import { shardCacheDir, shardKey, ShardStore, type ShardSpec } from './corpus/shards';
+import { textSha256 } from './corpus/text';
 import { CancelledError, isCancelled, throwIfAborted, UserError } from './errors';
-import { extractActivations } from './extract';
-import { hookKindOf, hookWidth } from './hooks';
+import { hookKindOf, hookWidth, type Hook } from './hooks';
 import type { DownloadProgress } from './model/download';
 import { resolveModelOrRandom } from './model/fallback';
 import { checkFinite, loadModel, type Gpt2Model } from './model/load';
-import { RUN_FORMAT_VERSION, type EpochMetrics, type RunCfg, type TrainedMetrics } from './run/format';
+import { RUN_FORMAT_VERSION, type EpochMetrics, type RunCfg, type RunToken, type RunTokens, type SkippedFile, type TrainedMetrics } from './run/format';
 import { runCfg, type TrainedCfg } from './run/runCfg';
 import { checkRunTarget, writeRun } from './run/runDir';
 import { PRESETS, resolveHook, saeShape, validateSaeConfig, type SaeConfig, type SaeShape } from './sae/config';
 import { tiedSae } from './sae/model';
-import { trainSae, validateTrainOptions, type EngineChoice } from './sae/train';
-import { tokenize, type Token } from './tokenizer';
+import { memoryRows, type RowSource } from './sae/rows';
+import { trainRows, validateTrainOptions, type EngineChoice } from './sae/train';
+import { countTokens, type Token } from './tokenizer';
 
-export type Phase = 'download' | 'tokenize' | 'extract' | 'train' | 'write';
+export type Phase = 'scan' | 'download' | 'tokenize' | 'extract' | 'train' | 'write';
 
 export interface PipelineProgress {
   phase: Phase;
@@ -26,6 +31,8 @@ export interface PipelineProgress {
   download?: DownloadProgress;
   /** Phase 'train': the epoch just finished. */
   epoch?: { epoch: number; epochs: number; metrics: EpochMetrics; etaMs: number };
+  /** Phases 'scan' (files read) and 'extract' (files and tokens): how far through the corpus. */
+  corpus?: CorpusProgress;
 }
 
 export interface PipelineOptions {
@@ -35,8 +42,19 @@ export interface PipelineOptions {
   source?: string;
   /** Offset of `text` inside the source (a selection); default 0. */
   offset?: number;
+  /** …a corpus of files (corpus/list.ts listCorpus, or the editor's pick), with its limits, or… */
+  corpus?: Corpus & { limits: CorpusLimits };
   /** …a safetensors file written by `latent-lens extract` (then no model is needed). */
   activations?: string;
+  /**
+   * Where the activation shards of a text or corpus go (corpus/shards.ts); default: the model and
+   * hook's folder under the cache root (shardCacheDir). They stay after a cancel or failure, for the
+   * next run on the same files with the same model and hook to reuse, and are removed once the run
+   * directory is written.
+   */
+  shardsDir?: string;
+  /** Bytes of activations per shard (default corpus/shards.ts SHARD_BYTES); smaller shards resume at a finer grain. */
+  shardBytes?: number;
   /** Model directory or hub name (e.g. "gpt2"); undefined downloads GPT-2 Small. */
   modelSpec?: string;
   /** The SAE to train, resolved by the caller (sae/config.ts saeConfig). */
@@ -56,8 +74,10 @@ export interface PipelineResult {
   cfg: TrainedCfg;
   metrics: TrainedMetrics;
   nTokens: number;
-  /** Extraction on ORT, absent when training on saved activations. */
-  extract?: { provider: string; ms: number };
+  /** Extraction on ORT, absent when training on saved activations; tokens extracted now and read from an earlier run's shards. */
+  extract?: { provider: string; ms: number; extracted: number; reused: number };
+  /** A corpus run: its files trained on and skipped. */
+  corpus?: { root: string; files: number; skipped: SkippedFile[] };
   /** Set when the default model could not be downloaded and a random-weight stand-in was used: show it. */
   notice?: string;
 }
@@ -66,7 +86,7 @@ export interface PipelineResult {
 function precheck(o: PipelineOptions): void {
   validateSaeConfig(o.sae);
   validateTrainOptions({ engine: o.engine, threads: o.threads });
-  if ((o.text === undefined) === (o.activations === undefined)) throw new Error('runPipeline needs exactly one of text and activations');
+  if ([o.text, o.corpus, o.activations].filter((v) => v !== undefined).length !== 1) throw new Error('runPipeline needs exactly one of text, corpus and activations');
   checkRunTarget(o.out);
 }
 
@@ -95,11 +115,14 @@ function hookOfFile(file: { path: string; hook?: string; d: number }, c: SaeConf
 export interface Prepared {
   hookName: string;
   shape: SaeShape;
-  acts: Float32Array; // [T, dIn]
-  tokens: Token[];
+  rows: RowSource & { close?(): void };
+  tokens: RunTokens;
   model: RunCfg['model'];
-  extract?: { provider: string; ms: number };
+  extract?: PipelineResult['extract'];
+  corpus?: PipelineResult['corpus'];
   notice?: string;
+  /** The shards to remove once the run is written. */
+  shards?: { store: ShardStore; specs: ShardSpec[] };
 }
 
 export interface OpenedModel {
@@ -127,70 +150,121 @@ export async function openTextModel(o: Pick<PipelineOptions, 'modelSpec' | 'sign
   return { model, info: { name: model.label, dir: path.resolve(model.dir), random_weights: model.randomWeights }, fallback };
 }
 
-async function fromText(o: PipelineOptions, text: string): Promise<Prepared> {
+/**
+ * The files to train on: a corpus as listed and scanned (scan.ts: text files only, within its
+ * limits), or the one document, given as its text — a corpus of one file whose text cannot change.
+ */
+export function scanInput(o: Pick<PipelineOptions, 'text' | 'source' | 'corpus' | 'signal' | 'onProgress'>): { scan: CorpusScan; read: ReadFile } {
+  if (o.corpus) {
+    const c = o.corpus;
+    const scan = scanCorpus(c.root, c.files, c.limits, { signal: o.signal, onFile: (done, total) => o.onProgress?.({ phase: 'scan', message: `reading ${c.root}`, fraction: done / total, corpus: { files: done, totalFiles: total, tokens: 0, totalTokens: 0, path: '' } }) });
+    return { scan, read: (f) => readCorpusFile(f, c.limits.maxFileBytes) };
+  }
+  const text = o.text!;
+  const source = o.source ?? 'text';
+  const scan = { files: [{ path: source, abs: source, sha256: textSha256(text), tokens: countTokens(text) }], skipped: [], tokens: countTokens(text) };
+  return { scan, read: () => ({ text }) };
+}
+
+/** tokens.json of a run on the text or corpus `o` names, from its extraction. */
+export function runTokensOf(o: Pick<PipelineOptions, 'corpus' | 'source' | 'offset'>, ex: Pick<CorpusExtraction, 'tokens' | 'files'>, skipped: SkippedFile[]): RunTokens {
+  const runTokens: RunToken[] = ex.tokens.map(({ id, text, start, end }: Token) => ({ id, text, start, end }));
+  return o.corpus
+    ? { version: RUN_FORMAT_VERSION, source: o.corpus.root, offset: 0, tokens: runTokens, files: ex.files, skipped }
+    : { version: RUN_FORMAT_VERSION, source: o.source ?? 'text', offset: o.offset ?? 0, tokens: runTokens };
+}
+
+/** The shard store of `hook` in `model`: `dir`, or its folder under the cache root. */
+export function hookShardStore(model: Gpt2Model, hook: Hook, dir?: string, bytes?: number): ShardStore {
+  const key = shardKey(model, hook.name, hook.width, bytes);
+  return new ShardStore(dir ?? shardCacheDir(key), key);
+}
+
+/** Progress of a corpus extraction as pipeline progress, naming `what` is extracted. */
+export function extractProgress(what: string, progress: (p: PipelineProgress) => void): (c: CorpusProgress) => void {
+  return (c) => progress({ phase: 'extract', message: `extracting ${what}: file ${Math.min(c.files + 1, c.totalFiles)}/${c.totalFiles}, ${c.tokens}/${c.totalTokens} tokens`, fraction: c.totalTokens ? c.tokens / c.totalTokens : undefined, corpus: c });
+}
+
+async function fromText(o: PipelineOptions): Promise<Prepared> {
   const progress = o.onProgress ?? (() => {});
+  const { scan, read } = scanInput(o);
   const { model, info, fallback } = await openTextModel(o);
   const hook = resolveHook(o.sae, model.config);
   const shape = saeShape(o.sae, hook.width);
   throwIfAborted(o.signal, 'training run');
-
-  progress({ phase: 'tokenize', message: `tokenizing ${o.source ?? 'the text'}` });
-  const tokens = tokenize(text);
-  progress({ phase: 'extract', message: `extracting ${hook.name} for ${tokens.length} tokens` });
-  const ex = await extractActivations(tokens, model, [hook.name], { threads: o.threads, signal: o.signal });
-  return { hookName: hook.name, shape, acts: ex.acts.get(hook.name)!, tokens, model: info, extract: { provider: ex.provider, ms: ex.ms }, notice: fallback };
+  const store = hookShardStore(model, hook, o.shardsDir, o.shardBytes);
+  const what = o.corpus ? `${scan.files.length} files` : (o.source ?? 'the text');
+  progress({ phase: 'extract', message: `extracting ${hook.name} of ${what} (${scan.tokens} tokens)` });
+  const ex: CorpusExtraction = await extractCorpus(scan, read, model, [{ hook, store }], { threads: o.threads, signal: o.signal, onProgress: extractProgress(hook.name, progress) });
+  const skipped = [...scan.skipped, ...ex.skipped];
+  return {
+    hookName: hook.name,
+    shape,
+    rows: ex.hooks[0].rows,
+    tokens: runTokensOf(o, ex, skipped),
+    model: info,
+    extract: { provider: ex.provider ?? 'none (every activation was in the shards of an earlier run)', ms: ex.ms, extracted: ex.extracted, reused: ex.reused },
+    corpus: o.corpus && { root: o.corpus.root, files: ex.files.length, skipped },
+    notice: fallback,
+    shards: { store, specs: ex.hooks[0].shards },
+  };
 }
 
 function fromFile(file: string, c: SaeConfig): Prepared {
   const f = readActivationsFile(file);
   const hook = hookOfFile(f, c);
-  return { hookName: hook.name, shape: saeShape(c, f.d), acts: f.acts, tokens: f.tokens, model: { name: f.model ?? 'unknown model', random_weights: f.randomWeights } };
+  return {
+    hookName: hook.name,
+    shape: saeShape(c, f.d),
+    rows: memoryRows(f.acts, f.T, f.d),
+    tokens: { version: RUN_FORMAT_VERSION, source: file, offset: 0, tokens: f.tokens.map(({ id, text, start, end }) => ({ id, text, start, end })) },
+    model: { name: f.model ?? 'unknown model', random_weights: f.randomWeights },
+  };
 }
 
-/** What training prepared activations needs besides them: the SAE, where the run goes, and the text's origin for tokens.json. */
-export type TrainPreparedOptions = Pick<PipelineOptions, 'sae' | 'out' | 'engine' | 'threads' | 'onProgress' | 'signal'> & { source: string; offset: number };
+/** What training prepared activations needs besides them: the SAE and where the run goes. */
+export type TrainPreparedOptions = Pick<PipelineOptions, 'sae' | 'out' | 'engine' | 'threads' | 'onProgress' | 'signal'>;
 
-/** Trains the SAE on prepared activations and writes the run directory `o.out` atomically. */
+/** Trains the SAE on prepared activations (closing their rows after) and writes the run directory `o.out` atomically. */
 export async function trainPrepared(prep: Prepared, o: TrainPreparedOptions): Promise<{ cfg: TrainedCfg; metrics: TrainedMetrics }> {
   const progress = o.onProgress ?? (() => {});
-  const { shape, tokens } = prep;
-  const T = tokens.length;
-  progress({ phase: 'train', message: `training ${shape.nLatents} latents, k ${shape.k}, on ${T} tokens` });
-  const result = await trainSae(prep.acts, T, shape.dIn, shape, o.sae, {
-    engine: o.engine,
-    threads: o.threads,
-    signal: o.signal,
-    onProgress: (epoch, epochs, metrics, etaMs) =>
-      progress({ phase: 'train', message: `epoch ${epoch}/${epochs}`, fraction: epoch / epochs, epoch: { epoch, epochs, metrics, etaMs } }),
-  });
-
-  throwIfAborted(o.signal, 'training run');
-  progress({ phase: 'write', message: `writing ${o.out}` });
-  const sae = tiedSae(result.w, shape, { hookName: prep.hookName, modelName: prep.model.name });
-  const cfg = runCfg(o.sae, sae, { model: prep.model, engine: result.metrics.engine, device: result.metrics.device, nTokens: T });
-  writeRun(o.out, {
-    cfg,
-    sae,
-    codes: result.codes,
-    metrics: result.metrics,
-    tokens: { version: RUN_FORMAT_VERSION, source: o.source, offset: o.offset, tokens: tokens.map(({ id, text, start, end }) => ({ id, text, start, end })) },
-  });
-  return { cfg, metrics: result.metrics };
+  const { shape } = prep;
+  const T = prep.rows.T;
+  try {
+    progress({ phase: 'train', message: `training ${shape.nLatents} latents, k ${shape.k}, on ${T} tokens` });
+    const result = await trainRows(prep.rows, shape, o.sae, {
+      engine: o.engine,
+      threads: o.threads,
+      signal: o.signal,
+      onProgress: (epoch, epochs, metrics, etaMs) =>
+        progress({ phase: 'train', message: `epoch ${epoch}/${epochs}`, fraction: epoch / epochs, epoch: { epoch, epochs, metrics, etaMs } }),
+    });
+    throwIfAborted(o.signal, 'training run');
+    progress({ phase: 'write', message: `writing ${o.out}` });
+    const sae = tiedSae(result.w, shape, { hookName: prep.hookName, modelName: prep.model.name });
+    const cfg = runCfg(o.sae, sae, { model: prep.model, engine: result.metrics.engine, device: result.metrics.device, nTokens: T });
+    writeRun(o.out, { cfg, sae, codes: result.codes, metrics: result.metrics, tokens: prep.tokens });
+    return { cfg, metrics: result.metrics };
+  } finally {
+    prep.rows.close?.();
+  }
 }
 
 async function run(o: PipelineOptions): Promise<PipelineResult> {
   precheck(o);
-  const prep = o.text !== undefined ? await fromText(o, o.text) : fromFile(o.activations!, o.sae);
-  const source = o.text !== undefined ? (o.source ?? 'text') : o.activations!;
-  const { cfg, metrics } = await trainPrepared(prep, { ...o, source, offset: o.offset ?? 0 });
-  return { out: o.out, cfg, metrics, nTokens: prep.tokens.length, extract: prep.extract, notice: prep.notice };
+  const prep = o.activations !== undefined ? fromFile(o.activations, o.sae) : await fromText(o);
+  const written = await trainPrepared(prep, o);
+  prep.shards?.store.remove(prep.shards.specs);
+  return { out: o.out, ...written, nTokens: prep.rows.T, extract: prep.extract, corpus: prep.corpus, notice: prep.notice };
 }
 
 /**
  * The whole product in one call, used by the CLI, the editor's worker and the README's main command:
- * resolve the model (downloading it if needed), tokenize, extract the hook's activations, train the
- * SAE and write the run directory atomically (or train on saved activations). Settings are checked
- * before any work; aborting `signal` throws CancelledError and leaves no run directory behind.
+ * read the corpus (or take the one document), resolve the model (downloading it if needed), extract
+ * the hook's activations file by file into shards, train the SAE streaming from them and write the
+ * run directory atomically (or train on saved activations). Settings are checked before any work;
+ * aborting `signal` throws CancelledError and leaves no run directory behind, only the shards
+ * written so far, which the same command run again reuses.
  */
 export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   try {

@@ -105,9 +105,12 @@ function f16ToF32(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
-/** Decodes raw little-endian bytes; F16 and BF16 widen to F32, BOOL reads as U8. */
-export function decode(dtype: Dtype, bytes: Uint8Array): TensorData {
-  const copy = new Uint8Array(bytes); // aligned copy
+/**
+ * Decodes raw little-endian bytes; F16 and BF16 widen to F32, BOOL reads as U8. Bytes that are a
+ * whole buffer of their own are used in place (`owned`); others are copied, aligned.
+ */
+export function decode(dtype: Dtype, bytes: Uint8Array, owned = false): TensorData {
+  const copy = owned && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
   const buf = copy.buffer;
   switch (dtype) {
     case 'F32': return new Float32Array(buf);
@@ -141,10 +144,11 @@ export function readSafetensors(path: string, names?: string[]): { header: Safet
     for (const name of names ?? [...header.tensors.keys()]) {
       const e = header.tensors.get(name);
       if (!e) throw new UserError(`${path} has no tensor "${name}" (it has: ${[...header.tensors.keys()].slice(0, 20).join(', ')}${header.tensors.size > 20 ? ', ...' : ''}).`, 'E_SAFETENSORS');
-      const bytes = Buffer.alloc(e.end - e.begin);
-      const got = fs.readSync(fd, bytes, 0, bytes.length, e.begin);
+      // A buffer of its own, decoded in place: a 600 MB tensor is not held twice.
+      const bytes = new Uint8Array(new ArrayBuffer(e.end - e.begin));
+      const got = e.end === e.begin ? 0 : fs.readSync(fd, bytes, 0, bytes.length, e.begin);
       if (got !== bytes.length) throw corrupt(path, `tensor "${name}" is cut short`);
-      tensors.set(name, { dtype: e.dtype, shape: e.shape, data: decode(e.dtype, bytes) });
+      tensors.set(name, { dtype: e.dtype, shape: e.shape, data: decode(e.dtype, bytes, true) });
     }
   } finally {
     fs.closeSync(fd);
@@ -152,8 +156,12 @@ export function readSafetensors(path: string, names?: string[]): { header: Safet
   return { header, tensors };
 }
 
-/** Serializes tensors (in the given order) with optional string metadata. Data starts 8-byte aligned. */
-export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Buffer {
+/**
+ * A safetensors file of `tensors` (in the given order) with optional string metadata, as parts to
+ * write one after the other: the header, then each tensor's bytes (views, not copies). Data starts
+ * 8-byte aligned.
+ */
+export function safetensorsParts(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array[] {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let off = 0;
@@ -171,7 +179,12 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Re
   if (pad) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(json.length));
-  return Buffer.concat([len, json, ...parts]);
+  return [len, json, ...parts];
+}
+
+/** Serializes tensors (in the given order) with optional string metadata into one buffer. */
+export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Buffer {
+  return Buffer.concat(safetensorsParts(tensors, metadata));
 }
 
 export function writeSafetensors(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): void {

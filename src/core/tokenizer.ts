@@ -54,6 +54,11 @@ function encodePlain(text: string): number[] {
   return encode(text, PLAIN_TEXT);
 }
 
+/** The number of GPT-2 tokens of `text` (tokenize(text).length, without building the tokens). */
+export function countTokens(text: string): number {
+  return encodePlain(text).length;
+}
+
 /** Tokenizes `text` with GPT-2's BPE; see the module comment for the offset rule. */
 export function tokenize(text: string): Token[] {
   if (text.trim() === '') {

@@ -7,7 +7,8 @@
  * document version numbers when a document is reopened, so the hash is what identifies "the same
  * version of the text". An edited document does not match and shows no stale run. Free of `vscode`.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { textSha256 as sha256 } from '../core/corpus/text';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ANALYSIS_FILE, ANALYSIS_VERSION } from '../core/analysis/types';
@@ -28,9 +29,6 @@ export interface CacheEntry {
   createdAt: string;
 }
 
-export function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
 
 function readJson(file: string): unknown {
   return JSON.parse(fs.readFileSync(file, 'utf8'));

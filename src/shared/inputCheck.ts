@@ -1,21 +1,6 @@
 /** Checks on a document's text before any work is started; each failure is a UserError saying what to do. */
+import { looksBinary } from '../core/corpus/text';
 import { UserError } from '../core/errors';
-
-const SAMPLE = 8192;
-/** Share of sampled characters that may be control characters or U+FFFD before the text counts as binary. */
-const BINARY_SHARE = 0.1;
-
-function looksBinary(text: string): boolean {
-  if (text.includes('\u0000')) return true;
-  const n = Math.min(text.length, SAMPLE);
-  let odd = 0;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    // C0 controls other than tab, LF, VT, FF, CR and ESC; C1 controls; the replacement character.
-    if ((c < 0x20 && !(c >= 9 && c <= 13) && c !== 0x1b) || (c >= 0x7f && c <= 0x9f) || c === 0xfffd) odd++;
-  }
-  return n > 0 && odd / n > BINARY_SHARE;
-}
 
 /** `what` names the text in messages, e.g. "notes.md" or "the selection in notes.md". */
 export function checkText(text: string, what: string): void {

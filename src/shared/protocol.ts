@@ -95,7 +95,8 @@ export interface RunView {
   analysis: AnalysisReport;
 }
 
-export type Phase = 'download' | 'tokenize' | 'extract' | 'train' | 'encode' | 'write' | 'analyze' | 'evidence';
+/** 'scan' is reading a corpus's files before extraction (not a layer scan, whose events carry `layerScan`). */
+export type Phase = 'scan' | 'download' | 'tokenize' | 'extract' | 'train' | 'encode' | 'write' | 'analyze' | 'evidence';
 
 export interface ProgressEvent {
   jobId: string;
@@ -110,8 +111,10 @@ export interface ProgressEvent {
   /** Model download. */
   bytesDone?: number;
   bytesTotal?: number;
-  /** A scan's: the layer worked on, its place among the layers to do, and the scan's time left when known. */
-  scan?: { layer: number; index: number; count: number; etaMs?: number };
+  /** Reading and extracting a corpus: files and tokens done of all. */
+  corpus?: { files: number; totalFiles: number; tokens: number; totalTokens: number };
+  /** A layer scan's: the layer worked on, its place among the layers to do, and the scan's time left when known. */
+  layerScan?: { layer: number; index: number; count: number; etaMs?: number };
 }
 
 export type JobErrorCode = ErrorCode | 'E_INTERNAL';

@@ -51,7 +51,8 @@ function progressEvent(jobId: string, p: PipelineProgress | ApplyProgress | Scan
     ...('epoch' in p && p.epoch ? { epoch: p.epoch.epoch, epochs: p.epoch.epochs, loss: p.epoch.metrics.loss, etaMs: p.epoch.etaMs } : {}),
     bytesDone: p.download?.done,
     bytesTotal: p.download?.total || undefined,
-    ...('layer' in p && p.layer ? { scan: { ...p.layer, etaMs: p.etaMs } } : {}),
+    ...('corpus' in p && p.corpus ? { corpus: { files: p.corpus.files, totalFiles: p.corpus.totalFiles, tokens: p.corpus.tokens, totalTokens: p.corpus.totalTokens } } : {}),
+    ...('layer' in p && p.layer ? { layerScan: { ...p.layer, etaMs: p.etaMs } } : {}),
   };
 }
 

@@ -17,7 +17,7 @@ test('scan FILE: progress per layer, the table across layers, scan.json and a ru
   const out = path.join(root, 'scan');
   const r = runCli('scan', doc, ...SMALL, '--out', out);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.err, /^layer 0 \(1\/2\) {2}extracting 2 layers \(0, 1\) for \d+ tokens in one pass$/m);
+  assert.match(r.err, /^layer 0 \(1\/2\) {2}extracting 2 layers \(0, 1\) of .*doc\.md \(\d+ tokens\) in one pass$/m);
   assert.match(r.err, /^layer 1 \(2\/2\) {2}train \[#+\.*\] epoch 5\/5 .* \(all: ETA .*\)$/m);
   assert.match(r.out, /RANDOM WEIGHTS/);
   assert.match(r.out, /^scan {6}.*doc\.md — \d+ tokens; made 2 \(0, 1\) in .* \(one extraction on cpu: /m);

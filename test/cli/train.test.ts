@@ -12,6 +12,8 @@ import { tokenize } from '../../src/core/tokenizer';
 import { repo, runCli, tempRoot } from '../fixtures/cli';
 
 const root = tempRoot('cli-train-');
+// Activation shards go under the cache root: keep this file's (a cancelled run leaves its own for a resume) out of the user's.
+process.env.LATENT_LENS_CACHE = path.join(root, 'cache');
 const modelDir = path.join(root, 'model');
 makeTestModel({ out: modelDir, layers: 2, dModel: 64, heads: 4, seed: 0 });
 const doc = path.join(root, 'doc.md');
@@ -132,4 +134,67 @@ test('cancelling the pipeline mid-training leaves no run directory and no temp d
   );
   assert.equal(epochs, 3);
   assert.deepEqual(fs.readdirSync(parent), []);
+});
+
+test('train DIR: a corpus run with the corpus defaults; the summary lists the files, the skipped ones and what the schedule did', () => {
+  const dir = path.join(root, 'corpus');
+  fs.mkdirSync(path.join(dir, 'notes'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'a.md'), TEXT);
+  fs.writeFileSync(path.join(dir, 'notes', 'b.txt'), TEXT.split('\n').reverse().join('\n'));
+  fs.writeFileSync(path.join(dir, 'data.bin'), Buffer.from([0, 1, 2, 3, 4, 5]));
+  const out = path.join(root, 'run-corpus');
+  const r = runCli('train', dir, '--model', modelDir, '--latents', '128', '--k', '8', '--lr', '1e-3', '--threads', '1', '--tokens', '3000', '--out', out);
+  assert.equal(r.code, 0, r.err);
+  const [s] = r.out.split('\n\n');
+  // a.md's activations may come from the shards the cancelled run above left (the same text, model and hook).
+  assert.match(s, new RegExp(`^corpus {4}${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} — 2 files, [\\d,]+ tokens \\(extracted on cpu in .*tokens/s(; [\\d,]+ tokens' activations reused from an earlier run's shards)?\\)$`, 'm'));
+  assert.match(s, /^skipped {3}1 file \(1 binary\): data\.bin \(binary \(NUL bytes or mostly control characters\)\)$/m);
+  assert.match(s, /AuxK α 0\.03125/, 'AuxK is on for a corpus');
+  assert.match(s, /^schedule {2}3,000 tokens \(whole minibatches\): ran \d+ epochs, \d+ steps, [\d,]+ tokens; stopped by the token budget of 3,000 tokens/m);
+  assert.match(r.out, /CE recovered — \(no causal evidence, see below\)/);
+  assert.match(r.out, /trained on a corpus of 2 files, and the causal tests run on one document.*latent-lens apply FILE --sae/);
+  assert.match(r.err, /extracting blocks\.1\.hook_mlp_out: file 2\/2/);
+  const run = readRun(out);
+  assert.deepEqual(run.tokens.files!.map((f) => f.path), ['a.md', 'notes/b.txt']);
+  assert.deepEqual(dotEntries(root), []);
+
+  // The corpus's SAE applies to any of its files (the per-file view), without training.
+  const applied = path.join(root, 'run-applied');
+  const a = runCli('apply', path.join(dir, 'a.md'), '--sae', out, '--model', modelDir, '--threads', '1', '--no-evidence', '--out', applied);
+  assert.equal(a.code, 0, a.err);
+  const per = readRun(applied);
+  const own = run.tokens.files![0];
+  assert.deepEqual(Array.from(per.codes.index), Array.from(run.codes.index.subarray(run.codes.rowPtr[own.first], run.codes.rowPtr[own.first + own.tokens])), 'the file’s codes are its codes in the corpus run');
+});
+
+test('train GLOB and several files are corpus runs too; an explicit --epochs runs exactly that many', () => {
+  const dir = path.join(root, 'corpus');
+  const out = path.join(root, 'run-glob');
+  const r = runCli('train', `${dir}/**/*.md`, path.join(dir, 'notes', 'b.txt'), '--model', modelDir, ...SMALL, '--out', out);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^schedule {2}exactly 5 epochs: ran 5 epochs, 5 steps, [\d,]+ tokens; stopped by the epoch limit of 5 epochs$/m);
+  assert.deepEqual(readRun(out).tokens.files!.map((f) => f.path), ['a.md', 'notes/b.txt']);
+});
+
+test('train: bad corpus inputs fail with exit code 2, say what to do, and write nothing', () => {
+  const empty = path.join(root, 'empty-dir');
+  fs.mkdirSync(empty, { recursive: true });
+  const binOnly = path.join(root, 'bin-only');
+  fs.mkdirSync(binOnly, { recursive: true });
+  fs.writeFileSync(path.join(binOnly, 'x.bin'), Buffer.from([0, 0, 0, 1]));
+  const out = path.join(root, 'run-bad-corpus');
+  for (const [args, re] of [
+    [[empty], /the folder .*empty-dir has no files to train on \(after \.gitignore\); give a folder with text files in it\./],
+    [[binOnly], /no text files to train on in .*bin-only: all 1 files listed were skipped \(1 binary\)/],
+    [[`${root}/corpus/**/*.rst`], /the glob .*\*\*\/\*\.rst matches no file/],
+    [[path.join(root, 'corpus'), '--max-tokens', '100'], /has more than 100 GPT-2 tokens .*the limit set by --max-tokens\. .*raise --max-tokens/],
+    [[doc, '--max-tokens', '100'], /--max-tokens applies to a corpus \(a folder, a glob or several files\)/],
+    [[path.join(root, 'corpus'), '--steps', '0'], /steps must be an integer ≥ 1, got 0/],
+    [[path.join(root, 'corpus'), '--early-stop', 'off', '--early-stop-window', '3'], /--early-stop off turns early stopping off/],
+  ] as const) {
+    const r = runCli('train', ...args, '--model', modelDir, '--threads', '1', '--out', out);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, re);
+    assert.equal(fs.existsSync(out), false);
+  }
 });

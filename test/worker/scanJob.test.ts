@@ -39,9 +39,9 @@ test("the worker's scan job: the settings' SAE in every layer (their layer set b
     [1, 'blocks.1.hook_mlp_out', 'ok'],
   ]);
   assert.ok(events.every((e) => e.jobId === 'j1'));
-  assert.ok(events.some((e) => e.phase === 'train' && e.scan?.layer === 1 && e.scan.index === 1 && e.scan.count === 2 && e.epoch === 3));
-  assert.ok(events.some((e) => e.phase === 'evidence' && e.scan?.layer === 0));
-  assert.ok(events.some((e) => e.scan?.layer === 1 && e.scan.etaMs !== undefined), 'an ETA once layer 0 is done');
+  assert.ok(events.some((e) => e.phase === 'train' && e.layerScan?.layer === 1 && e.layerScan.index === 1 && e.layerScan.count === 2 && e.epoch === 3));
+  assert.ok(events.some((e) => e.phase === 'evidence' && e.layerScan?.layer === 0));
+  assert.ok(events.some((e) => e.layerScan?.layer === 1 && e.layerScan.etaMs !== undefined), 'an ETA once layer 0 is done');
   const again = await runScanJob({ ...job, jobId: 'j2' }, new AbortController().signal, () => {});
   assert.deepEqual([again.made, again.kept], [[], [0, 1]], 'the same job resumes: nothing to do');
 });

@@ -45,20 +45,40 @@ function listSection(title: string, id: string, rows: ListedLatent[], concept: b
   return `<section id="${id}"><h2>${title}</h2>${rows.length === 0 ? `<p class="muted">${escapeHtml(empty)}</p>` : listTable(rows, concept)}</section>`;
 }
 
+/** Longer texts (a corpus) show excerpts in each heatmap: the tokens within EXCERPT_CONTEXT of its EXCERPTS strongest. */
+const FULL_TEXT_TOKENS = 4096;
+const EXCERPTS = 20;
+const EXCERPT_CONTEXT = 12;
+
+/** The token ranges a heatmap shows: the whole text, or excerpts around its strongest tokens (merged where they touch). */
+function shownRanges(h: Heatmap, T: number): [number, number][] {
+  if (T <= FULL_TEXT_TOKENS) return [[0, T]];
+  const strongest = h.tokens.map((t, i) => [t, h.scaled[i]] as const).sort((a, b) => b[1] - a[1]).slice(0, EXCERPTS).map(([t]) => t).sort((a, b) => a - b);
+  const ranges: [number, number][] = [];
+  for (const t of strongest) {
+    const [a, b] = [Math.max(0, t - EXCERPT_CONTEXT), Math.min(T, t + EXCERPT_CONTEXT + 1)];
+    const last = ranges[ranges.length - 1];
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else ranges.push([a, b]);
+  }
+  return ranges;
+}
+
 function heatText(h: Heatmap, tokens: readonly { text: string }[], concept: Set<number>): string {
   const scaled = denseHeat(h, tokens.length);
   const range = h.max - h.min;
-  return tokens
-    .map((t, i) => {
-      if (t.text === '') return '';
-      const a = heatIntensity(scaled[i]);
-      const cls = concept.has(i) ? ' class="c"' : '';
-      const value = h.min + scaled[i] * range;
-      return a > 0 || cls
-        ? `<span${cls} style="background:rgba(230,97,0,${a.toFixed(3)})" title="token ${i}: ${fmt(value)}">${escapeHtml(t.text)}</span>`
-        : escapeHtml(t.text);
-    })
-    .join('');
+  const span = (t: { text: string }, i: number) => {
+    if (t.text === '') return '';
+    const a = heatIntensity(scaled[i]);
+    const cls = concept.has(i) ? ' class="c"' : '';
+    const value = h.min + scaled[i] * range;
+    return a > 0 || cls ? `<span${cls} style="background:rgba(230,97,0,${a.toFixed(3)})" title="token ${i}: ${fmt(value)}">${escapeHtml(t.text)}</span>` : escapeHtml(t.text);
+  };
+  const ranges = shownRanges(h, tokens.length);
+  const body = ranges.map(([a, b]) => tokens.slice(a, b).map((t, i) => span(t, a + i)).join('')).join(' <span class="muted">…</span> ');
+  return ranges.length === 1 && ranges[0][1] - ranges[0][0] === tokens.length
+    ? body
+    : `<p class="muted">Excerpts: the ${EXCERPT_CONTEXT} tokens either side of its ${Math.min(EXCERPTS, h.tokens.length)} strongest tokens, of ${tokens.length}.</p>${body}`;
 }
 
 const logitCell = (ts: LogitToken[]) => ts.map((t) => `${t.token === null ? `#${t.id}` : tokenLabel(t.token)}&nbsp;${fmt(t.value, 2)}`).join(', ');

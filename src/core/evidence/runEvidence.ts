@@ -74,6 +74,13 @@ export function openRunModel(run: RunContents, modelDir?: string): Gpt2Model {
  * tokens and punctuation for the split of ablation effects.
  */
 export async function runEvidence(run: RunContents, o: RunEvidenceOptions): Promise<Evidence> {
+  const files = run.tokens.files ?? [];
+  if (files.length > 1) {
+    throw new UserError(
+      `run ${run.dir} was trained on a corpus of ${files.length} files, and the causal tests run on one document (the model's windows restart in every file); test the SAE on one of them: latent-lens apply FILE --sae ${run.dir}.`,
+      'E_USAGE',
+    );
+  }
   const latents = o.latents ?? topLatents(o.ranked, o.top ?? DEFAULT_EVIDENCE_TOP);
   const decoder = run.sae;
   checkLatents(latents, decoder.dSae); // before the model is loaded

@@ -4,10 +4,16 @@ import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors';
 import { pidAlive } from '../pidAlive';
 
-function writeFileSynced(file: string, data: string | Uint8Array): void {
+/** A file's content: text, bytes, or bytes in parts written one after the other (a large file need not be joined in memory). */
+export type FileData = string | Uint8Array | readonly Uint8Array[];
+
+/** Writes `data` to `file` and fsyncs it (no rename: the caller writes to a temp path). */
+export function writeFileSynced(file: string, data: FileData): void {
   const fd = fs.openSync(file, 'w');
   try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    for (const part of typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data) {
+      for (let off = 0; off < part.length; ) off += fs.writeSync(fd, part, off);
+    }
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
@@ -85,7 +91,7 @@ export function replaceDir(staged: string, dir: string): void {
  * Writes a directory of files atomically: every file goes into a stagingPath of `dir`, is fsynced,
  * and the staged dir replaces `dir` (replaceDir). `what` names it in errors ("the run directory").
  */
-export function writeDirAtomic(dir: string, files: Record<string, string | Uint8Array>, what: string): void {
+export function writeDirAtomic(dir: string, files: Record<string, FileData>, what: string): void {
   const tmp = stagingPath(dir, what);
   try {
     fs.mkdirSync(tmp);

@@ -1,4 +1,5 @@
 /** A run's SAE in words, for the CLI summary, the status bar and the latent browser. */
+import { scheduleText } from '../sae/schedule';
 import type { RunCfg, SaeSource } from './format';
 
 /** What kind of SAE, e.g. "top-k 384 of 6144 latents", "ReLU, 24576 latents", "JumpReLU, 16384 latents". */
@@ -23,5 +24,9 @@ export function saeSourceText(source: SaeSource): string {
 
 /** One line on how the run's SAE came to be: its training recipe, or where it was applied from. */
 export function saeOriginText(cfg: RunCfg): string {
-  return cfg.train ? `${cfg.train.preset} preset · ${cfg.train.epochs} epochs` : `applied: ${saeSourceText(cfg.sae.source)}`;
+  const t = cfg.train;
+  if (!t) return `applied: ${saeSourceText(cfg.sae.source)}`;
+  // Runs written before budgets and early stopping existed trained for `epochs` exactly.
+  const length = t.steps || t.tokens || t.early_stop ? scheduleText({ epochs: t.epochs, steps: t.steps ?? null, tokens: t.tokens ?? null, earlyStop: t.early_stop ?? null }) : `${t.epochs} epochs`;
+  return `${t.preset} preset · ${length}`;
 }

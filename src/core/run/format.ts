@@ -1,8 +1,9 @@
 import type { PresetName } from '../sae/config';
 import type { SaeNormalization } from '../sae/model';
+import type { ScheduleDone } from '../sae/schedule';
 
 /**
- * The run directory: one SAE on one document — trained here (`latent-lens train`) or applied
+ * The run directory: one SAE on one document or a corpus of files — trained here (`latent-lens train`) or applied
  * (`latent-lens apply`) — read by the analysis, the CLI and the editor.
  *   cfg.json            RunCfg (Latent Lens's own layout; `latent-lens export` writes SAELens's or sparsify's)
  *   sae.safetensors     the SAE by SAELens's tensor names: W_enc F32 [d_in, d_sae], b_enc F32 [d_sae],
@@ -37,13 +38,36 @@ export interface RunToken {
   end: number;
 }
 
+/** One file of a corpus run: its tokens are tokens[first, first + tokens) of the run, offsets within this file. */
+export interface RunFile {
+  /** Path relative to the corpus root (RunTokens.source), with / separators. */
+  path: string;
+  /** sha256 (hex) of the file's text (UTF-8) when its activations were extracted. */
+  sha256: string;
+  first: number;
+  tokens: number;
+}
+
+/** A file of the corpus that was not trained on, and why. */
+export interface SkippedFile {
+  path: string;
+  why: 'binary' | 'oversized' | 'empty' | 'unreadable' | 'changed' | 'vanished';
+  /** The reason in words, e.g. "3.2 MB, over the 1 MB limit (--max-file-bytes)". */
+  detail: string;
+}
+
 export interface RunTokens {
   version: number;
-  /** Where the text came from (a file path, or a description such as "untitled:1 (selection)"). */
+  /** Where the text came from (a file path, or a description such as "untitled:1 (selection)"); a corpus: its root folder. */
   source: string;
-  /** Offset of the tokenized text inside the source (non-zero for a selection). */
+  /** Offset of the tokenized text inside the source (non-zero for a selection; 0 for a corpus). */
   offset: number;
+  /** Token offsets are within the source's text, or within their file (`files`) for a corpus. */
   tokens: RunToken[];
+  /** A corpus run: its files in token order (each token's file is the one whose range holds it). */
+  files?: RunFile[];
+  /** A corpus run: the files listed but not trained on. */
+  skipped?: SkippedFile[];
 }
 
 /** cfg.json, one name per fact; src/core/run/runCfg.ts maps it to and from the SAE model and an SaeConfig. */
@@ -87,7 +111,11 @@ export interface RunCfg {
     l1: number;
     decor: number;
     lr: number;
-    epochs: number;
+    /** The schedule (sae/schedule.ts); null: no such limit. steps, tokens and early_stop are absent in runs written before they existed (null). */
+    epochs: number | null;
+    steps?: number | null;
+    tokens?: number | null;
+    early_stop?: { threshold: number; window: number } | null;
     seed: number;
     batch_tokens: number;
     /** α of the AuxK term (absent in runs written before it existed: 0). */
@@ -111,6 +139,8 @@ export interface EpochMetrics {
   /** Share of latents that fired on no token of the epoch (the window AuxK's dead latents are counted over). */
   dead_fraction: number;
   ms: number;
+  /** Tokens trained on in this epoch, present only when a step or token budget ended it before its last minibatch. */
+  tokens?: number;
 }
 
 /** What one encode pass of an SAE over every token of the document measures (sae/metrics.ts defines each). */
@@ -143,7 +173,9 @@ export interface RunMetrics {
   device: string;
   /** How batches were formed, in words (e.g. "full batch of 220 tokens"); trained runs only. */
   batching?: string;
+  /** What training did and why it stopped; trained runs only (absent in runs written before it existed). */
+  schedule?: ScheduleDone;
 }
 
 /** The metrics of a trained run: every training field present. */
-export type TrainedMetrics = RunMetrics & { final: { loss: number; decor: number }; ms_per_epoch: number; batching: string };
+export type TrainedMetrics = RunMetrics & { final: { loss: number; decor: number }; ms_per_epoch: number; batching: string; schedule: ScheduleDone };

@@ -75,7 +75,21 @@ export function runCfg(sae: SaeConfig, m: SaeModel, f: TrainFacts): TrainedCfg {
     version: RUN_FORMAT_VERSION,
     sae: saeCfg(m, { kind: 'trained' }),
     model: f.model,
-    train: { preset: sae.preset, l1: sae.l1, decor: sae.decor, lr: sae.lr, epochs: sae.epochs, seed: sae.seed, batch_tokens: sae.batchTokens, auxk: sae.auxk, engine: f.engine, device: f.device },
+    train: {
+      preset: sae.preset,
+      l1: sae.l1,
+      decor: sae.decor,
+      lr: sae.lr,
+      epochs: sae.epochs,
+      steps: sae.steps,
+      tokens: sae.tokens,
+      early_stop: sae.earlyStop,
+      seed: sae.seed,
+      batch_tokens: sae.batchTokens,
+      auxk: sae.auxk,
+      engine: f.engine,
+      device: f.device,
+    },
     n_tokens: f.nTokens,
   };
 }
@@ -98,6 +112,10 @@ export function saeConfigOf(cfg: TrainedCfg): SaeConfig {
     decor: t.decor,
     lr: t.lr,
     epochs: t.epochs,
+    // Runs written before budgets and early stopping existed trained for `epochs` exactly.
+    steps: t.steps ?? null,
+    tokens: t.tokens ?? null,
+    earlyStop: t.early_stop ?? null,
     seed: t.seed,
     batchTokens: t.batch_tokens,
     auxk: t.auxk ?? 0, // runs written before AuxK existed trained without it

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
-import { encodeSafetensors, readSafetensors, type Tensor } from '../safetensors';
+import { readSafetensors, safetensorsParts, type Tensor } from '../safetensors';
 import { saeTensors, type SaeModel } from '../sae/model';
 import type { SparseCodes } from '../sae/types';
 import { writeDirAtomic } from './atomicDir';
@@ -66,8 +66,8 @@ export function writeRun(dir: string, parts: RunParts): void {
   writeDirAtomic(
     dir,
     {
-      [RUN_FILES.sae]: encodeSafetensors(sae, meta),
-      [RUN_FILES.latents]: encodeSafetensors(latents, meta),
+      [RUN_FILES.sae]: safetensorsParts(sae, meta),
+      [RUN_FILES.latents]: safetensorsParts(latents, meta),
       [RUN_FILES.cfg]: `${JSON.stringify(parts.cfg, null, 2)}\n`,
       [RUN_FILES.metrics]: `${JSON.stringify(parts.metrics, null, 2)}\n`,
       [RUN_FILES.tokens]: `${JSON.stringify(parts.tokens)}\n`,
@@ -132,8 +132,7 @@ function saeSectionProblem(sae: RunCfg['sae']): string | undefined {
   return undefined;
 }
 
-/** A run directory's JSON files (cfg.json, tokens.json, metrics.json), checked as readRun checks them, without its tensors. */
-export function readRunInfo(dir: string): Pick<RunContents, 'dir' | 'cfg' | 'metrics' | 'tokens'> {
+function readCheckedCfg(dir: string): RunCfg {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     throw new UserError(`run directory ${dir} does not exist; give the --out directory of a finished \`latent-lens train\` or \`latent-lens apply\`.`, 'E_RUN');
   }
@@ -145,6 +144,31 @@ export function readRunInfo(dir: string): Pick<RunContents, 'dir' | 'cfg' | 'met
   const problem = saeSectionProblem(sae) ?? (positiveInt(cfg.n_tokens) ? undefined : `has n_tokens = ${JSON.stringify(cfg.n_tokens)}, expected a positive integer`);
   if (problem) throw bad(dir, RUN_FILES.cfg, problem);
   if (typeof model.name !== 'string') throw bad(dir, RUN_FILES.cfg, 'lacks model.name');
+  return cfg;
+}
+
+function readSaeTensors(dir: string, sae: RunCfg['sae']): SaeModel {
+  const { d_in: d, d_sae: L } = sae;
+  const weights = readTensors(dir, RUN_FILES.sae, {
+    W_enc: { dtype: 'F32', shape: [d, L] },
+    b_enc: { dtype: 'F32', shape: [L] },
+    W_dec: { dtype: 'F32', shape: [L, d] },
+    b_dec: { dtype: 'F32', shape: [d] },
+    ...(sae.activation === 'jumprelu' ? { threshold: { dtype: 'F32', shape: [L] } } : {}),
+  });
+  const w = Object.fromEntries([...weights].map(([name, t]) => [name, t.data as Float32Array])) as unknown as SaeWeights;
+  return saeModelOf(sae, w);
+}
+
+/** A run directory's cfg.json and SAE only (not its tokens and codes): what applying its SAE needs. */
+export function readRunSae(dir: string): { cfg: RunCfg; sae: SaeModel } {
+  const cfg = readCheckedCfg(dir);
+  return { cfg, sae: readSaeTensors(dir, cfg.sae) };
+}
+
+/** A run directory's JSON files (cfg.json, tokens.json, metrics.json), checked as readRun checks them, without its tensors. */
+export function readRunInfo(dir: string): Pick<RunContents, 'dir' | 'cfg' | 'metrics' | 'tokens'> {
+  const cfg = readCheckedCfg(dir);
   const tokens = readJson(dir, RUN_FILES.tokens) as unknown as RunTokens;
   if (!Array.isArray(tokens.tokens)) throw bad(dir, RUN_FILES.tokens, 'has no tokens array');
   const T = tokens.tokens.length;
@@ -157,16 +181,10 @@ export function readRunInfo(dir: string): Pick<RunContents, 'dir' | 'cfg' | 'met
 /** Reads and cross-checks a run directory; every problem is a UserError naming the file. */
 export function readRun(dir: string): RunContents {
   const { cfg, metrics, tokens } = readRunInfo(dir);
-  const { sae } = cfg;
   const T = tokens.tokens.length;
-  const { d_in: d, d_sae: L } = sae;
-  const weights = readTensors(dir, RUN_FILES.sae, {
-    W_enc: { dtype: 'F32', shape: [d, L] },
-    b_enc: { dtype: 'F32', shape: [L] },
-    W_dec: { dtype: 'F32', shape: [L, d] },
-    b_dec: { dtype: 'F32', shape: [d] },
-    ...(sae.activation === 'jumprelu' ? { threshold: { dtype: 'F32', shape: [L] } } : {}),
-  });
+
+  const L = cfg.sae.d_sae;
+  const sae = readSaeTensors(dir, cfg.sae);
   const lat = readTensors(dir, RUN_FILES.latents, { row_ptr: { dtype: 'I32', shape: [T + 1] }, index: { dtype: 'I32' }, value: { dtype: 'F32' } });
   const codes: SparseCodes = { rowPtr: lat.get('row_ptr')!.data as Int32Array, index: lat.get('index')!.data as Int32Array, value: lat.get('value')!.data as Float32Array };
   const nnz = codes.index.length;
@@ -178,6 +196,5 @@ export function readRun(dir: string): RunContents {
   for (let j = 0; j < nnz; j++) {
     if (codes.index[j] < 0 || codes.index[j] >= L) throw bad(dir, RUN_FILES.latents, `has latent index ${codes.index[j]}, outside 0..${L - 1}`);
   }
-  const w = Object.fromEntries([...weights].map(([name, t]) => [name, t.data as Float32Array])) as unknown as SaeWeights;
-  return { dir, cfg, sae: saeModelOf(sae, w), codes, metrics, tokens };
+  return { dir, cfg, sae, codes, metrics, tokens };
 }

@@ -29,13 +29,27 @@ export interface SaeConfig {
   decor: number;
   /** Adam learning rate. */
   lr: number;
-  epochs: number;
+  /**
+   * The schedule (schedule.ts): training ends at the first limit it reaches — `epochs` full passes
+   * over the tokens, `steps` optimizer steps (minibatches), `tokens` tokens trained on — or earlier by
+   * `earlyStop`. A null limit is off; at least one of the three is set.
+   */
+  epochs: number | null;
+  steps: number | null;
+  tokens: number | null;
+  earlyStop: EarlyStop | null;
   /** Seeds the initial W and the minibatch shuffles. */
   seed: number;
   /** Largest batch; more tokens than this train in shuffled minibatches. */
   batchTokens: number;
   /** α, the weight of the AuxK dead-latent loss (types.ts defines it); 0: off (both presets, which reproduce the lab). */
   auxk: number;
+}
+
+/** Stop after epoch e (e > window) when FVE_e − FVE_{e−window} < threshold: FVE gained less than `threshold` over `window` epochs. */
+export interface EarlyStop {
+  threshold: number;
+  window: number;
 }
 
 /** The AuxK weight of the paper and of sparsify's recipe, for runs that turn it on (corpus runs). */
@@ -57,14 +71,37 @@ export const DEFAULT_BATCH_TOKENS = 4096;
  * 768-d MLP outputs; course = 6144 latents, k 1024 on 3072-d MLP pre-activations.
  */
 export const PRESETS: Record<PresetName, SaeConfig> = {
-  seed: { preset: 'seed', hook: 'hook_mlp_out', layer: null, latents: '8x', k: '0.5', l1: 0, decor: 0, lr: 1e-4, epochs: 100, seed: 0, batchTokens: DEFAULT_BATCH_TOKENS, auxk: 0 },
-  course: { preset: 'course', hook: 'mlp.hook_pre', layer: null, latents: '2x', k: '1/3', l1: 1.0, decor: 0.0005, lr: 1e-4, epochs: 100, seed: 0, batchTokens: DEFAULT_BATCH_TOKENS, auxk: 0 },
+  seed: { preset: 'seed', hook: 'hook_mlp_out', layer: null, latents: '8x', k: '0.5', l1: 0, decor: 0, lr: 1e-4, epochs: 100, steps: null, tokens: null, earlyStop: null, seed: 0, batchTokens: DEFAULT_BATCH_TOKENS, auxk: 0 },
+  course: { preset: 'course', hook: 'mlp.hook_pre', layer: null, latents: '2x', k: '1/3', l1: 1.0, decor: 0.0005, lr: 1e-4, epochs: 100, steps: null, tokens: null, earlyStop: null, seed: 0, batchTokens: DEFAULT_BATCH_TOKENS, auxk: 0 },
 };
+
+/**
+ * What a run trains on: one document (the presets exactly, as the lab) or a corpus of files, whose
+ * defaults differ (corpusDefaults).
+ */
+export type RunScope = 'document' | 'corpus';
+
+/** A corpus run's token budget by default (10 epochs of a 200k-token corpus): 2M token-steps, minutes on 2 cores (bench/corpus.ts). */
+export const CORPUS_TOKEN_BUDGET = 2_000_000;
+
+/** A corpus run's early stopping by default: FVE gained less than 0.001 over the last 5 epochs. */
+export const CORPUS_EARLY_STOP: EarlyStop = { threshold: 1e-3, window: 5 };
+
+/**
+ * The corpus defaults over a preset: AuxK on (α = 1/32), and a schedule bounded in time — the
+ * preset's epochs, at most CORPUS_TOKEN_BUDGET tokens, early stopping CORPUS_EARLY_STOP.
+ */
+export function corpusDefaults(preset: SaeConfig): SaeConfig {
+  return { ...preset, auxk: AUXK_ALPHA, tokens: CORPUS_TOKEN_BUDGET, earlyStop: CORPUS_EARLY_STOP };
+}
 
 export const DEFAULT_PRESET: PresetName = 'seed';
 
 /** What an edge may set: any field, the preset by name (checked here). */
 export type SaeOverrides = Partial<Omit<SaeConfig, 'preset'>> & { preset?: string };
+
+/** The fields of SaeConfig that set how long training runs. */
+const LENGTHS = ['epochs', 'steps', 'tokens'] as const;
 
 const COUNT = /^\d+$/;
 const MULTIPLE = /^(\d+(?:\.\d+)?)x$/i;
@@ -98,8 +135,15 @@ function intAtLeast(v: number, min: number): boolean {
 }
 
 /** Checks the fields training reads besides the sizes; throws a UserError naming the flag to change. */
-export function checkTrainFields(c: Pick<SaeConfig, 'l1' | 'decor' | 'lr' | 'epochs' | 'seed' | 'batchTokens' | 'auxk'>): void {
-  if (!intAtLeast(c.epochs, 1)) throw new UserError(`epochs must be an integer ≥ 1, got ${c.epochs}; pass e.g. --epochs 100.`, 'E_USAGE');
+export function checkTrainFields(c: Pick<SaeConfig, 'l1' | 'decor' | 'lr' | 'epochs' | 'steps' | 'tokens' | 'earlyStop' | 'seed' | 'batchTokens' | 'auxk'>): void {
+  for (const key of LENGTHS) {
+    const v = c[key];
+    if (v !== null && !intAtLeast(v, 1)) throw new UserError(`${key} must be an integer ≥ 1, got ${v}; pass e.g. --${key} ${key === 'epochs' ? 100 : key === 'steps' ? 1000 : 4000000}.`, 'E_USAGE');
+  }
+  if (LENGTHS.every((key) => c[key] === null)) throw new UserError('training needs a length: set epochs, steps or tokens (e.g. --epochs 100).', 'E_USAGE');
+  const es = c.earlyStop;
+  if (es !== null && !(Number.isFinite(es.threshold) && es.threshold >= 0)) throw new UserError(`the early-stopping threshold must be a number ≥ 0 (an FVE gain), got ${es.threshold}; pass e.g. --early-stop 0.001, or --early-stop off.`, 'E_USAGE');
+  if (es !== null && !intAtLeast(es.window, 1)) throw new UserError(`the early-stopping window must be an integer ≥ 1 (epochs), got ${es.window}; pass e.g. --early-stop-window 5.`, 'E_USAGE');
   if (!(Number.isFinite(c.lr) && c.lr > 0)) throw new UserError(`the learning rate must be a positive number, got ${c.lr}; pass e.g. --lr 1e-4.`, 'E_USAGE');
   if (!(Number.isFinite(c.l1) && c.l1 >= 0)) throw new UserError(`the L1 weight must be a number ≥ 0, got ${c.l1}; pass e.g. --l1 0 or --l1 1.`, 'E_USAGE');
   if (!(Number.isFinite(c.decor) && c.decor >= 0)) throw new UserError(`the decorrelation weight must be a number ≥ 0, got ${c.decor}; pass e.g. --decor 0 or --decor 0.0005.`, 'E_USAGE');
@@ -130,14 +174,20 @@ export function checkShape(s: SaeShape): void {
 }
 
 /**
- * The preset named by `o.preset` (default seed) with every other given field of `o` over it,
- * validated as far as it can be without the model. The one way an edge makes an SaeConfig.
+ * The preset named by `o.preset` (default seed) — under corpusDefaults for a corpus — with every
+ * other given field of `o` over it, validated as far as it can be without the model. The one way an
+ * edge makes an SaeConfig. A given length (epochs, steps or tokens) replaces the default schedule
+ * whole: it runs exactly that long, without early stopping unless `o.earlyStop` is given too.
  */
-export function saeConfig(o: SaeOverrides = {}): SaeConfig {
+export function saeConfig(o: SaeOverrides = {}, scope: RunScope = 'document'): SaeConfig {
   const name = o.preset ?? DEFAULT_PRESET;
   if (!Object.hasOwn(PRESETS, name)) throw new UserError(`unknown preset "${name}"; choose one of: ${Object.keys(PRESETS).join(', ')}.`, 'E_USAGE');
   const defined = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-  const c: SaeConfig = { ...PRESETS[name as PresetName], ...defined, preset: name as PresetName };
+  const preset = PRESETS[name as PresetName];
+  const base = scope === 'corpus' ? corpusDefaults(preset) : preset;
+  const lengthGiven = LENGTHS.some((key) => o[key] !== undefined);
+  const schedule = lengthGiven ? { epochs: null, steps: null, tokens: null, earlyStop: null } : {};
+  const c: SaeConfig = { ...base, ...schedule, ...defined, preset: name as PresetName };
   validateSaeConfig(c);
   return c;
 }

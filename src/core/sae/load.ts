@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
 import type { SaeFormat } from '../run/format';
-import { readRun, RUN_FILES } from '../run/runDir';
+import { readRunSae, RUN_FILES } from '../run/runDir';
 import { readCfgJson, type LoadedSae } from './formats/files';
 import { readSaeLens, SAELENS_FILES, type SiteOverrides } from './formats/saelens';
 import { readSparsify, SPARSIFY_FILES } from './formats/sparsify';
@@ -39,8 +39,9 @@ export function folderFormat(dir: string): SaeFormat {
 export function loadSaeFolder(dir: string, hints: FolderHints = {}): LoadedSae & { format: SaeFormat } {
   const format = folderFormat(dir);
   if (format === 'latent-lens') {
-    if (hints.hook !== undefined) throw new UserError(`--hook does not apply to a Latent Lens run directory: its SAE reads ${readRun(dir).cfg.sae.hook_name}.`, 'E_USAGE');
-    return { model: readRun(dir).sae, notes: [], format };
+    const run = readRunSae(dir);
+    if (hints.hook !== undefined) throw new UserError(`--hook does not apply to a Latent Lens run directory: its SAE reads ${run.cfg.sae.hook_name}.`, 'E_USAGE');
+    return { model: run.sae, notes: [], format };
   }
   if (format === 'saelens') {
     if (hints.hook !== undefined) throw new UserError(`--hook does not apply to a SAELens folder: its cfg.json names the hook.`, 'E_USAGE');

@@ -9,14 +9,32 @@ import type { SparseCodes } from './types';
 
 /** Σ_t ‖x_t − x̄‖² over x [T, dIn], accumulated in float64. */
 export function totalVariance(x: Float32Array, T: number, dIn: number): number {
+  return totalVarianceOf(T, dIn, T, (from, n) => x.subarray(from * dIn, (from + n) * dIn));
+}
+
+/**
+ * totalVariance of rows read `chunk` at a time by `read(from, n)` (rows [from, from + n)), in two
+ * passes in token order: the same number however the rows are stored or chunked. `inspect` sees
+ * each chunk of the first pass.
+ */
+export function totalVarianceOf(T: number, dIn: number, chunk: number, read: (from: number, n: number) => Float32Array, inspect?: (x: Float32Array, from: number) => void): number {
   const mean = new Float64Array(dIn);
-  for (let t = 0; t < T; t++) for (let i = 0, o = t * dIn; i < dIn; i++) mean[i] += x[o + i];
+  for (let from = 0; from < T; from += chunk) {
+    const n = Math.min(chunk, T - from);
+    const x = read(from, n);
+    inspect?.(x, from);
+    for (let t = 0; t < n; t++) for (let i = 0, o = t * dIn; i < dIn; i++) mean[i] += x[o + i];
+  }
   for (let i = 0; i < dIn; i++) mean[i] /= T;
   let s = 0;
-  for (let t = 0; t < T; t++) {
-    for (let i = 0, o = t * dIn; i < dIn; i++) {
-      const d = x[o + i] - mean[i];
-      s += d * d;
+  for (let from = 0; from < T; from += chunk) {
+    const n = Math.min(chunk, T - from);
+    const x = read(from, n);
+    for (let t = 0; t < n; t++) {
+      for (let i = 0, o = t * dIn; i < dIn; i++) {
+        const d = x[o + i] - mean[i];
+        s += d * d;
+      }
     }
   }
   return s;

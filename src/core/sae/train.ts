@@ -2,7 +2,9 @@ import { throwIfAborted, UserError } from '../errors';
 import { Rng } from '../rng';
 import { RUN_FORMAT_VERSION, type EpochMetrics, type TrainedMetrics } from '../run/format';
 import { initWeights } from './init';
-import { codeStats, deadFraction, fve, offDiagonalCovSq, totalVariance } from './metrics';
+import { codeStats, deadFraction, fve, offDiagonalCovSq } from './metrics';
+import { checkRows, memoryRows, type RowSource } from './rows';
+import { budgetSpent, maxEpochs, stopAfterEpoch, type ScheduleDone } from './schedule';
 import { createTfjsEngine, tfjsGpuAvailable } from './tfjsEngine';
 import { checkShape, checkTrainFields, type SaeConfig, type SaeShape } from './config';
 import type { EngineOptions, SaeHyper, SparseCodes, TrainEngine } from './types';
@@ -17,7 +19,7 @@ export interface TrainOptions {
   engine?: EngineChoice;
   /** Intra-op threads of the CPU engine; undefined: onnxruntime's choice (one per physical core). */
   threads?: number;
-  /** After each epoch; etaMs estimates the time left. */
+  /** After each epoch; `epochs` is the most the schedule allows (early stopping may end sooner), etaMs the time left until then. */
   onProgress?: (epoch: number, epochs: number, metrics: EpochMetrics, etaMs: number) => void;
   /** After each step (one batch) of an epoch of `steps`. */
   onStep?: (step: number, steps: number) => void;
@@ -37,20 +39,13 @@ function intAtLeast(v: number, min: number): boolean {
   return Number.isInteger(v) && v >= min;
 }
 
-/** Checks activations x [T, dIn] against the config; throws a UserError naming the first bad token. */
-export function validateActivations(x: Float32Array, T: number, dIn: number, shape: SaeShape): void {
-  if (dIn !== shape.dIn) {
-    throw new UserError(`the activations have ${dIn} features per token but the SAE is set up for d_in ${shape.dIn}; train on the hook the settings name, or change the hook/preset to match the activations.`, 'E_DIN');
+/** Checks activations x [T, dIn] against the config and returns their total variance; throws a UserError naming the first bad token. */
+export function validateActivations(x: Float32Array, T: number, dIn: number, shape: SaeShape): number {
+  const rows = memoryRows(x, T, dIn);
+  if (dIn === shape.dIn && intAtLeast(T, 2) && x.length !== T * dIn) {
+    throw new UserError(`the activations hold ${x.length} values, not ${T} tokens × ${dIn} features = ${T * dIn}; the file or extraction is inconsistent.`, 'E_DIN');
   }
-  if (!intAtLeast(T, 2)) throw new UserError(`training needs at least 2 tokens, got ${T}; give a longer text.`, 'E_TOKENS');
-  if (x.length !== T * dIn) throw new UserError(`the activations hold ${x.length} values, not ${T} tokens × ${dIn} features = ${T * dIn}; the file or extraction is inconsistent.`, 'E_DIN');
-  for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i])) {
-      const t = Math.floor(i / dIn);
-      throw new UserError(`the activations of token ${t} contain ${x[i]} (feature ${i % dIn}); they must all be finite numbers. Re-extract them, or check the model's weights.`, 'E_NONFINITE');
-    }
-  }
-  if (totalVariance(x, T, dIn) === 0) throw new UserError(`all ${T} tokens have identical activations, so there is nothing to learn; give a text with varied tokens.`, 'E_TOKENS');
+  return checkRows(rows, shape);
 }
 
 /** Rejects a bad engine or threads option. */
@@ -103,43 +98,59 @@ export function planBatches(T: number, maxBatch: number, seed: number): Batching
   };
 }
 
-/** Copies rows `order[from..from+n)` of x [T, dIn] into buf. */
-function gather(x: Float32Array, dIn: number, order: Int32Array, from: number, n: number, buf: Float32Array): Float32Array {
-  for (let r = 0; r < n; r++) buf.set(x.subarray(order[from + r] * dIn, (order[from + r] + 1) * dIn), r * dIn);
-  return buf.subarray(0, n * dIn);
-}
-
 /** What training reads of an SaeConfig besides its sizes (pass the whole config). */
-export type TrainFields = Pick<SaeConfig, 'l1' | 'decor' | 'lr' | 'epochs' | 'seed' | 'batchTokens' | 'auxk'>;
+export type TrainFields = Pick<SaeConfig, 'l1' | 'decor' | 'lr' | 'epochs' | 'steps' | 'tokens' | 'earlyStop' | 'seed' | 'batchTokens' | 'auxk'>;
 
 /**
- * Trains a Top-K tied SAE of `shape` (an SaeConfig's sizes on this hook, saeShape) on x [T, dIn];
- * see types.ts for the model and objective. Everything is
- * validated before any work. Each epoch is one full batch, or shuffled minibatches when
- * T > cfg.batchTokens; the epoch's loss terms, MSE and L0 are token-weighted means of its batches
- * (measured before each update), its FVE uses the data's mean token. Final metrics come from a
- * forward pass over every token with the trained W.
+ * Trains a Top-K tied SAE of `shape` (an SaeConfig's sizes on this hook, saeShape) on x [T, dIn]
+ * in memory; trainRows does the work.
  */
 export async function trainSae(x: Float32Array, T: number, dIn: number, shape: SaeShape, cfg: TrainFields, opts: TrainOptions = {}): Promise<TrainResult> {
   checkShape(shape);
   checkTrainFields(cfg);
   validateTrainOptions(opts);
+  const sst = validateActivations(x, T, dIn, shape);
+  return trainChecked(memoryRows(x, T, dIn), sst, shape, cfg, opts);
+}
+
+/**
+ * Trains a Top-K tied SAE of `shape` on the rows of `src` (in memory or in shards on disk); see
+ * types.ts for the model and objective and schedule.ts for how long it runs. Everything is
+ * validated before any work. Each epoch is one full batch, or shuffled minibatches across all
+ * tokens when T > cfg.batchTokens; the epoch's loss terms, MSE and L0 are token-weighted means of
+ * its batches (measured before each update) and its FVE is 1 − (SSE/n)/(SST/T) over the n tokens it
+ * trained on (n = T but in a partial last epoch), SST about the data's mean token. Final metrics
+ * come from a forward pass over every token with the trained W.
+ */
+export async function trainRows(src: RowSource, shape: SaeShape, cfg: TrainFields, opts: TrainOptions = {}): Promise<TrainResult> {
+  checkShape(shape);
+  checkTrainFields(cfg);
+  validateTrainOptions(opts);
+  return trainChecked(src, checkRows(src, shape, opts.signal), shape, cfg, opts);
+}
+
+async function trainChecked(src: RowSource, sst: number, shape: SaeShape, cfg: TrainFields, opts: TrainOptions): Promise<TrainResult> {
+  const { T, dIn } = src;
   const { nLatents } = shape;
-  validateActivations(x, T, dIn, shape);
   throwIfAborted(opts.signal, 'training');
 
   const t0 = performance.now();
   const batching = planBatches(T, cfg.batchTokens, cfg.seed);
   const B = Math.max(...batching.sizes);
+  const epochsAtMost = maxEpochs(cfg, T, batching.sizes.length);
   // AuxK's dead latents are those that fired on none of the last epoch's tokens: the window of dead_fraction.
   const hyper: SaeHyper = { ...shape, l1: cfg.l1, decor: cfg.decor, lr: cfg.lr, ...ADAM, auxk: cfg.auxk, deadTokens: T };
-  const sst = totalVariance(x, T, dIn);
   const engine = await createEngine(opts.engine ?? 'auto', { hyper, w0: initWeights(dIn, nLatents, cfg.seed), threads: opts.threads });
   try {
     const tTrain = performance.now();
-    const buf = B < T ? new Float32Array(B * dIn) : x;
+    // One full batch in token order is read once; shuffled minibatches are gathered into buf.
+    const full = T <= cfg.batchTokens ? src.range(0, T) : undefined;
+    const buf = new Float32Array(full ? 0 : B * dIn);
     const curve: EpochMetrics[] = [];
-    for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+    let steps = 0;
+    let tokens = 0;
+    let stop: Pick<ScheduleDone, 'stopped' | 'why'> | undefined;
+    for (let epoch = 1; !stop; epoch++) {
       const e0 = performance.now();
       const order = batching.order();
       const sum = { loss: 0, mse: 0, l1: 0, decor: 0, auxk: 0, l0: 0, sse: 0 };
@@ -147,34 +158,41 @@ export async function trainSae(x: Float32Array, T: number, dIn: number, shape: S
       let from = 0;
       let step = 0;
       for (const n of batching.sizes) {
+        if (budgetSpent(cfg, steps, tokens)) break;
         await yieldToEventLoop();
         throwIfAborted(opts.signal, 'training');
-        const r = await engine.step(order ? gather(x, dIn, order, from, n, buf) : x, n);
+        const r = await engine.step(order ? src.gather(order, from, n, buf) : full!, n);
         for (const key of ['loss', 'mse', 'l1', 'decor', 'auxk', 'l0'] as const) sum[key] += r[key] * n;
         sum.sse += r.sse;
         for (let l = 0; l < fired.length; l++) fired[l] |= r.fired[l];
         from += n;
+        steps++;
+        tokens += n;
         opts.onStep?.(++step, batching.sizes.length);
       }
+      // from: the tokens of this epoch, all T unless a budget ended it early.
       const m: EpochMetrics = {
         epoch,
-        loss: sum.loss / T,
-        mse: sum.mse / T,
-        l1: sum.l1 / T,
-        decor: sum.decor / T,
-        auxk: sum.auxk / T,
-        fve: fve(sum.sse, sst),
-        l0: sum.l0 / T,
+        loss: sum.loss / from,
+        mse: sum.mse / from,
+        l1: sum.l1 / from,
+        decor: sum.decor / from,
+        auxk: sum.auxk / from,
+        fve: from === T ? fve(sum.sse, sst) : fve(sum.sse, (sst * from) / T),
+        l0: sum.l0 / from,
         dead_fraction: deadFraction(fired),
         ms: performance.now() - e0,
+        ...(from < T ? { tokens: from } : {}),
       };
       curve.push(m);
-      const msPerEpoch = (performance.now() - tTrain) / epoch;
-      opts.onProgress?.(epoch, cfg.epochs, m, msPerEpoch * (cfg.epochs - epoch));
+      stop = stopAfterEpoch(cfg, curve, steps, tokens);
+      const msPerStep = (performance.now() - tTrain) / steps;
+      const stepsLeft = stop ? 0 : Math.max(0, epochsAtMost * batching.sizes.length - steps);
+      opts.onProgress?.(epoch, Math.max(epoch, epochsAtMost), m, msPerStep * stepsLeft);
     }
     const trainMs = performance.now() - tTrain;
 
-    const codes = await encodeAll(engine, x, T, dIn, B, opts.signal);
+    const codes = await encodeAll(engine, src, B, shape.k, opts.signal);
     const stats = codeStats(codes.codes, nLatents);
     const mse = codes.sse / (T * dIn);
     const l1 = stats.absSum / (T * nLatents);
@@ -196,11 +214,12 @@ export async function trainSae(x: Float32Array, T: number, dIn: number, shape: S
           dead_fraction: stats.deadFraction,
           layer_density: 100 * (1 - stats.deadFraction),
         },
-        ms_per_epoch: trainMs / cfg.epochs,
+        ms_per_epoch: (trainMs * T) / tokens,
         total_ms: performance.now() - t0,
         engine: engine.kind,
         device: engine.device,
         batching: batching.describe,
+        schedule: { epochs: curve.length, steps, tokens, ...stop! },
       },
     };
   } finally {
@@ -208,30 +227,41 @@ export async function trainSae(x: Float32Array, T: number, dIn: number, shape: S
   }
 }
 
-/** Forward pass over every token in chunks of ≤ B rows, in token order; codes joined into one CSR. */
-async function encodeAll(engine: TrainEngine, x: Float32Array, T: number, dIn: number, B: number, signal?: AbortSignal): Promise<{ codes: SparseCodes; sse: number }> {
-  const parts: SparseCodes[] = [];
+/**
+ * Forward pass over every token in chunks of ≤ B rows, in token order, the codes joined into one CSR
+ * as they come: room for k latents per token up front (more only on exact float ties), so the
+ * codes of a large corpus are held once, not once per chunk and again joined.
+ */
+async function encodeAll(engine: TrainEngine, src: RowSource, B: number, k: number, signal?: AbortSignal): Promise<{ codes: SparseCodes; sse: number }> {
+  const { T } = src;
+  const rowPtr = new Int32Array(T + 1);
+  let index = new Int32Array(T * k);
+  let value = new Float32Array(T * k);
+  let nnz = 0;
   let sse = 0;
   for (let from = 0; from < T; from += B) {
     throwIfAborted(signal, 'training');
     const n = Math.min(B, T - from);
-    const r = await engine.encode(x.subarray(from * dIn, (from + n) * dIn), n);
-    parts.push(r.codes);
+    const r = await engine.encode(src.range(from, n), n);
+    const add = r.codes.index.length;
+    if (nnz + add > index.length) {
+      const grown = Math.max(nnz + add, Math.ceil(index.length * 1.25));
+      index = grow(index, grown, Int32Array);
+      value = grow(value, grown, Float32Array);
+    }
+    index.set(r.codes.index, nnz);
+    value.set(r.codes.value, nnz);
+    for (let t = 1; t <= n; t++) rowPtr[from + t] = nnz + r.codes.rowPtr[t];
+    nnz += add;
     sse += r.sse;
   }
-  if (parts.length === 1) return { codes: parts[0], sse };
-  const nnz = parts.reduce((s, p) => s + p.index.length, 0);
-  const codes: SparseCodes = { rowPtr: new Int32Array(T + 1), index: new Int32Array(nnz), value: new Float32Array(nnz) };
-  let row = 0;
-  let off = 0;
-  for (const p of parts) {
-    codes.index.set(p.index, off);
-    codes.value.set(p.value, off);
-    for (let t = 1; t < p.rowPtr.length; t++) codes.rowPtr[row + t] = off + p.rowPtr[t];
-    row += p.rowPtr.length - 1;
-    off += p.index.length;
-  }
-  return { codes, sse };
+  return { codes: { rowPtr, index: index.subarray(0, nnz), value: value.subarray(0, nnz) }, sse };
+}
+
+function grow<A extends Int32Array | Float32Array>(a: A, length: number, Ctor: new (n: number) => A): A {
+  const out = new Ctor(length);
+  out.set(a);
+  return out;
 }
 
 /** Σ_{i≠j} Cov(z)² as in training: over the full batch, or the token-weighted mean over consecutive batches of the epoch's sizes. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { UserError } from '../../../src/core/errors';
 import type { Gpt2Config } from '../../../src/core/model/config';
 import { runCfg, saeConfigOf } from '../../../src/core/run/runCfg';
-import { parseK, parseLatents, PRESETS, resolveHook, saeConfig, saeShape, type SaeConfig } from '../../../src/core/sae/config';
+import { AUXK_ALPHA, CORPUS_EARLY_STOP, CORPUS_TOKEN_BUDGET, parseK, parseLatents, PRESETS, resolveHook, saeConfig, saeShape, type SaeConfig } from '../../../src/core/sae/config';
 import { tiedSae } from '../../../src/core/sae/model';
 
 const gpt2: Gpt2Config = { nLayer: 12, nHead: 12, nEmbd: 768, nPositions: 1024, vocabSize: 50257, layerNormEpsilon: 1e-5, activation: 'gelu_new' };
@@ -86,4 +86,29 @@ test('cfg.json maps to the config in one place: saeConfigOf(runCfg(c)) trains th
   const again = saeConfigOf(cfg);
   assert.deepEqual(resolved(again, { ...tiny, nEmbd: 64 }), resolved(c, { ...tiny, nEmbd: 64 }));
   assert.equal(again.batchTokens, 1024);
+});
+
+test('corpus defaults: AuxK 1/32 and a bounded schedule (the preset’s epochs, a token budget, early stopping); the presets stay exact for one document', () => {
+  const doc = saeConfig({});
+  assert.deepEqual([doc.auxk, doc.epochs, doc.steps, doc.tokens, doc.earlyStop], [0, 100, null, null, null]);
+  const corpus = saeConfig({}, 'corpus');
+  assert.deepEqual([corpus.auxk, corpus.epochs, corpus.steps, corpus.tokens, corpus.earlyStop], [AUXK_ALPHA, 100, null, CORPUS_TOKEN_BUDGET, CORPUS_EARLY_STOP]);
+  assert.deepEqual({ ...corpus, auxk: 0, tokens: null, earlyStop: null }, PRESETS.seed, 'only AuxK and the schedule differ');
+  // A length given replaces the whole default schedule: exactly that long.
+  for (const length of [{ epochs: 7 }, { steps: 500 }, { tokens: 10_000 }]) {
+    const c = saeConfig(length, 'corpus');
+    assert.deepEqual({ epochs: c.epochs, steps: c.steps, tokens: c.tokens, earlyStop: c.earlyStop }, { epochs: null, steps: null, tokens: null, earlyStop: null, ...length });
+    assert.equal(c.auxk, AUXK_ALPHA);
+  }
+  assert.deepEqual(saeConfig({ epochs: 7, earlyStop: { threshold: 0.01, window: 2 } }, 'corpus').earlyStop, { threshold: 0.01, window: 2 }, 'unless early stopping is given too');
+  assert.equal(saeConfig({ auxk: 0 }, 'corpus').auxk, 0);
+  assert.equal(saeConfig({ earlyStop: null }, 'corpus').earlyStop, null);
+});
+
+test('bad schedules are refused naming the flag', () => {
+  assert.throws(() => saeConfig({ steps: 0 }), /steps must be an integer ≥ 1, got 0; pass e\.g\. --steps 1000/);
+  assert.throws(() => saeConfig({ tokens: 2.5 }), /tokens must be an integer ≥ 1, got 2\.5/);
+  assert.throws(() => saeConfig({ epochs: null }), /training needs a length: set epochs, steps or tokens/);
+  assert.throws(() => saeConfig({ earlyStop: { threshold: -1, window: 5 } }), /early-stopping threshold must be a number ≥ 0.*--early-stop off/);
+  assert.throws(() => saeConfig({ earlyStop: { threshold: 0.001, window: 0 } }), /early-stopping window must be an integer ≥ 1 \(epochs\), got 0/);
 });

@@ -181,3 +181,44 @@ test('AuxK in full-batch training: the dead latents of epoch e are those that fi
   const off = await trainSae(x, T, dIn, shape, { ...cfg, epochs: 2 }, { engine: 'tfjs' });
   assert.deepEqual(off.metrics.curve.map((m) => m.auxk), [0, 0], 'the presets train without AuxK');
 });
+
+test('schedule: --epochs N runs exactly N epochs; --steps N exactly N steps, the last epoch partial and its metrics over its own tokens', async () => {
+  const x = activations(T);
+  const mini = { ...cfg, batchTokens: 20 }; // 4 minibatches of 16 per epoch
+  const epochs = await trainSae(x, T, dIn, shape, saeConfig({ ...mini, epochs: 3 }), { engine: 'tfjs' });
+  assert.equal(epochs.metrics.curve.length, 3);
+  assert.deepEqual(epochs.metrics.schedule, { epochs: 3, steps: 12, tokens: 3 * T, stopped: 'epochs', why: 'the epoch limit of 3 epochs' });
+  const steps = await trainSae(x, T, dIn, shape, saeConfig({ latents: '48', k: '6', lr: 1e-2, batchTokens: 20, steps: 10 }), { engine: 'tfjs' });
+  const s = steps.metrics.schedule;
+  assert.deepEqual([s.epochs, s.steps, s.tokens, s.stopped], [3, 10, 160, 'steps']);
+  const last = steps.metrics.curve[2];
+  assert.equal(last.tokens, 32, 'the third epoch trained on 2 of its 4 minibatches');
+  assert.equal(steps.metrics.curve[1].tokens, undefined, 'whole epochs do not repeat their token count');
+  assert.ok(Number.isFinite(last.fve) && last.l0 <= shape.k);
+  // The first 2 epochs are those of an epochs-only run with the same seed: a budget only cuts the end.
+  assert.deepEqual(steps.metrics.curve.slice(0, 2).map(({ ms: _, ...m }) => m), epochs.metrics.curve.slice(0, 2).map(({ ms: _, ...m }) => m));
+});
+
+test('schedule: --tokens N stops at the first step that reaches N tokens (whole minibatches)', async () => {
+  const x = activations(T);
+  const r = await trainSae(x, T, dIn, shape, saeConfig({ latents: '48', k: '6', lr: 1e-2, batchTokens: 20, tokens: 100 }), { engine: 'tfjs' });
+  const s = r.metrics.schedule;
+  assert.deepEqual([s.steps, s.tokens, s.stopped], [7, 112, 'tokens']);
+  assert.equal(s.why, 'the token budget of 100 tokens (112 trained: whole minibatches)');
+});
+
+test('schedule: early stopping ends training when FVE gains less than the threshold over the window, and says by how much', async () => {
+  const x = activations(T);
+  const seen: [number, number][] = [];
+  // An impossible threshold: the first check (after window + 1 epochs) stops.
+  const r = await trainSae(x, T, dIn, shape, { ...cfg, epochs: 50, earlyStop: { threshold: 10, window: 3 } }, { engine: 'tfjs', onProgress: (e, max) => seen.push([e, max]) });
+  const c = r.metrics.curve;
+  assert.equal(c.length, 4);
+  assert.equal(r.metrics.schedule.stopped, 'early-stop');
+  const gain = c[3].fve - c[0].fve;
+  assert.equal(r.metrics.schedule.why, `early stopping: FVE gained ${gain.toFixed(4)} (${c[0].fve.toFixed(4)} → ${c[3].fve.toFixed(4)}) over the last 3 epochs, less than 10`);
+  assert.deepEqual(seen.map(([, max]) => max), [50, 50, 50, 50], 'progress counts against the most epochs the schedule allows');
+  // A threshold of 0 stops only when FVE stops rising: not within 20 epochs of this fixture.
+  const never = await trainSae(x, T, dIn, shape, { ...cfg, epochs: 20, earlyStop: { threshold: 0, window: 3 } }, { engine: 'tfjs' });
+  assert.equal(never.metrics.schedule.stopped, 'epochs');
+});
