@@ -4,7 +4,8 @@ import { SCAN_FILE } from '../core/scan/format';
 import { runScan, type ScanSae } from '../core/scan/scan';
 import { formatScan } from '../core/scan/scanText';
 import { ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions } from './analyze';
-import { type Command, num, parse, readTextFile } from './args';
+import { type Command, num, parse } from './args';
+import { CORPUS_FLAGS, CORPUS_USAGE, inputScope, textInput } from './corpusFlags';
 import { duration, withProgress } from './progress';
 import { SAE_FLAGS, saeRunFlags } from './saeFlags';
 
@@ -15,10 +16,11 @@ const TRAINING_FLAGS = ['preset', 'latents', 'k', 'epochs', 'lr', 'l1', 'decor',
 
 export const scanCommand: Command = {
   name: 'scan',
-  summary: "one SAE per layer of GPT-2 on a file (one extraction; trained, or a release's per-layer SAEs applied), compared in scan.json; resumable",
+  summary: "one SAE per layer of GPT-2 on a file or a corpus (one extraction; trained, or a release's per-layer SAEs applied), compared in scan.json; resumable",
   usage:
     'latent-lens scan FILE --out SCANDIR [--layers all|0,3,6|2-8] [--hook-template blocks.{L}.hook_mlp_out] [--threshold 0.9] [--no-evidence]\n' +
     '       [--model DIR|gpt2] [--preset seed|course] [--latents N|8x] [--k N|0.5] [--epochs N] [--lr X] [--l1 X] [--decor X] [--seed N] [--batch-tokens 4096] [--engine auto|ort|tfjs] [--threads 2]\n' +
+    `       latent-lens scan DIR|GLOB|FILE... --out SCANDIR ${CORPUS_USAGE} [same options] (causal evidence needs one document)\n` +
     '       latent-lens scan FILE --out SCANDIR --sae-release RELEASE [--layers …] [--model DIR|gpt2] [--threads 2]\n' +
     `       [analysis: ${ANALYSIS_USAGE}]\n` +
     '       Run the same command again to resume a stopped scan: finished layers are kept.',
@@ -30,13 +32,15 @@ export const scanCommand: Command = {
       'sae-release': { type: 'string' },
       threshold: { type: 'string' },
       'no-evidence': { type: 'boolean' },
+      ...CORPUS_FLAGS,
       ...SCAN_SAE_FLAGS,
       ...ANALYSIS_FLAGS,
     });
-    if (positionals.length !== 1) throw new UserError(`give exactly one input FILE (got ${positionals.length}).\nusage: ${this.usage}`, 'E_USAGE');
+    if (positionals.length === 0) throw new UserError(`give a text FILE, a folder, a glob or several files.\nusage: ${this.usage}`, 'E_USAGE');
     if (!values.out) throw new UserError(`--out SCANDIR is required.\nusage: ${this.usage}`, 'E_USAGE');
     const release = values['sae-release'];
-    const { sae: config, engine, threads } = saeRunFlags(values);
+    const scope = inputScope(positionals, values);
+    const { sae: config, engine, threads } = saeRunFlags(values, scope);
     let sae: ScanSae;
     if (release !== undefined) {
       const given = TRAINING_FLAGS.filter((f) => values[f] !== undefined);
@@ -45,14 +49,13 @@ export const scanCommand: Command = {
     } else {
       sae = { kind: 'trained', config, hookTemplate: values['hook-template'], engine };
     }
-    const file = positionals[0];
-    const text = readTextFile(file);
+    const input = textInput(positionals, values, scope);
     const analysis = analysisOptions(values);
     const t0 = performance.now();
     const result = await withProgress((signal, onProgress) =>
       runScan({
-        text,
-        source: file,
+        ...input,
+        shardsDir: values.shards,
         modelSpec: values.model,
         layers: values.layers ?? 'all',
         sae,
@@ -68,8 +71,11 @@ export const scanCommand: Command = {
     const { scan } = result;
     if (scan.settings.model.random_weights) console.log('*** RANDOM WEIGHTS: the model is a generated test model; these latents say nothing about GPT-2. ***');
     for (const n of result.notes) console.log(`note      ${n}`);
-    const what = [result.made.length && `made ${result.made.length} (${result.made.join(', ')})`, result.reanalysed.length && `re-analysed ${result.reanalysed.length}`, result.kept.length && `kept ${result.kept.length} from before`].filter(Boolean);
-    console.log(`scan      ${file} — ${scan.settings.nTokens} tokens; ${what.join(', ') || 'nothing to do'} in ${duration(performance.now() - t0)}${result.extract ? ` (one extraction on ${result.extract.provider}: ${duration(result.extract.ms)})` : ''}`);
+    const done = [result.made.length && `made ${result.made.length} (${result.made.join(', ')})`, result.reanalysed.length && `re-analysed ${result.reanalysed.length}`, result.kept.length && `kept ${result.kept.length} from before`].filter(Boolean);
+    const c = result.corpus;
+    const files = c ? `${c.files} files${c.skipped ? ` (${c.skipped} skipped, listed in each layer's tokens.json)` : ''}` : `${input.corpus?.files.length} files listed`;
+    const what = input.corpus ? `corpus    ${input.source} — ${files}, ` : `scan      ${input.source} — `;
+    console.log(`${what}${scan.settings.nTokens} tokens; ${done.join(', ') || 'nothing to do'} in ${duration(performance.now() - t0)}${result.extract ? ` (one extraction on ${result.extract.provider}: ${duration(result.extract.ms)})` : ''}`);
     console.log(`\n${formatScan(scan)}`);
     console.log(`\nwrote     ${path.join(path.resolve(values.out!), SCAN_FILE)} (each layer's run, analysis.json and report.html are in layer-N/)`);
   },

@@ -52,3 +52,43 @@ test('scan: bad flags fail before any work with exit 2 and a message that says w
   }
   assert.equal(fs.existsSync(out), false, 'nothing written');
 });
+
+test('scan DIR: one extraction of the corpus for every layer, each layer a corpus run equal to `train DIR` for that layer alone; a release needs one FILE', () => {
+  const dir = path.join(root, 'corpus');
+  fs.mkdirSync(path.join(dir, 'notes'), { recursive: true });
+  const text = fs.readFileSync(doc, 'utf8');
+  fs.writeFileSync(path.join(dir, 'a.md'), text);
+  fs.writeFileSync(path.join(dir, 'notes', 'b.txt'), text.split('\n').reverse().join('\n'));
+  fs.writeFileSync(path.join(dir, 'data.bin'), Buffer.from([0, 1, 2, 3, 4, 5]));
+  const corpusFlags = ['--model', modelDir, '--latents', '128', '--k', '8', '--lr', '1e-3', '--threads', '1', '--tokens', '3000'];
+  const out = path.join(root, 'scan-corpus');
+  const r = runCli('scan', dir, ...corpusFlags, '--out', out);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /^layer 0 \(1\/2\) {2}extracting 2 layers \(0, 1\) of 2 files \(\d+ tokens\) in one pass$/m);
+  assert.match(r.err, /extracting 2 layers \(0, 1\): file 2\/2/);
+  assert.match(r.out, /^corpus {4}.*corpus — 2 files \(1 skipped, listed in each layer's tokens\.json\), \d+ tokens; made 2 \(0, 1\)/m);
+  assert.match(r.out, /layer 0: no CE recovered — .*trained on a corpus of 2 files, and the causal tests run on one document/);
+  const scan = JSON.parse(fs.readFileSync(path.join(out, 'scan.json'), 'utf8')) as ScanJson;
+  assert.equal(scan.settings.source, dir);
+  assert.deepEqual(scan.rows.map((x) => x.layer), [0, 1]);
+  const tokens = JSON.parse(fs.readFileSync(path.join(out, 'layer-1', 'tokens.json'), 'utf8'));
+  assert.deepEqual(tokens.files.map((f: { path: string }) => f.path), ['a.md', 'notes/b.txt']);
+  assert.deepEqual(tokens.skipped.map((f: { path: string }) => f.path), ['data.bin']);
+
+  // The same corpus defaults (AuxK, token budget) and seed as train: layer 1 is train's run of layer 1.
+  const trained = path.join(root, 'train-corpus-1');
+  const t = runCli('train', dir, ...corpusFlags, '--layer', '1', '--out', trained);
+  assert.equal(t.code, 0, t.err);
+  for (const f of ['sae.safetensors', 'latents.safetensors', 'cfg.json', 'tokens.json']) assert.ok(fs.readFileSync(path.join(trained, f)).equals(fs.readFileSync(path.join(out, 'layer-1', f))), f);
+
+  // Resumed: nothing to extract or train.
+  const again = runCli('scan', dir, ...corpusFlags, '--out', out);
+  assert.equal(again.code, 0, again.err);
+  assert.match(again.out, /kept 2 from before/);
+  assert.doesNotMatch(again.err, /extracting|train \[/);
+
+  const rel = runCli('scan', dir, '--model', modelDir, '--sae-release', 'gpt2-small-res-jb', '--out', path.join(root, 'scan-corpus-release'));
+  assert.equal(rel.code, 2, rel.err);
+  assert.match(rel.err, /--sae-release scans one FILE, as `latent-lens apply` does/);
+  assert.equal(fs.existsSync(path.join(root, 'scan-corpus-release')), false);
+});
