@@ -18,7 +18,12 @@ export const SCAN_COLUMNS: { head: string; cell: (r: LayerRow) => string }[] = [
   { head: 'proxies', cell: (r) => share(r.proxyShare) },
 ];
 
-/** The series of the chart across layers: shares on the left axis, counts of significant latents on the right. */
+/**
+ * The series of the chart across layers: on the left axis the shares and the best latent's numbers,
+ * all within [−1, 1] (FVE, CE recovered, dead, punctuation-firing and proxy shares, the best
+ * latent's rank-biserial effect and its q); on the right axis the counts (significant latents, as
+ * bars, and L0). null: no value for that layer (no evidence, nothing significant).
+ */
 export function scanChartSeries(rows: LayerRow[]) {
   return {
     labels: rows.map((r) => `L${r.layer}`),
@@ -28,10 +33,15 @@ export function scanChartSeries(rows: LayerRow[]) {
       { label: 'dead', data: rows.map((r) => r.deadPct / 100) },
       { label: 'punct.-firing', data: rows.map((r) => r.punctuationShare) },
       { label: 'proxies', data: rows.map((r) => r.proxyShare) },
+      { label: 'best effect', data: rows.map((r) => r.best?.effect ?? null) },
+      { label: 'best q', data: rows.map((r) => r.best?.q ?? null) },
     ],
     significant: rows.map((r) => r.significant),
+    l0: rows.map((r) => r.l0),
   };
 }
+
+export type ScanChartSeries = ReturnType<typeof scanChartSeries>;
 
 /** What the matching compares, in words (match.ts explains why). */
 export const BASIS_TEXT: Record<ScanJson['matching']['basis'], string> = {

@@ -52,11 +52,12 @@ ${acrossDepth(scan, layer)}
   const script = `(function () {
   var d = ${scriptJson(scanChartSeries(scan.rows))};
   if (typeof Chart === 'undefined' || !document.getElementById('scan-chart')) return;
-  var colours = ['#2980b9', '#8e44ad', '#7f8c8d', '#e67e22', '#c0392b'];
-  var sets = d.shares.map(function (s, i) { return { label: s.label, data: s.data, borderColor: colours[i], backgroundColor: colours[i], yAxisID: 'y', spanGaps: true }; });
+  var colours = ['#2980b9', '#8e44ad', '#7f8c8d', '#e67e22', '#c0392b', '#16a085', '#d35400'];
+  var sets = d.shares.map(function (s, i) { return { label: s.label, data: s.data, borderColor: colours[i], backgroundColor: colours[i], borderDash: i >= 5 ? [4, 3] : undefined, yAxisID: 'y', spanGaps: true }; });
+  sets.push({ label: 'L0', data: d.l0, borderColor: '#34495e', backgroundColor: '#34495e', borderDash: [1, 2], yAxisID: 'n' });
   sets.push({ label: 'significant latents', data: d.significant, type: 'bar', backgroundColor: 'rgba(39,174,96,0.35)', yAxisID: 'n' });
   new Chart(document.getElementById('scan-chart'), { type: 'line', data: { labels: d.labels, datasets: sets },
-    options: { animation: false, maintainAspectRatio: false, scales: { y: { suggestedMin: 0, suggestedMax: 1, title: { display: true, text: 'share' } }, n: { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: 'significant' } } } } });
+    options: { animation: false, maintainAspectRatio: false, scales: { y: { suggestedMin: 0, suggestedMax: 1, title: { display: true, text: 'share, effect, q' } }, n: { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: 'significant latents, L0' } } } } });
 })();`;
   return { html, script };
 }
