@@ -14,8 +14,9 @@ import { runScan } from '../src/core/scan/scan';
  * The layer scan's cost: `latent-lens scan` of the sample document over all 12 layers against 12 ×
  * one `latent-lens train` of one layer, in one process, on the random model with GPT-2-Small shapes
  * (.cache/bench-gpt2-small, shared with bench:train and bench:evidence), seed preset (6144 latents,
- * k 384, 100 epochs), 2 threads. "train" is what the command does: extract, train, write the run,
- * analyse, causal evidence; so is each layer of the scan, which extracts once for all layers.
+ * k 384, 100 epochs), 2 threads. "train" is what the command does: extract (into activation shards),
+ * train streaming from them, write the run, analyse, causal evidence; so is each layer of the scan,
+ * which extracts once for all layers.
  * Target: scan ≤ 12 × train + 10 %. train runs first (cold: it pays the extraction session and the
  * model's first read, as a fresh `train` does) and again after the scan (warm), both ratios printed.
  */
@@ -26,10 +27,10 @@ const LAYER = 6;
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-async function timeTrain(text: string, out: string): Promise<number> {
+async function timeTrain(text: string, out: string, shardsDir: string): Promise<number> {
   fs.rmSync(out, { recursive: true, force: true });
   const t0 = performance.now();
-  await runPipeline({ text, source: 'samples/palinka.md', modelSpec: DIR, sae: saeConfig({ layer: LAYER }), out, threads: THREADS });
+  await runPipeline({ text, source: 'samples/palinka.md', modelSpec: DIR, sae: saeConfig({ layer: LAYER }), out, shardsDir, threads: THREADS });
   const run = readRun(out);
   const { report } = writeRunAnalysis(run, {});
   await writeRunEvidence(run, report, { threads: THREADS });
@@ -46,15 +47,16 @@ async function main() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-scan-'));
   try {
     console.log(`random GPT-2-Small-shaped model, samples/palinka.md, seed preset, ${THREADS} threads; load average ${load()}`);
-    const cold = await timeTrain(text, path.join(work, 'train'));
+    const shards = path.join(work, 'shards');
+    const cold = await timeTrain(text, path.join(work, 'train'), shards);
     console.log(`train of layer ${LAYER} (extract, train, write, analyse, evidence), cold: ${s(cold)}; load ${load()}`);
 
     const t0 = performance.now();
-    const r = await runScan({ text, source: 'samples/palinka.md', modelSpec: DIR, layers: 'all', sae: { kind: 'trained', config: saeConfig({}) }, analysis: {}, evidence: true, out: path.join(work, 'scan'), threads: THREADS });
+    const r = await runScan({ text, source: 'samples/palinka.md', modelSpec: DIR, layers: 'all', sae: { kind: 'trained', config: saeConfig({}) }, analysis: {}, evidence: true, out: path.join(work, 'scan'), shardsDir: shards, threads: THREADS });
     const scan = performance.now() - t0;
     console.log(`scan of ${r.scan.rows.length} layers: ${s(scan)} (one extraction: ${s(r.extract!.ms)}; per layer ${r.scan.rows.map((x) => (x.ms / 1000).toFixed(1)).join(', ')} s); load ${load()}`);
 
-    const warm = await timeTrain(text, path.join(work, 'train'));
+    const warm = await timeTrain(text, path.join(work, 'train'), shards);
     console.log(`train of layer ${LAYER}, warm: ${s(warm)}; load ${load()}`);
     for (const [what, t] of [['cold', cold], ['warm', warm]] as const) {
       const ratio = scan / t;
