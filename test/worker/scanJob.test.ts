@@ -39,7 +39,8 @@ test("the worker's scan job: the settings' SAE in every layer (their layer set b
     [1, 'blocks.1.hook_mlp_out', 'ok'],
   ]);
   assert.ok(events.every((e) => e.jobId === 'j1'));
-  assert.ok(events.some((e) => e.phase === 'train' && e.layerScan?.layer === 1 && e.layerScan.index === 1 && e.layerScan.count === 2 && e.epoch === 3));
+  assert.ok(events.some((e) => e.phase === 'train' && e.layerScan?.layer === 1 && e.layerScan.index === 1 && e.layerScan.count === 2 && e.unit === 'epoch' && e.done === 3 && e.total === 3));
+  assert.ok(events.some((e) => e.phase === 'extract' && e.message === "extracting every layer's activations (one pass for all)" && e.unit === 'token'));
   assert.ok(events.some((e) => e.phase === 'evidence' && e.layerScan?.layer === 0));
   assert.ok(events.some((e) => e.layerScan?.layer === 1 && e.layerScan.etaMs !== undefined), 'an ETA once layer 0 is done');
   const again = await runScanJob({ ...job, jobId: 'j2' }, new AbortController().signal, () => {});
