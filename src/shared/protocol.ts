@@ -20,6 +20,7 @@ import type { RunCfg, RunMetrics, RunTokens } from '../core/run/format';
 import type { SaeConfig } from '../core/sae/config';
 import type { SaeRequest } from '../core/sae/source';
 import type { ScanJson } from '../core/scan/format';
+import type { LayerView } from './scanView';
 
 // ---------------------------------------------------------------- host ↔ worker
 
@@ -207,6 +208,8 @@ export interface BrowserState {
   work: RunWork;
   /** The followed run's last seed-stability check. */
   stability?: StabilityReport;
+  /** When the followed run is a layer of a scan: the layer view (the followed run's layer is `current`). */
+  scan?: LayerView;
 }
 
 export interface RunWork {
@@ -238,7 +241,9 @@ export type WebviewToHost =
   /** Train more seeds and compare (seed stability). */
   | { type: 'checkStability' }
   /** Stop background work on the followed run. */
-  | { type: 'cancelWork'; work: keyof RunWork };
+  | { type: 'cancelWork'; work: keyof RunWork }
+  /** Show that layer's run of the followed run's scan: tints, hover and lists switch to it. */
+  | { type: 'showLayer'; layer: number };
 
 export type HostToWebview =
   | { type: 'state'; state: BrowserState }

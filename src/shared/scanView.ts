@@ -32,12 +32,17 @@ export interface LayerView {
   matching: string;
 }
 
+/** The layer of `scan` (scan.json of `scanDir`) whose run directory is `runDir`, if any. */
+export function layerOfRun(scanDir: string, scan: ScanJson, runDir: string): number | undefined {
+  return scan.rows.find((r) => path.resolve(scanDir, r.dir) === path.resolve(runDir))?.layer;
+}
+
 /** The layer view of `scan` (scan.json of `scanDir`), with `currentRunDir` marked when it is one of its layers. */
 export function layerView(scanDir: string, scan: ScanJson, currentRunDir?: string): LayerView {
   const sae = scan.settings.sae;
   const recipe = sae.kind === 'trained' ? `trained, preset ${sae.config.preset}, seed ${sae.config.seed}` : `release ${sae.release}`;
   const rows = scan.rows.map((r) => ({ layer: r.layer, runDir: path.resolve(scanDir, r.dir), cells: SCAN_COLUMNS.map((c) => c.cell(r)) }));
-  const current = currentRunDir === undefined ? undefined : rows.find((r) => r.runDir === path.resolve(currentRunDir))?.layer;
+  const current = currentRunDir === undefined ? undefined : layerOfRun(scanDir, scan, currentRunDir);
   return {
     scanDir: path.resolve(scanDir),
     title: `${sae.hookTemplate}, ${recipe}`,
