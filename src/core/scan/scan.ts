@@ -386,7 +386,7 @@ async function scan(o: ScanOptions): Promise<ScanResult> {
   if (sae.kind === 'trained' && toMake.length > 0) {
     const targets = toMake.map((p) => ({ hook: p.hook, store: hookShardStore(model, p.hook, o.shardsDir) }));
     const what = toMake.length === 1 ? toMake[0].hook.name : `${toMake.length} layers (${toMake.map((p) => p.layer).join(', ')})`;
-    progress({ phase: 'extract', message: `extracting ${what} of ${o.corpus ? `${input!.scan.files.length} files` : source} (${input!.scan.tokens} tokens) in one pass`, layer: { layer: toMake[0].layer, index: 0, count: todo.length } });
+    progress({ phase: 'extract', message: `extracting ${what} of ${o.corpus ? `${input!.scan.files.length} files` : source} (${input!.scan.tokens} tokens) in one pass`, layer: { layer: toMake[0].layer, index: todo.indexOf(toMake[0]), count: todo.length } });
     const ex = await extractCorpus(input!.scan, input!.read, model, targets, { threads: o.threads, signal: o.signal, onProgress: extractProgress(what, progress) });
     const skipped = [...input!.scan.skipped, ...ex.skipped];
     const runTokens = runTokensOf({ corpus: o.corpus, source, offset }, ex, skipped);
