@@ -232,8 +232,9 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
 
   /**
    * Runs a job of `kind` on a document's run in the worker: its progress shows as the work's line
-   * (`line` turns an event into it), its result goes to `done`. A cancel ends it quietly; a
-   * failure is logged and reported. Returns when the job has ended.
+   * (`line` turns an event into it), its result goes to `done`. A cancel ends it quietly; evidence
+   * cut short by a worker stopped for another job's cancel starts again; any other failure is logged
+   * and reported. Returns when the job has ended.
    */
   private async work<R>(
     uri: string,
@@ -248,6 +249,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     this.setWork(uri, runDir, { [kind]: line('starting…') });
     this.log.info(`${kind} of ${runDir} started`);
     const t0 = Date.now();
+    let interrupted = false;
     try {
       const job = await start(workKey(kind, uri), runDir, (p) => this.setWork(uri, runDir, { [kind]: line(progressLine(p)) }));
       const result = await job.done;
@@ -256,6 +258,10 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     } catch (e) {
       if (e instanceof JobFailure && e.kind === 'cancelled') {
         this.log.info(`${kind} of ${runDir} cancelled`);
+      } else if (e instanceof JobFailure && e.code === 'E_WORKER_STOPPED' && kind === 'evidence') {
+        // The worker was stopped to end another job's cancel; nobody asked this work to stop.
+        this.log.info(`${kind} of ${runDir} interrupted by a worker stop: starting it again`);
+        interrupted = true;
       } else {
         this.log.info(`${kind} of ${runDir} failed`);
         await reportError(e, this.log);
@@ -263,6 +269,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     } finally {
       this.setWork(uri, runDir, { [kind]: null });
     }
+    if (interrupted && this.states.get(uri)?.view.runDir === runDir) this.startEvidence(uri);
   }
 
   private threads(): number | undefined {

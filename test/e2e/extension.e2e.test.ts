@@ -222,8 +222,14 @@ async function freshRun(vs: VsCode, name: string, settings: Record<string, unkno
   await trainAndWait(vs);
 }
 
-/** Starts a long run on the active editor's document; resolves once it is training, with the worker's pid. */
+/** Waits until no causal evidence is being computed (every start logged has its end): work that would keep the worker alive. */
+async function evidenceIdle(vs: VsCode, ms = 150_000): Promise<void> {
+  await until('the causal evidence under way to end', () => vs.logCount(/\] evidence of \S+ started/) <= vs.logCount(/\] evidence of \S+ (done|cancelled|failed|interrupted)/), ms);
+}
+
+/** Starts a long run on the active editor's document, once no other work keeps the worker busy; resolves once it is training, with the worker's pid. */
 async function startLongRun(vs: VsCode, name: string): Promise<number> {
+  await evidenceIdle(vs);
   await vs.runCommand(TRAIN);
   await vs.notification(`Latent Lens: training on ${name}`).filter({ hasText: EPOCH_PROGRESS }).waitFor({ timeout: 30_000 });
   const pids = workerPids(vs);
@@ -607,7 +613,6 @@ describe('trusted workspace', () => {
     await setWorkspaceSettings(vs, {});
     await openFile(vs, 'long.md');
     const phases = vs.logCount(/\] job \S+: \w+ after \d+ ms/);
-    const evidenceEnds = vs.logCount(/evidence of .* (done|cancelled|failed)/);
     const ms = await trainAndWait(vs);
     t.diagnostic(`long.md: Enter → tints ${ms} ms (test model)`);
     const lines = vs.extensionLog().split('\n').filter((l) => /\] job \S+: \w+ after \d+ ms/.test(l)).slice(phases);
@@ -618,7 +623,7 @@ describe('trusted workspace', () => {
     assert.match(phase('train'), /training 256 latents, k 8, on \d+ tokens/);
     assert.ok(lines.every((l) => !/workspaceStorage|user-data/.test(l.replace(/^.*?after \d+ ms/, ''))), `no storage paths in the progress lines:\n${lines.join('\n')}`);
     // The causal evidence of this long run would keep the worker busy for the tests after it: let it end here.
-    await until('the evidence of long.md to end', () => vs.logCount(/evidence of .* (done|cancelled|failed)/) > evidenceEnds, 150_000);
+    await evidenceIdle(vs);
   });
 
   // -------------------------------------------------------------- runs that are stopped
@@ -827,10 +832,15 @@ describe('offline first run (default settings, the hub unreachable)', () => {
     const input = vs.page.locator('.quick-input-widget .quick-input-box input');
     await input.waitFor({ timeout: 10_000 });
     await input.fill(`${modelDir}/`);
-    // Enter on a folder's path may first open the folder in the picker; then Enter accepts it.
-    for (let i = 0; i < 3 && (await vs.page.locator('.quick-input-widget').isVisible()); i++) {
-      await vs.page.waitForTimeout(500);
-      await vs.page.keyboard.press('Enter');
+    // The picker lists the folder's contents once it has read them; its OK button then accepts the
+    // folder in the input (it carries the dialog's openLabel; Enter may open the folder first). Give a slow machine several tries.
+    const widget = vs.page.locator('.quick-input-widget');
+    const ok = widget.locator('.quick-input-action .monaco-button', { hasText: 'Use this GPT-2' });
+    for (let i = 0; i < 10 && (await widget.isVisible()); i++) {
+      await vs.page.waitForTimeout(1000);
+      if (!(await widget.isVisible())) break;
+      if (await ok.count()) await ok.first().click().catch(() => undefined);
+      else await vs.page.keyboard.press('Enter');
     }
     // The window may show the previous test's cached run of palinka.md: wait for this run.
     await until('a run with the chosen folder', () => vs.logCount(RUN_DONE) > runs, 60_000);

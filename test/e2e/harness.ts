@@ -267,7 +267,16 @@ export class VsCode {
     const focused = widget.locator('.quick-input-list .monaco-list-row.focused', { hasText: title });
     if (await focused.count()) await this.page.keyboard.press('Enter');
     else await row.click();
-    await widget.waitFor({ state: 'hidden' });
+    // The palette closes, or the command opens its own quick input in the same widget (a latent id).
+    await this.page.waitForFunction(
+      (v) => {
+        const w = document.querySelector<HTMLElement>('.quick-input-widget');
+        const i = w?.querySelector<HTMLInputElement>('.quick-input-box input');
+        return !w || getComputedStyle(w).display === 'none' || !i || i.value !== v;
+      },
+      value,
+      { timeout: 30_000 },
+    );
   }
 
   /** A notification toast whose text contains `text`. */
