@@ -17,7 +17,7 @@ export interface ChartColors {
   bars: string;
 }
 
-const common = (c: ChartColors) => ({
+export const common = (c: ChartColors) => ({
   animation: false as const,
   responsive: true,
   maintainAspectRatio: false,
@@ -25,7 +25,7 @@ const common = (c: ChartColors) => ({
   plugins: { legend: { labels: { color: c.foreground, boxWidth: 12 } } },
 });
 
-const axis = (c: ChartColors, title: string) => ({
+export const axis = (c: ChartColors, title: string) => ({
   ticks: { color: c.foreground, maxTicksLimit: 6 },
   grid: { color: c.grid },
   title: { display: true, text: title, color: c.foreground },
@@ -69,7 +69,7 @@ export function densityChartConfig(hist: DensityHistogram, c: ChartColors): Char
 }
 
 /** Replaces the chart on `canvas`, if any, with one drawn from `config`. */
-export function draw(canvas: HTMLCanvasElement, config: ChartConfiguration<'line'> | ChartConfiguration<'bar'>): void {
+export function draw(canvas: HTMLCanvasElement, config: ChartConfiguration<'line'> | ChartConfiguration<'bar'> | ChartConfiguration<'line' | 'bar', (number | null)[], string>): void {
   const Chart = (window as unknown as { Chart: typeof ChartClass }).Chart;
   Chart.getChart(canvas)?.destroy();
   new Chart(canvas, config as ChartConfiguration);

@@ -14,6 +14,7 @@ import '@vscode-elements/elements/dist/vscode-textarea/index.js';
 import './style.css';
 import type { BrowserState, HostToWebview, WebviewToHost } from '../src/shared/protocol';
 import { densityChartConfig, draw, lossChartConfig, type ChartColors } from './charts';
+import { layerChartConfig, renderLayerTable } from './layers';
 import type { Action } from './parts';
 import { detailPlacement, lexiconModeOf, renderDetail, renderEmpty, renderLegend, renderLexicon, renderLists, renderNotices, renderStatus, renderSummary, type LexiconMode, type PanelView } from './render';
 import { h, mount, type VNode } from './vnode';
@@ -67,12 +68,14 @@ const parts = {
   notices: document.createElement('div'),
   detail: document.createElement('div'),
   summary: document.createElement('div'),
+  layers: document.createElement('div'),
   legend: document.createElement('div'),
   lexicon: document.createElement('div'),
   lists: document.createElement('div'),
   charts: document.createElement('div'),
 };
-const canvases = { loss: document.createElement('canvas'), density: document.createElement('canvas') };
+const canvases = { loss: document.createElement('canvas'), density: document.createElement('canvas'), layers: document.createElement('canvas') };
+canvases.layers.setAttribute('aria-label', 'FVE, CE recovered, dead, punctuation and proxy shares, the best latent and significant latents per layer of the scan');
 canvases.loss.setAttribute('aria-label', 'Training loss and FVE per epoch');
 canvases.density.setAttribute('aria-label', 'Histogram of latent densities');
 const chartBox = (title: string, canvas: HTMLCanvasElement, testid: string) => {
@@ -88,6 +91,12 @@ const densityNote = document.createElement('p');
 densityNote.className = 'muted';
 chartsSection.append(chartBox('Loss curve', canvases.loss, 'loss-chart'), chartBox('Latent density', canvases.density, 'density-chart'), densityNote);
 parts.charts.append(chartsSection);
+// A scan's layer view: the chart across layers (its canvas kept, like the charts above) and the table.
+const layerTable = document.createElement('div');
+const layersSection = mount(h('vscode-collapsible', { heading: 'Layers', description: 'this text in every layer of the scan', open: !collapsed.includes('layers'), 'data-section': 'layers' }), document) as HTMLElement;
+layersSection.append(chartBox('Across layers', canvases.layers, 'layer-chart'), layerTable);
+parts.layers.append(layersSection);
+let layersKey = '';
 parts.status.className = 'sticky';
 app.append(...Object.values(parts));
 
@@ -146,6 +155,27 @@ function chartColors(): ChartColors {
   };
 }
 
+/** The layer chart's series colours (FVE, CE recovered, dead, punct.-firing, proxies, best effect, best q). */
+function seriesColors(): string[] {
+  const css = getComputedStyle(document.body);
+  const v = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
+  return [v('--vscode-charts-blue', '#3794ff'), v('--vscode-charts-purple', '#b180d7'), v('--vscode-descriptionForeground', '#9d9d9d'), v('--vscode-charts-yellow', '#cca700'), v('--vscode-charts-red', '#f14c4c'), v('--vscode-charts-green', '#89d185'), v('--vscode-charts-orange', '#d18616')];
+}
+
+/** The layer view when the followed run is a layer of a scan; hidden otherwise. */
+function renderLayers(s: BrowserState): void {
+  parts.layers.hidden = !s.scan;
+  if (!s.scan) {
+    layersKey = '';
+    return;
+  }
+  put(layerTable, renderLayerTable(s.scan));
+  const key = JSON.stringify([s.scan.scanDir, s.scan.chart, document.body.className]);
+  if (key === layersKey) return;
+  layersKey = key;
+  draw(canvases.layers, layerChartConfig(s.scan, { ...chartColors(), series: seriesColors() }));
+}
+
 function render(): void {
   if (!state) return;
   const s = state;
@@ -156,12 +186,15 @@ function render(): void {
     put(parts.detail, renderEmpty());
     for (const el of [parts.summary, parts.legend, parts.lexicon, parts.lists]) put(el, null);
     parts.charts.hidden = true;
+    parts.layers.hidden = true;
+    layersKey = '';
     lexiconKey = chartsKey = '';
     return;
   }
   const v = view(s);
   put(parts.detail, detailPlacement(run, v) === null ? renderDetail(run, v) : null);
   put(parts.summary, renderSummary(run, s.doc, v));
+  renderLayers(s);
   put(parts.legend, renderLegend(run, v));
   put(parts.lists, renderLists(run, v));
   const lk = JSON.stringify([run.runDir, run.analysis.created, s.lexicon, lexiconMode, busy]);
@@ -252,6 +285,8 @@ function act(action: Action, el: HTMLElement): void {
     case 'dismiss-error':
       error = null;
       return renderInPlace();
+    case 'show-layer':
+      return post({ type: 'showLayer', layer: Number(el.dataset.layer) });
     case 'show-all':
       if (el.dataset.list) expanded = [...expanded.filter((k) => k !== el.dataset.list), el.dataset.list];
       save();
@@ -292,6 +327,11 @@ function toggle(row: HTMLElement): void {
 }
 
 app.addEventListener('keydown', (e) => {
+  const layer = e.target instanceof Element ? e.target.closest<HTMLElement>('[data-testid="layer-row"]') : null;
+  if (layer && (e.key === 'Enter' || e.key === ' ')) {
+    e.preventDefault();
+    return act('show-layer', layer);
+  }
   const row = rowOf(e.target);
   if (row && (e.key === 'Enter' || e.key === ' ')) {
     e.preventDefault();

@@ -14,6 +14,7 @@ export type Action =
   | 'apply-custom'
   | 'dismiss-error'
   | 'show-all'
+  | 'show-layer'
   | 'latent-evidence'
   | 'check-stability'
   | 'cancel-evidence'

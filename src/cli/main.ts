@@ -5,12 +5,13 @@ import { extractCommand } from './extract';
 import { trainCommand } from './train';
 import { analyzeCommand } from './analyze';
 import { stabilityCommand } from './stability';
+import { scanCommand } from './scan';
 import { applyCommand } from './apply';
 import { evidenceCommand } from './evidence';
 import { exportCommand } from './export';
 
 /** Every subcommand; each lives in src/cli/<name>.ts. */
-const commands: Command[] = [makeTestModelCommand, extractCommand, trainCommand, applyCommand, analyzeCommand, evidenceCommand, stabilityCommand, exportCommand];
+const commands: Command[] = [makeTestModelCommand, extractCommand, trainCommand, scanCommand, applyCommand, analyzeCommand, evidenceCommand, stabilityCommand, exportCommand];
 
 function help(): string {
   const w = Math.max(...commands.map((c) => c.name.length), 4);

@@ -7,6 +7,10 @@ export interface Progress {
   message: string;
   fraction?: number;
   epoch?: { epoch: number; epochs: number; metrics: EpochMetrics; etaMs: number };
+  /** Printed before the line, e.g. "layer 6 (7/12)". */
+  prefix?: string;
+  /** Time left of the whole command (a scan's), printed after the line. */
+  totalEtaMs?: number;
 }
 
 const BAR = 24;
@@ -17,7 +21,7 @@ export function duration(ms: number): string {
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
-function progressLine(p: Progress): string {
+function phaseLine(p: Progress): string {
   if (p.phase === 'train' && p.epoch) {
     const { epoch, epochs, metrics, etaMs } = p.epoch;
     const filled = Math.round((BAR * epoch) / epochs);
@@ -25,6 +29,10 @@ function progressLine(p: Progress): string {
   }
   const pct = p.fraction === undefined ? '' : ` ${Math.floor(100 * p.fraction)}%`;
   return `${p.message}${pct}`;
+}
+
+function progressLine(p: Progress): string {
+  return `${p.prefix ? `${p.prefix}  ` : ''}${phaseLine(p)}${p.totalEtaMs === undefined ? '' : `  (all: ETA ${duration(p.totalEtaMs)})`}`;
 }
 
 /**
@@ -46,7 +54,7 @@ function progressReporter(stream: NodeJS.WriteStream): { update(p: Progress): vo
         stream.write(`\r\x1b[K${line.slice(0, (stream.columns || 100) - 1)}`);
         drawn = true;
       } else {
-        const key = `${p.phase}:${p.message.startsWith('epoch') ? '' : p.message}:${p.fraction === undefined ? '' : Math.floor(10 * p.fraction)}`;
+        const key = `${p.prefix ?? ''}:${p.phase}:${p.message.startsWith('epoch') ? '' : p.message}:${p.fraction === undefined ? '' : Math.floor(10 * p.fraction)}`;
         if (key === lastKey) return;
         lastKey = key;
         stream.write(`${line}\n`);

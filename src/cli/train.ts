@@ -1,15 +1,14 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import { runPipeline, type PipelineResult } from '../core/pipeline';
 import type { AnalysisReport } from '../core/analysis/types';
 import { formatAnalysis } from '../core/analysis/analysisText';
-import { listCorpus } from '../core/corpus/list';
-import { CORPUS_MAX_FILE_BYTES, CORPUS_MAX_TOKENS, skipCounts } from '../core/corpus/scan';
+import { skipCounts } from '../core/corpus/scan';
 import { saeConfigOf } from '../core/run/runCfg';
 import { scheduleText } from '../core/sae/schedule';
 import { analyseRun, ANALYSIS_FLAGS, ANALYSIS_USAGE, analysisOptions, ceLines, ceRecovered } from './analyze';
-import { type Command, num, parse, readTextFile } from './args';
+import { type Command, parse } from './args';
+import { CORPUS_FLAGS, CORPUS_USAGE, inputScope, textInput } from './corpusFlags';
 import { duration, withProgress } from './progress';
 import { SAE_FLAGS, SAE_USAGE, saeRunFlags } from './saeFlags';
 
@@ -58,29 +57,19 @@ export function summary(r: PipelineResult, source: string, evidence?: AnalysisRe
   return lines.join('\n');
 }
 
-/** One input that is a file, with no folder options: a one-document run (the presets exactly). */
-function isDocument(positionals: string[], v: { include?: string; exclude?: string }): boolean {
-  return positionals.length === 1 && v.include === undefined && v.exclude === undefined && fs.existsSync(positionals[0]) && fs.statSync(positionals[0]).isFile();
-}
-
 export const trainCommand: Command = {
   name: 'train',
   summary: 'extract one layer of GPT-2 for a file or a corpus (folders, globs, files) and train a Top-K tied SAE on it; writes a run directory',
   usage:
     `latent-lens train FILE --out RUNDIR ${SAE_USAGE}\n` +
-    `       latent-lens train DIR|GLOB|FILE... --out RUNDIR [--include GLOB] [--exclude GLOB] [--no-gitignore] [--max-tokens ${CORPUS_MAX_TOKENS}] [--max-file-bytes ${CORPUS_MAX_FILE_BYTES}] [--shards DIR] [same SAE options]\n` +
+    `       latent-lens train DIR|GLOB|FILE... --out RUNDIR ${CORPUS_USAGE} [same SAE options]\n` +
     `       [analysis: ${ANALYSIS_USAGE}]\n` +
     '       latent-lens train --activations ACTS.safetensors --out RUNDIR [same SAE options]',
   async run(argv) {
     const { values, positionals } = parse(this, argv, {
       out: { type: 'string' },
       activations: { type: 'string' },
-      include: { type: 'string' },
-      exclude: { type: 'string' },
-      'no-gitignore': { type: 'boolean' },
-      'max-tokens': { type: 'string' },
-      'max-file-bytes': { type: 'string' },
-      shards: { type: 'string' },
+      ...CORPUS_FLAGS,
       ...SAE_FLAGS,
       ...ANALYSIS_FLAGS,
     });
@@ -92,20 +81,11 @@ export const trainCommand: Command = {
     } else if (positionals.length === 0) {
       throw new UserError(`give a text FILE, a folder, a glob or several files (or --activations ACTS.safetensors).\nusage: ${this.usage}`, 'E_USAGE');
     }
-    const corpusRun = values.activations === undefined && !isDocument(positionals, values);
-    const corpusOnly = (['no-gitignore', 'max-tokens', 'max-file-bytes'] as const).filter((f) => values[f] !== undefined);
-    if (!corpusRun && corpusOnly.length) throw new UserError(`--${corpusOnly[0]} applies to a corpus (a folder, a glob or several files), not to ${values.activations ?? positionals[0]}.`, 'E_USAGE');
-    const { sae, engine, threads } = saeRunFlags(values, corpusRun ? 'corpus' : 'document');
-    const limit = (flag: 'max-tokens' | 'max-file-bytes', fallback: number) => {
-      const v = num(flag, values[flag]) ?? fallback;
-      if (!(Number.isInteger(v) && v >= 2)) throw new UserError(`--${flag} must be an integer ≥ 2, got ${values[flag]}.`, 'E_USAGE');
-      return { value: v, setting: `--${flag}` };
-    };
-    const corpus = corpusRun
-      ? { ...listCorpus(positionals, { include: values.include, exclude: values.exclude, gitignore: !values['no-gitignore'] }), limits: { maxTokens: limit('max-tokens', CORPUS_MAX_TOKENS), maxFileBytes: limit('max-file-bytes', CORPUS_MAX_FILE_BYTES) } }
-      : undefined;
-    const source = values.activations ?? (corpus ? corpus.root : positionals[0]);
-    const text = values.activations === undefined && !corpus ? readTextFile(source) : undefined;
+    const scope = inputScope(positionals, values, values.activations);
+    const { sae, engine, threads } = saeRunFlags(values, scope);
+    const input = values.activations === undefined ? textInput(positionals, values, scope) : undefined;
+    const source = values.activations ?? input!.source;
+    const { text, corpus } = input ?? {};
 
     const analysisOpts = analysisOptions(values); // a bad lexicon file fails here, before any work
     const result = await withProgress((signal, onProgress) =>

@@ -11,7 +11,7 @@ import { saeInput } from './sae/input';
 import { codeStats, fve, totalVariance } from './sae/metrics';
 import { firstNonFinite } from './sae/model';
 import { resolveSae, type ResolvedSae, type SaeRequest } from './sae/source';
-import { tokenize } from './tokenizer';
+import { tokenize, type Token } from './tokenizer';
 
 export type ApplyPhase = 'download' | 'tokenize' | 'extract' | 'encode' | 'write';
 
@@ -50,7 +50,7 @@ export interface ApplyResult {
 }
 
 /** The SAE's hook in this model; it must exist and have the SAE's width. */
-function siteHook(sae: ResolvedSae, model: Gpt2Model): Hook {
+export function siteHook(sae: ResolvedSae, model: Gpt2Model): Hook {
   const { dIn, site } = sae.model;
   let hook: Hook;
   try {
@@ -68,28 +68,16 @@ function siteHook(sae: ResolvedSae, model: Gpt2Model): Hook {
   return hook;
 }
 
-async function run(o: ApplyOptions): Promise<ApplyResult> {
-  checkRunTarget(o.out);
-  if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads >= 1)) throw new UserError(`threads must be a positive integer, got ${o.threads}.`, 'E_USAGE');
+/** What encoding prepared activations needs besides them: where the run goes and the text's origin for tokens.json. */
+export type EncodePreparedOptions = Pick<ApplyOptions, 'source' | 'offset' | 'out' | 'threads' | 'onProgress' | 'signal'>;
+
+/**
+ * Encodes the SAE's view x [T, d_in] of `hook` (saeInput) for `tokens` and writes the run directory
+ * `o.out` atomically, its metrics those of this SAE on this text.
+ */
+export async function encodePrepared(sae: ResolvedSae, hook: Hook, x: Float32Array, tokens: Token[], model: RunCfg['model'], o: EncodePreparedOptions): Promise<{ cfg: RunCfg; metrics: RunMetrics }> {
   const progress = o.onProgress ?? (() => {});
-  const hub: ResolveOptions = {
-    ...o.hub,
-    signal: o.signal,
-    onProgress: (d) => progress({ phase: 'download', message: `downloading ${d.file}`, fraction: d.total ? d.done / d.total : undefined, download: d }),
-  };
-  progress({ phase: 'download', message: `loading the SAE ${o.sae.spec}` });
-  const sae = await resolveSae(o.sae, hub);
-  progress({ phase: 'download', message: `loading model ${o.modelSpec ?? 'gpt2'}` });
-  const model = loadModel(await resolveModel(o.modelSpec, hub));
-  checkFinite(model);
-  const hook = siteHook(sae, model);
-  progress({ phase: 'tokenize', message: `tokenizing ${o.source}` });
-  const tokens = tokenize(o.text);
-  if (tokens.length < 2) throw new UserError(`applying an SAE needs at least 2 tokens (FVE compares tokens), got ${tokens.length}; give a longer text.`, 'E_TOKENS');
-  progress({ phase: 'extract', message: `extracting ${hook.name} for ${tokens.length} tokens${sae.model.site.prependBos ? ', BOS before each window' : ''}` });
-  const inputs = await saeInput(tokens, model, hook, sae.model.site, { threads: o.threads, signal: o.signal });
   const T = tokens.length;
-  const x = inputs.acts;
   const bad = firstNonFinite(x);
   if (bad) throw new UserError(`the activations of token ${Math.floor(bad.index / sae.model.dIn)} contain ${bad.value}; check the model's weights.`, 'E_NONFINITE');
   const sst = totalVariance(x, T, sae.model.dIn);
@@ -118,7 +106,7 @@ async function run(o: ApplyOptions): Promise<ApplyResult> {
 
   throwIfAborted(o.signal, 'applying the SAE');
   progress({ phase: 'write', message: `writing ${o.out}` });
-  const cfg = appliedCfg(sae.model, sae.source, { model: { name: model.label, dir: path.resolve(model.dir), random_weights: model.randomWeights }, nTokens: T });
+  const cfg = appliedCfg(sae.model, sae.source, { model, nTokens: T });
   writeRun(o.out, {
     cfg,
     sae: sae.model,
@@ -126,7 +114,37 @@ async function run(o: ApplyOptions): Promise<ApplyResult> {
     metrics,
     tokens: { version: RUN_FORMAT_VERSION, source: o.source, offset: o.offset ?? 0, tokens: tokens.map(({ id, text, start, end }) => ({ id, text, start, end })) },
   });
-  return { out: o.out, cfg, metrics, nTokens: T, notes: sae.notes, extract: { provider: inputs.provider, ms: inputs.ms } };
+  return { cfg, metrics };
+}
+
+/** Applying an SAE needs at least 2 tokens (FVE compares tokens). */
+export function checkApplyTokens(T: number): void {
+  if (T < 2) throw new UserError(`applying an SAE needs at least 2 tokens (FVE compares tokens), got ${T}; give a longer text.`, 'E_TOKENS');
+}
+
+async function run(o: ApplyOptions): Promise<ApplyResult> {
+  checkRunTarget(o.out);
+  if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads >= 1)) throw new UserError(`threads must be a positive integer, got ${o.threads}.`, 'E_USAGE');
+  const progress = o.onProgress ?? (() => {});
+  const hub: ResolveOptions = {
+    ...o.hub,
+    signal: o.signal,
+    onProgress: (d) => progress({ phase: 'download', message: `downloading ${d.file}`, fraction: d.total ? d.done / d.total : undefined, download: d }),
+  };
+  progress({ phase: 'download', message: `loading the SAE ${o.sae.spec}` });
+  const sae = await resolveSae(o.sae, hub);
+  progress({ phase: 'download', message: `loading model ${o.modelSpec ?? 'gpt2'}` });
+  const model = loadModel(await resolveModel(o.modelSpec, hub));
+  checkFinite(model);
+  const hook = siteHook(sae, model);
+  progress({ phase: 'tokenize', message: `tokenizing ${o.source}` });
+  const tokens = tokenize(o.text);
+  checkApplyTokens(tokens.length);
+  progress({ phase: 'extract', message: `extracting ${hook.name} for ${tokens.length} tokens${sae.model.site.prependBos ? ', BOS before each window' : ''}` });
+  const inputs = await saeInput(tokens, model, hook, sae.model.site, { threads: o.threads, signal: o.signal });
+  const info = { name: model.label, dir: path.resolve(model.dir), random_weights: model.randomWeights };
+  const { cfg, metrics } = await encodePrepared(sae, hook, inputs.acts, tokens, info, o);
+  return { out: o.out, cfg, metrics, nTokens: tokens.length, notes: sae.notes, extract: { provider: inputs.provider, ms: inputs.ms } };
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { readActivationsFile } from './activationsFile';
-import { extractCorpus, type CorpusExtraction, type CorpusProgress } from './corpus/extract';
+import { extractCorpus, type CorpusExtraction, type CorpusProgress, type ReadFile } from './corpus/extract';
 import type { Corpus } from './corpus/list';
 import { readCorpusFile, scanCorpus, type CorpusLimits, type CorpusScan } from './corpus/scan';
 import { shardCacheDir, shardKey, ShardStore, type ShardSpec } from './corpus/shards';
@@ -111,7 +111,8 @@ function hookOfFile(file: { path: string; hook?: string; d: number }, c: SaeConf
   return { name: file.hook, layer };
 }
 
-interface Prepared {
+/** Activations ready to train on: one hook's rows for every token, and what the run records of their origin. */
+export interface Prepared {
   hookName: string;
   shape: SaeShape;
   rows: RowSource & { close?(): void };
@@ -124,7 +125,19 @@ interface Prepared {
   shards?: { store: ShardStore; specs: ShardSpec[] };
 }
 
-async function openModel(o: PipelineOptions): Promise<{ model: Gpt2Model; hook: Hook; shape: SaeShape; notice?: string }> {
+export interface OpenedModel {
+  model: Gpt2Model;
+  /** What cfg.json records of it. */
+  info: RunCfg['model'];
+  /** Set when the default model could not be downloaded and the random-weight stand-in is used. */
+  fallback?: string;
+}
+
+/**
+ * The GPT-2 of a run on text, with download progress: `modelSpec` resolved (the default GPT-2
+ * falls back to a random-weight stand-in when the hub is unreachable), loaded and checked finite.
+ */
+export async function openTextModel(o: Pick<PipelineOptions, 'modelSpec' | 'signal' | 'onProgress'>): Promise<OpenedModel> {
   const progress = o.onProgress ?? (() => {});
   progress({ phase: 'download', message: `loading model ${o.modelSpec ?? 'gpt2'}` });
   const { dir, fallback } = await resolveModelOrRandom(o.modelSpec, {
@@ -134,17 +147,14 @@ async function openModel(o: PipelineOptions): Promise<{ model: Gpt2Model; hook: 
   if (fallback) progress({ phase: 'download', message: fallback });
   const model = loadModel(dir);
   checkFinite(model);
-  const hook = resolveHook(o.sae, model.config);
-  const shape = saeShape(o.sae, hook.width);
-  throwIfAborted(o.signal, 'training run');
-  return { model, hook, shape, notice: fallback };
+  return { model, info: { name: model.label, dir: path.resolve(model.dir), random_weights: model.randomWeights }, fallback };
 }
 
 /**
  * The files to train on: a corpus as listed and scanned (scan.ts: text files only, within its
  * limits), or the one document, given as its text — a corpus of one file whose text cannot change.
  */
-function scanInput(o: PipelineOptions): { scan: CorpusScan; read: (f: { abs: string; path: string }) => { text: string } | SkippedFile } {
+export function scanInput(o: Pick<PipelineOptions, 'text' | 'source' | 'corpus' | 'signal' | 'onProgress'>): { scan: CorpusScan; read: ReadFile } {
   if (o.corpus) {
     const c = o.corpus;
     const scan = scanCorpus(c.root, c.files, c.limits, { signal: o.signal, onFile: (done, total) => o.onProgress?.({ phase: 'scan', message: `reading ${c.root}`, fraction: done / total, corpus: { files: done, totalFiles: total, tokens: 0, totalTokens: 0, path: '' } }) });
@@ -157,34 +167,47 @@ function scanInput(o: PipelineOptions): { scan: CorpusScan; read: (f: { abs: str
   return { scan, read: () => ({ text }) };
 }
 
+/** tokens.json of a run on the text or corpus `o` names, from its extraction. */
+export function runTokensOf(o: Pick<PipelineOptions, 'corpus' | 'source' | 'offset'>, ex: Pick<CorpusExtraction, 'tokens' | 'files'>, skipped: SkippedFile[]): RunTokens {
+  const runTokens: RunToken[] = ex.tokens.map(({ id, text, start, end }: Token) => ({ id, text, start, end }));
+  return o.corpus
+    ? { version: RUN_FORMAT_VERSION, source: o.corpus.root, offset: 0, tokens: runTokens, files: ex.files, skipped }
+    : { version: RUN_FORMAT_VERSION, source: o.source ?? 'text', offset: o.offset ?? 0, tokens: runTokens };
+}
+
+/** The shard store of `hook` in `model`: `dir`, or its folder under the cache root. */
+export function hookShardStore(model: Gpt2Model, hook: Hook, dir?: string, bytes?: number): ShardStore {
+  const key = shardKey(model, hook.name, hook.width, bytes);
+  return new ShardStore(dir ?? shardCacheDir(key), key);
+}
+
+/** Progress of a corpus extraction as pipeline progress, naming `what` is extracted. */
+export function extractProgress(what: string, progress: (p: PipelineProgress) => void): (c: CorpusProgress) => void {
+  return (c) => progress({ phase: 'extract', message: `extracting ${what}: file ${Math.min(c.files + 1, c.totalFiles)}/${c.totalFiles}, ${c.tokens}/${c.totalTokens} tokens`, fraction: c.totalTokens ? c.tokens / c.totalTokens : undefined, corpus: c });
+}
+
 async function fromText(o: PipelineOptions): Promise<Prepared> {
   const progress = o.onProgress ?? (() => {});
   const { scan, read } = scanInput(o);
-  const { model, hook, shape, notice } = await openModel(o);
-  const key = shardKey(model, hook.name, hook.width, o.shardBytes);
-  const store = new ShardStore(o.shardsDir ?? shardCacheDir(key), key);
+  const { model, info, fallback } = await openTextModel(o);
+  const hook = resolveHook(o.sae, model.config);
+  const shape = saeShape(o.sae, hook.width);
+  throwIfAborted(o.signal, 'training run');
+  const store = hookShardStore(model, hook, o.shardsDir, o.shardBytes);
   const what = o.corpus ? `${scan.files.length} files` : (o.source ?? 'the text');
   progress({ phase: 'extract', message: `extracting ${hook.name} of ${what} (${scan.tokens} tokens)` });
-  const ex: CorpusExtraction = await extractCorpus(scan, read, model, hook, store, {
-    threads: o.threads,
-    signal: o.signal,
-    onProgress: (c) => progress({ phase: 'extract', message: `extracting ${hook.name}: file ${Math.min(c.files + 1, c.totalFiles)}/${c.totalFiles}, ${c.tokens}/${c.totalTokens} tokens`, fraction: c.totalTokens ? c.tokens / c.totalTokens : undefined, corpus: c }),
-  });
-  const runTokens: RunToken[] = ex.tokens.map(({ id, text, start, end }: Token) => ({ id, text, start, end }));
+  const ex: CorpusExtraction = await extractCorpus(scan, read, model, [{ hook, store }], { threads: o.threads, signal: o.signal, onProgress: extractProgress(hook.name, progress) });
   const skipped = [...scan.skipped, ...ex.skipped];
-  const tokens: RunTokens = o.corpus
-    ? { version: RUN_FORMAT_VERSION, source: o.corpus.root, offset: 0, tokens: runTokens, files: ex.files, skipped }
-    : { version: RUN_FORMAT_VERSION, source: o.source ?? 'text', offset: o.offset ?? 0, tokens: runTokens };
   return {
     hookName: hook.name,
     shape,
-    rows: ex.rows,
-    tokens,
-    model: { name: model.label, dir: path.resolve(model.dir), random_weights: model.randomWeights },
+    rows: ex.hooks[0].rows,
+    tokens: runTokensOf(o, ex, skipped),
+    model: info,
     extract: { provider: ex.provider ?? 'none (every activation was in the shards of an earlier run)', ms: ex.ms, extracted: ex.extracted, reused: ex.reused },
     corpus: o.corpus && { root: o.corpus.root, files: ex.files.length, skipped },
-    notice,
-    shards: { store, specs: ex.shards },
+    notice: fallback,
+    shards: { store, specs: ex.hooks[0].shards },
   };
 }
 
@@ -200,13 +223,14 @@ function fromFile(file: string, c: SaeConfig): Prepared {
   };
 }
 
-async function run(o: PipelineOptions): Promise<PipelineResult> {
-  precheck(o);
+/** What training prepared activations needs besides them: the SAE and where the run goes. */
+export type TrainPreparedOptions = Pick<PipelineOptions, 'sae' | 'out' | 'engine' | 'threads' | 'onProgress' | 'signal'>;
+
+/** Trains the SAE on prepared activations (closing their rows after) and writes the run directory `o.out` atomically. */
+export async function trainPrepared(prep: Prepared, o: TrainPreparedOptions): Promise<{ cfg: TrainedCfg; metrics: TrainedMetrics }> {
   const progress = o.onProgress ?? (() => {});
-  const prep = o.activations !== undefined ? fromFile(o.activations, o.sae) : await fromText(o);
   const { shape } = prep;
   const T = prep.rows.T;
-  let written: { cfg: TrainedCfg; metrics: TrainedMetrics };
   try {
     progress({ phase: 'train', message: `training ${shape.nLatents} latents, k ${shape.k}, on ${T} tokens` });
     const result = await trainRows(prep.rows, shape, o.sae, {
@@ -221,12 +245,18 @@ async function run(o: PipelineOptions): Promise<PipelineResult> {
     const sae = tiedSae(result.w, shape, { hookName: prep.hookName, modelName: prep.model.name });
     const cfg = runCfg(o.sae, sae, { model: prep.model, engine: result.metrics.engine, device: result.metrics.device, nTokens: T });
     writeRun(o.out, { cfg, sae, codes: result.codes, metrics: result.metrics, tokens: prep.tokens });
-    written = { cfg, metrics: result.metrics };
+    return { cfg, metrics: result.metrics };
   } finally {
     prep.rows.close?.();
   }
+}
+
+async function run(o: PipelineOptions): Promise<PipelineResult> {
+  precheck(o);
+  const prep = o.activations !== undefined ? fromFile(o.activations, o.sae) : await fromText(o);
+  const written = await trainPrepared(prep, o);
   prep.shards?.store.remove(prep.shards.specs);
-  return { out: o.out, ...written, nTokens: T, extract: prep.extract, corpus: prep.corpus, notice: prep.notice };
+  return { out: o.out, ...written, nTokens: prep.rows.T, extract: prep.extract, corpus: prep.corpus, notice: prep.notice };
 }
 
 /**

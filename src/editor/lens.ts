@@ -2,7 +2,8 @@
  * The editor side's state and its reactions: one DocState per document with a run, repainted on
  * every change; runs in progress (their progress line, and the edits made meanwhile, replayed onto
  * the result); the work that follows a run in the worker (its causal evidence, one latent's evidence,
- * seed stability); the highlighted latent; the cache on disk; and the latent browser's host interface.
+ * seed stability); the highlighted latent; a document's layer scan (its layer view, switching layers);
+ * the cache on disk; and the latent browser's host interface.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -21,6 +22,8 @@ import { progressLine } from './status/progressText';
 import { JobFailure, type StartedJob, type WorkerClient } from './worker/client';
 import { UserError } from '../core/errors';
 import { NO_WORK, STABILITY_SEEDS } from '../shared/work';
+import { layerView } from '../shared/scanView';
+import { docScanOf, type DocScan } from './scan/docScan';
 
 export interface Running {
   line: string;
@@ -42,6 +45,8 @@ const workKey = (work: keyof RunWork, uri: string) => `${work}:${uri}`;
 export class Lens implements vscode.Disposable, LatentBrowserHost {
   private readonly states = new Map<string, DocState>();
   private readonly running = new Map<string, Running>();
+  /** Documents whose run is a layer of a scan: that scan. */
+  private readonly scans = new Map<string, DocScan>();
   private readonly decorator = new Decorator();
   private readonly statusBar = new RunStatusBar();
   private readonly subscriptions: vscode.Disposable[] = [];
@@ -115,9 +120,36 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
     this.states.set(uri, doc ? settle(s, doc.getText()) : s);
     this.followed = uri;
+    this.trackScan(uri, view.runDir);
     this.paintDoc(uri);
     this.runEnded(uri, r);
-    this.startEvidence(uri);
+    if (view.analysis.evidence === undefined) this.startEvidence(uri); // a scan's layers come with theirs
+  }
+
+  /** Remembers the scan the document's run is a layer of, or forgets the document's scan when it is none. */
+  private trackScan(uri: string, runDir: string): void {
+    const scan = docScanOf(runDir);
+    if (scan) this.scans.set(uri, scan);
+    else this.scans.delete(uri);
+  }
+
+  /** The scan the document's run is a layer of. */
+  scanOf(uri: string): DocScan | undefined {
+    return this.scans.get(uri);
+  }
+
+  /** The browser's layer view: shows that layer's run of the followed document's scan (tints, hover, lists). */
+  async showLayer(layer: number): Promise<void> {
+    const s = this.target();
+    const scan = this.scans.get(s.uri);
+    const l = scan?.layers.find((x) => x.layer === layer);
+    if (!scan || !l) throw new UserError(`layer ${layer} is not a done layer of this document's scan; run "Latent Lens: Scan all layers of this file" to make it.`, 'E_USAGE');
+    if (s.view.runDir === l.view.runDir) return;
+    await this.stopWork(s.uri);
+    this.states.set(s.uri, { ...withView(s, l.view), highlight: undefined, stability: undefined, work: NO_WORK });
+    this.log.info(`showing layer ${layer} of the scan ${scan.scanDir}`);
+    this.paintDoc(s.uri);
+    this.refresh();
   }
 
   private restore(doc: vscode.TextDocument): void {
@@ -133,6 +165,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
       return;
     }
     this.log.info(`restored the run of ${docName(doc.uri)} from ${hit.entry.runDir}`);
+    this.trackScan(uri, hit.view.runDir);
     this.paintDoc(uri);
     this.refresh();
     if (hit.view.analysis.evidence === undefined) this.startEvidence(uri); // the window went away while it was computed
@@ -172,6 +205,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
       }
       if (why === 'the document was closed') {
         this.cancelWork(uri, 'latentEvidence', 'stability');
+        this.scans.delete(uri);
         if (this.states.delete(uri)) this.refresh();
       }
     }, CLOSE_SETTLE_MS);
@@ -419,6 +453,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     const s = this.followed ? this.states.get(this.followed) : undefined;
     const notices = [restrictedNotice(), ...(s?.view.analysis.messages.filter((m) => m.code === 'random-weights').map((m) => m.text) ?? [])].filter((n): n is string => !!n);
     if (!s) return { highlighted: null, lexicon: analysisSettingsOrDefault(), notices, work: NO_WORK };
+    const scan = this.scans.get(s.uri);
     return {
       doc: { uri: s.uri, name: docName(vscode.Uri.parse(s.uri)), stale: s.stale },
       run: s.view,
@@ -427,6 +462,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
       notices,
       work: s.work,
       stability: s.stability,
+      scan: scan && layerView(scan.scanDir, scan.scan, s.view.runDir),
     };
   }
 

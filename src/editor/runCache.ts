@@ -46,7 +46,16 @@ export class RunCache {
     return path.join(this.docDir(uri), randomUUID());
   }
 
-  /** Records a finished run of `text` and deletes the document's other run directories. */
+  /**
+   * The directory of a layer scan of a document, by `key` (what the scan depends on: the text and
+   * the SAE settings), so that the same scan started again resumes in it (its layers' run
+   * directories are inside).
+   */
+  scanDir(uri: string, key: string): string {
+    return path.join(this.docDir(uri), `scan-${key}`);
+  }
+
+  /** Records a finished run of `text` and deletes the document's other run directories (a scan's run: all but its scan's). */
   save(uri: string, docVersion: number, text: string, runDir: string): CacheEntry {
     const dir = this.docDir(uri);
     const entry: CacheEntry = { version: CACHE_VERSION, uri, docVersion, textSha256: sha256(text), runDir, createdAt: new Date().toISOString() };
@@ -56,7 +65,8 @@ export class RunCache {
     fs.renameSync(tmp, path.join(dir, ENTRY_FILE));
     for (const name of fs.readdirSync(dir)) {
       const p = path.join(dir, name);
-      if (p !== path.resolve(runDir) && name !== ENTRY_FILE && fs.statSync(p).isDirectory()) fs.rmSync(p, { recursive: true, force: true });
+      const keep = p === path.resolve(runDir) || path.resolve(runDir).startsWith(p + path.sep);
+      if (!keep && name !== ENTRY_FILE && fs.statSync(p).isDirectory()) fs.rmSync(p, { recursive: true, force: true });
     }
     return entry;
   }

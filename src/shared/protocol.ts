@@ -2,7 +2,7 @@
  * Every message that crosses a process or frame boundary, in one place.
  *
  * Host ↔ worker: JSON-RPC (vscode-jsonrpc 8) over the child process's IPC channel. Jobs — `train`
- * (or `apply`: encode with an SAE of the field, no training), then `evidence` (the causal evidence
+ * (or `apply`: encode with an SAE of the field, no training; or `scan`: one run per layer), then `evidence` (the causal evidence
  * of the run just shown), `latentEvidence` (one more latent's), `stability` (more seeds) — carry a
  * jobId: while one runs the worker sends `progress` notifications, and `cancel` stops it by id (the
  * worker aborts between steps). A job answers with its result or a JobError. `reanalyze` recomputes
@@ -19,6 +19,8 @@ import type { ErrorCode } from '../core/errors';
 import type { RunCfg, RunMetrics, RunTokens } from '../core/run/format';
 import type { SaeConfig } from '../core/sae/config';
 import type { SaeRequest } from '../core/sae/source';
+import type { ScanJson } from '../core/scan/format';
+import type { LayerView } from './scanView';
 
 // ---------------------------------------------------------------- host ↔ worker
 
@@ -71,6 +73,28 @@ export interface ApplyJob extends TrainJob {
   sae: SaeRequest;
 }
 
+/** Scan the text's layers: one run per layer in a scan directory (src/core/scan/), resumable. */
+export interface ScanJob extends TrainJob {
+  /** The scan directory; a scan of the same text and settings in it is resumed (its finished layers kept). */
+  out: string;
+  /** "all", "0,3,6", "2-8". */
+  layers: string;
+  /** blocks.{L}.<hook>; undefined: the settings' hook kind. */
+  hookTemplate?: string;
+  /** Apply this release's per-layer SAEs instead of training (settings.sae is then unused). */
+  release?: string;
+}
+
+/** A finished scan: scan.json; each done layer's run is `scanDir/<row.dir>` (loadRunView reads it). */
+export interface ScanView {
+  scanDir: string;
+  scan: ScanJson;
+  /** Layers made (trained or applied), re-analysed and kept in this job. */
+  made: number[];
+  reanalysed: number[];
+  kept: number[];
+}
+
 /** A run as the editor shows it: the run directory's JSON files. */
 export interface RunView {
   runDir: string;
@@ -102,6 +126,8 @@ export interface ProgressEvent {
   loss?: number;
   /** Time left in the phase, from the units measured so far (eta.ts); absent until it can be estimated. */
   etaMs?: number;
+  /** A layer scan's: the layer worked on, its place among the layers to do, and the scan's time left when known. */
+  layerScan?: { layer: number; index: number; count: number; etaMs?: number };
 }
 
 export type JobErrorCode = ErrorCode | 'E_INTERNAL';
@@ -147,6 +173,7 @@ export interface ActivationsQuery {
 
 export const TrainRequest = new RequestType<TrainJob, RunView, JobErrorData>('latentLens/train');
 export const ApplyRequest = new RequestType<ApplyJob, RunView, JobErrorData>('latentLens/apply');
+export const ScanRequest = new RequestType<ScanJob, ScanView, JobErrorData>('latentLens/scan');
 export const ReanalyzeRequest = new RequestType<ReanalyzeJob, AnalysisReport, JobErrorData>('latentLens/reanalyze');
 /** The run's analysis with its `evidence` (or why there is none), as written to analysis.json. */
 export const EvidenceRequest = new RequestType<EvidenceJob, AnalysisReport, JobErrorData>('latentLens/evidence');
@@ -181,6 +208,8 @@ export interface BrowserState {
   work: RunWork;
   /** The followed run's last seed-stability check. */
   stability?: StabilityReport;
+  /** When the followed run is a layer of a scan: the layer view (the followed run's layer is `current`). */
+  scan?: LayerView;
 }
 
 export interface RunWork {
@@ -212,7 +241,9 @@ export type WebviewToHost =
   /** Train more seeds and compare (seed stability). */
   | { type: 'checkStability' }
   /** Stop background work on the followed run. */
-  | { type: 'cancelWork'; work: keyof RunWork };
+  | { type: 'cancelWork'; work: keyof RunWork }
+  /** Show that layer's run of the followed run's scan: tints, hover and lists switch to it. */
+  | { type: 'showLayer'; layer: number };
 
 export type HostToWebview =
   | { type: 'state'; state: BrowserState }

@@ -1,7 +1,7 @@
 /**
  * What the worker does for each request: train (pipeline + analysis) or apply an SAE (apply +
  * analysis), the causal evidence of a run (its lists' top latents, or one latent on demand), seed
- * stability, re-analysing a run with other analysis settings, and reading one latent's activations.
+ * stability, a layer scan (one run per layer), re-analysing a run with other analysis settings, and reading one latent's activations.
  * Runs read from disk stay cached in the process, as do the pipeline's model sessions. Progress
  * lines are written for editor users: no paths of the extension's storage, no CLI flags.
  */
@@ -21,6 +21,7 @@ import { extractActivations } from '../core/extract';
 import { DEFAULT_REPO, MODEL_FILES, modelCacheDir, resolveModel } from '../core/model/download';
 import { randomStandIn } from '../core/model/fallback';
 import { runPipeline, type PipelineProgress } from '../core/pipeline';
+import { runScan, type ScanProgress } from '../core/scan/scan';
 import { saeConfigOf } from '../core/run/runCfg';
 import { readRun, type RunContents } from '../core/run/runDir';
 import { saeShape } from '../core/sae/config';
@@ -41,6 +42,8 @@ import type {
   ProgressUnit,
   ReanalyzeJob,
   RunView,
+  ScanJob,
+  ScanView,
   StabilityJob,
   TrainJob,
 } from '../shared/protocol';
@@ -206,6 +209,62 @@ export function runApplyJob(job: ApplyJob, signal: AbortSignal, progress: (p: Pr
       onProgress: applyProgress(say, model.name),
     }),
   );
+}
+
+/**
+ * A scan's progress in the editor's words: each layer's phases as a run's (pipelineProgress,
+ * applyProgress), with the layer worked on, its place and the scan's time left (ScanProgress).
+ */
+function scanProgress(jobId: string, send: (p: ProgressEvent) => void, modelName: string): (p: ScanProgress) => void {
+  let layer: ProgressEvent['layerScan'];
+  const say = progressReporter(jobId, (e) => send(layer ? { ...e, layerScan: layer } : e));
+  const pipeline = pipelineProgress(say, modelName);
+  const apply = applyProgress(say, modelName);
+  return (p) => {
+    layer = p.layer && { ...p.layer, etaMs: p.etaMs };
+    switch (p.phase) {
+      case 'download':
+      case 'tokenize':
+      case 'encode':
+        return apply(p as ApplyProgress);
+      case 'extract':
+        return say('extract', "extracting every layer's activations (one pass for all)", p.corpus && { done: p.corpus.tokens, total: p.corpus.totalTokens, unit: 'token' });
+      case 'analyze':
+        return say('analyze', 'analysing the latents');
+      case 'evidence':
+        return say('evidence', 'computing causal evidence');
+      default:
+        return pipeline(p as PipelineProgress);
+    }
+  };
+}
+
+/**
+ * Scans the job's layers into its scan directory: each layer trained with the settings' SAE (its
+ * layer set by the scan) or applied from a release, analysed and with causal evidence. A cancel keeps
+ * the finished layers (the same job resumes them) and leaves nothing of the unfinished one.
+ */
+export async function runScanJob(job: ScanJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<ScanView> {
+  const { settings } = job;
+  checkTokenCount(tokenize(job.text).length, settings.maxTokens, job.label);
+  const concept = conceptOf(settings.analysis.lexicon);
+  const model = await modelFor(settings, signal, progressReporter(job.jobId, progress));
+  const r = await runScan({
+    text: job.text,
+    source: job.source,
+    offset: job.offset,
+    modelSpec: model.dir,
+    layers: job.layers,
+    sae: job.release !== undefined ? { kind: 'release', release: job.release } : { kind: 'trained', config: { ...settings.sae, layer: null }, hookTemplate: job.hookTemplate, engine: settings.engine },
+    analysis: analysisOptions(settings.analysis, concept),
+    evidence: true,
+    out: job.out,
+    threads: settings.threads,
+    signal,
+    onProgress: scanProgress(job.jobId, progress, model.name),
+  });
+  for (const row of r.scan.rows) runs.delete(path.resolve(job.out, row.dir));
+  return { scanDir: job.out, scan: r.scan, made: r.made, reanalysed: r.reanalysed, kept: r.kept };
 }
 
 /** Progress of a forward-pass count (evidence), in the evidence's phase. */

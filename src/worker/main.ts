@@ -16,13 +16,14 @@ import {
   PARENT_PID_ENV,
   ProgressNotification,
   ReanalyzeRequest,
+  ScanRequest,
   StabilityRequest,
   TrainRequest,
   USER_ERROR_RPC_CODE,
   type JobErrorData,
   type ProgressEvent,
 } from '../shared/protocol';
-import { latentActivations, reanalyzeRun, runApplyJob, runEvidenceJob, runLatentEvidenceJob, runStabilityJob, runTrainJob } from './jobs';
+import { latentActivations, reanalyzeRun, runApplyJob, runEvidenceJob, runLatentEvidenceJob, runScanJob, runStabilityJob, runTrainJob } from './jobs';
 import { watchParent } from './parentWatch';
 import { throttled } from './throttle';
 
@@ -83,6 +84,7 @@ function main(): void {
   conn.onRequest(EvidenceRequest, job(runEvidenceJob));
   conn.onRequest(LatentEvidenceRequest, job(runLatentEvidenceJob));
   conn.onRequest(StabilityRequest, job(runStabilityJob));
+  conn.onRequest(ScanRequest, job(runScanJob));
   conn.onNotification(CancelNotification, ({ jobId }) => running.get(jobId)?.abort());
   conn.onRequest(ReanalyzeRequest, (job) => answer(() => reanalyzeRun(job)));
   conn.onRequest(ActivationsRequest, (q) => answer(() => latentActivations(q)));

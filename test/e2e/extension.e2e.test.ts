@@ -25,6 +25,7 @@ const manifest = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json
 };
 
 const TRAIN = 'Latent Lens: Train SAE on this file';
+const SCAN = 'Latent Lens: Scan all layers of this file';
 const STATUS = '[id="latent-lens.latent-lens.latentLens.status"]';
 const TOKENS_STATUS = /Latent Lens: \d+ tokens/;
 /** Long enough to still be training when the test acts on the run (all such runs are stopped). */
@@ -582,6 +583,30 @@ describe('trusted workspace', () => {
     }
     await statusItem(vs).filter({ hasText: TOKENS_STATUS }).waitFor({ timeout: 10_000 });
     assert.ok((await tints(vs)).latent >= 100);
+  });
+
+  test('"Scan all layers of this file": progress per layer, then the Layers view; a layer row switches the tints, hover and lists to that layer', { timeout: 240_000 }, async () => {
+    await setWorkspaceSettings(vs, {});
+    await openFile(vs, 'palinka.md');
+    await vs.runCommand(SCAN);
+    await vs.notification('Latent Lens: scanning every layer of palinka.md').filter({ hasText: /layer \d \([12] of 2\)/ }).waitFor({ timeout: 60_000 });
+    await statusItem(vs).filter({ hasText: TOKENS_STATUS }).waitFor({ timeout: 180_000 });
+    await until('the tints', async () => (await tints(vs)).latent > 0, 10_000);
+    const frame = await openBrowser(vs);
+    const rows = frame.locator('[data-testid="layer-row"]');
+    await until('a row per layer of the test model', async () => (await rows.count()) === 2, 30_000);
+    await frame.locator('[data-testid="layer-chart"] canvas').waitFor({ timeout: 10_000 });
+    const shown = () => frame.locator('[data-testid="layer-row"].here').getAttribute('data-layer');
+    assert.equal(await shown(), '1', "the settings' layer (the test model's middle one) is shown first");
+    assert.match(await vs.hoverText('Hungary'), /By layer: L0 #\d+.* · L1 #\d+/);
+    await vs.page.mouse.move(10, 10);
+
+    await frame.locator('[data-testid="layer-row"][data-layer="0"]').click();
+    await until('layer 0 to be the one shown', async () => (await shown()) === '0', 15_000);
+    await until("the summary to name layer 0's hook", async () => (await frame.locator('[data-testid="summary"]').innerText()).includes('blocks.0.'), 15_000);
+    assert.match(await vs.hoverText('Hungary'), /By layer: L0 #\d+/);
+    assert.ok((await tints(vs)).latent > 0, "layer 0's tints");
+    await vs.page.mouse.move(10, 10);
   });
 
   test('progress names each phase with real counts and no internal paths; Enter → tints on a long document', { timeout: 240_000 }, async (t) => {

@@ -14,11 +14,6 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-/** JSON safe inside <script>: no "</script>", no "<!--". */
-function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/</g, '\\u003c');
-}
-
 const fmt = (v: number | null, digits = 3) => (v === null ? '—' : Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(digits) : v.toExponential(1));
 const pct = (v: number) => `${(100 * v).toFixed(0)} %`;
 
@@ -110,14 +105,26 @@ ${rows}
 <p class="muted">Ablation keeps the SAE's error: the hook becomes x − z_j·W_dec[j] at every position; ΔCE_t = CE_t(ablated) − CE_t(clean). Logit effects: the latent's decoder direction in the residual stream times the unembedding (GPT-2's tied wte, no final LayerNorm).</p></section>`;
 }
 
+/** A section a caller adds below the summary (e.g. the layer scan's): its HTML, and a script run once Chart.js is loaded. */
+export interface ReportSection {
+  html: string;
+  script?: string;
+}
+
 export interface HtmlInputs {
   report: AnalysisReport;
   tokens: readonly { text: string }[];
   /** The loss curve comes from here; without it the chart is left out. */
   metrics?: RunMetrics;
+  sections?: ReportSection[];
 }
 
-export function renderReportHtml({ report, tokens, metrics }: HtmlInputs, chartJs: string = chartJsSource()): string {
+/** JSON safe inside <script>: no "</script>", no "<!--". */
+export function scriptJson(v: unknown): string {
+  return JSON.stringify(v).replace(/</g, '\\u003c');
+}
+
+export function renderReportHtml({ report, tokens, metrics, sections = [] }: HtmlInputs, chartJs: string = chartJsSource()): string {
   const s = report.summary;
   const run = report.run;
   const concept = new Set(report.concept.tokens);
@@ -182,6 +189,7 @@ ${run.randomWeights ? '<div class="random">RANDOM WEIGHTS: this run used a gener
 <p class="muted">analysis version ${report.version}, ${escapeHtml(report.created)}</p>
 ${report.messages.map((m) => `<p class="${m.level}">${escapeHtml(m.text)}</p>`).join('\n')}
 <section id="summary"><h2>Summary</h2><table>${summaryRows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table></section>
+${sections.map((x) => x.html).join('\n')}
 <section id="charts"><h2>Training and density</h2><div class="charts">
 ${metrics ? '<div class="chart"><canvas id="loss"></canvas></div>' : '<p class="muted">No metrics.json: no loss curve.</p>'}
 <div class="chart"><canvas id="density"></canvas></div></div>
@@ -209,6 +217,7 @@ ${heatmaps}
     options: { animation: false, maintainAspectRatio: false, scales: { x: { title: { display: true, text: 'log10 density' } } } } });
 })();
 </script>
+${sections.flatMap((x) => (x.script ? [`<script>\n${x.script}\n</script>`] : [])).join('\n')}
 </body>
 </html>
 `;

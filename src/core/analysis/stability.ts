@@ -1,4 +1,5 @@
 import { UserError } from '../errors';
+import { transpose } from '../sae/model';
 import type { AnalysisReport } from './types';
 
 /**
@@ -59,16 +60,25 @@ export interface StabilityReport {
   perRun: { seed: number; share: number }[];
 }
 
+/** Rows of m [n, d] scaled to unit length, in place (a zero row stays zero). */
+function normaliseRows(m: Float32Array, n: number, d: number): Float32Array {
+  for (let l = 0, o = 0; l < n; l++, o += d) {
+    let norm = 0;
+    for (let i = 0; i < d; i++) norm += m[o + i] * m[o + i];
+    const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    for (let i = 0; i < d; i++) m[o + i] *= inv;
+  }
+  return m;
+}
+
 /** Columns of W [dIn, nLatents] as unit rows [nLatents, dIn] (a zero column stays zero). */
 export function unitColumns(w: Float32Array, dIn: number, nLatents: number): Float32Array {
-  const out = new Float32Array(dIn * nLatents);
-  for (let l = 0; l < nLatents; l++) {
-    let norm = 0;
-    for (let i = 0; i < dIn; i++) norm += w[i * nLatents + l] * w[i * nLatents + l];
-    const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    for (let i = 0; i < dIn; i++) out[l * dIn + i] = w[i * nLatents + l] * inv;
-  }
-  return out;
+  return normaliseRows(transpose(w, dIn, nLatents), nLatents, dIn);
+}
+
+/** A decoder W_dec [nLatents, dIn] (an SAE model's, whatever its origin) as unit rows [nLatents, dIn]. */
+export function unitRows(wDec: Float32Array, nLatents: number, dIn: number): Float32Array {
+  return normaliseRows(Float32Array.from(wDec), nLatents, dIn);
 }
 
 /** The latent of `units` [nLatents, dIn] with the largest cosine to unit vector `q` [dIn]. */

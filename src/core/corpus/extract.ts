@@ -1,9 +1,11 @@
 /**
- * Extraction of a corpus into activation shards, file by file: each file is read again, checked
+ * Extraction of a corpus into activation shards, file by file, of one hook or several at once (a
+ * layer scan: one pass of the model per window for all its layers): each file is read again, checked
  * against its sha256 from the scan (a file that changed or vanished since is skipped, and listed),
  * tokenized, and run in windows as one document (extract.ts planWindows: windows restart in every
  * file); each shard is written as soon as its rows are done. Shards already on disk (a resumed run)
- * are not extracted again, nor are the windows that only feed them.
+ * are not extracted again, nor are the windows that only feed them, nor the hooks whose shards of a
+ * file are all there.
  */
 import { throwIfAborted, UserError } from '../errors';
 import { runWindows, windowRunner, type Provider } from '../extract';
@@ -34,13 +36,11 @@ export interface CorpusExtraction {
   tokens: Token[];
   /** Listed files that changed or vanished before their extraction. */
   skipped: SkippedFile[];
-  /** The rows of every token from the shards; close() when done. */
-  rows: RowSource & { close(): void };
-  /** The shards they are in. */
-  shards: ShardSpec[];
+  /** Per target, in the order given: the rows of every token from its shards (close() when done), and the shards they are in. */
+  hooks: { rows: RowSource & { close(): void }; shards: ShardSpec[] }[];
   /** The provider that ran, undefined when every shard was already on disk. */
   provider?: Provider;
-  /** Tokens extracted now, and read from shards of an earlier run. */
+  /** Tokens extracted now (for at least one hook), and read from shards of an earlier run (for every hook). */
   extracted: number;
   reused: number;
   ms: number;
@@ -50,6 +50,12 @@ export interface CorpusExtractOptions {
   threads?: number;
   signal?: AbortSignal;
   onProgress?: (p: CorpusProgress) => void;
+}
+
+/** A hook to extract and the store its shards go to. */
+export interface ExtractTarget {
+  hook: Hook;
+  store: ShardStore;
 }
 
 /** The file's text now, or why it was skipped. */
@@ -69,14 +75,13 @@ function describer(files: RunFile[]): (t: number) => string {
   };
 }
 
-export async function extractCorpus(scan: CorpusScan, read: ReadFile, model: Gpt2Model, hook: Hook, store: ShardStore, o: CorpusExtractOptions = {}): Promise<CorpusExtraction> {
+export async function extractCorpus(scan: CorpusScan, read: ReadFile, model: Gpt2Model, targets: ExtractTarget[], o: CorpusExtractOptions = {}): Promise<CorpusExtraction> {
   const t0 = performance.now();
-  store.open();
+  for (const t of targets) t.store.open();
   const files: RunFile[] = [];
   const tokens: Token[] = [];
   const skipped: SkippedFile[] = [];
-  const shards: ShardSpec[] = [];
-  const d = hook.width;
+  const shards: ShardSpec[][] = targets.map(() => []);
   let provider: Provider | undefined;
   let extracted = 0;
   let reused = 0;
@@ -96,58 +101,72 @@ export async function extractCorpus(scan: CorpusScan, read: ReadFile, model: Gpt
     }
     const toks = tokenize(text);
     const T = toks.length;
-    const specs = store.specs(file.sha256, T);
-    const onDisk = specs.map((s) => store.complete(s, file.sha256, T));
-    const done = [...onDisk];
-    const R = store.key.rows;
-    const shardsOf = (from: number, to: number) => specs.slice(Math.floor(from / R), Math.floor((to - 1) / R) + 1);
+    // Per target: its shards of this file, those on disk before, and those done so far.
+    const plans = targets.map(({ hook, store }) => {
+      const specs = store.specs(file.sha256, T);
+      const onDisk = specs.map((s) => store.complete(s, file.sha256, T));
+      return { hook, store, specs, onDisk, done: [...onDisk], R: store.key.rows, pending: new Map<number, Float32Array>() }; // pending: shard index → its rows so far
+    });
+    type Plan = (typeof plans)[number];
+    const shardsOf = (p: Plan, from: number, to: number) => p.specs.slice(Math.floor(from / p.R), Math.floor((to - 1) / p.R) + 1);
     const progress = (tokensInFile: number) => o.onProgress?.({ files: i, totalFiles: scan.files.length, tokens: extracted + reused + tokensInFile, totalTokens, path: file.path });
     progress(0);
-    if (!onDisk.every(Boolean)) {
-      const runner = await windowRunner(toks, model, [hook.name], { threads: o.threads, signal: o.signal });
+    const needed = plans.filter((p) => !p.onDisk.every(Boolean));
+    if (needed.length > 0) {
+      const runner = await windowRunner(toks, model, needed.map((p) => p.hook.name), { threads: o.threads, signal: o.signal });
       provider ??= runner.provider;
-      const pending = new Map<number, Float32Array>(); // shard index → its rows so far
       await runWindows(
         runner,
         T,
         model.config.nPositions,
         (from, rows) => {
-          const x = rows.get(hook.name)!;
-          const to = from + x.length / d;
-          for (const s of shardsOf(from, to)) {
-            const j = s.from / R;
-            if (done[j]) continue;
-            let buf = pending.get(j);
-            if (!buf) pending.set(j, (buf = new Float32Array((s.to - s.from) * d)));
-            const a = Math.max(from, s.from);
-            const b = Math.min(to, s.to);
-            buf.set(x.subarray((a - from) * d, (b - from) * d), (a - s.from) * d);
-            if (b === s.to) {
-              store.write(s, file.sha256, T, buf, file.path);
-              pending.delete(j);
-              done[j] = true;
+          let to = from;
+          for (const p of needed) {
+            const d = p.hook.width;
+            const x = rows.get(p.hook.name)!;
+            to = from + x.length / d;
+            for (const s of shardsOf(p, from, to)) {
+              const j = s.from / p.R;
+              if (p.done[j]) continue;
+              let buf = p.pending.get(j);
+              if (!buf) p.pending.set(j, (buf = new Float32Array((s.to - s.from) * d)));
+              const a = Math.max(from, s.from);
+              const b = Math.min(to, s.to);
+              buf.set(x.subarray((a - from) * d, (b - from) * d), (a - s.from) * d);
+              if (b === s.to) {
+                p.store.write(s, file.sha256, T, buf, file.path);
+                p.pending.delete(j);
+                p.done[j] = true;
+              }
             }
           }
           progress(to);
         },
-        (win) => shardsOf(win.keepFrom, win.end).some((s) => !done[s.from / R]),
+        (win) => needed.some((p) => shardsOf(p, win.keepFrom, win.end).some((s) => !p.done[s.from / p.R])),
       );
     }
-    const fresh = specs.reduce((n, s, j) => n + (onDisk[j] ? 0 : s.to - s.from), 0);
-    extracted += fresh;
-    reused += T - fresh;
+    // A token is extracted now when any target's shard of it was not on disk.
+    const fresh = new Uint8Array(T);
+    for (const p of needed) p.specs.forEach((s, j) => !p.onDisk[j] && fresh.fill(1, s.from, s.to));
+    const n = fresh.reduce((a, b) => a + b, 0);
+    extracted += n;
+    reused += T - n;
     files.push({ path: file.path, sha256: file.sha256, first: tokens.length, tokens: T });
     for (const t of toks) tokens.push(t);
-    shards.push(...specs);
+    plans.forEach((p, k) => shards[k].push(...p.specs));
   }
   o.onProgress?.({ files: scan.files.length, totalFiles: scan.files.length, tokens: extracted + reused, totalTokens, path: '' });
   if (files.length === 0) {
     throw new UserError(`every text file of the corpus changed or vanished while it was being read (${skipped.map((s) => s.path).slice(0, 5).join(', ')}); run again once the files are settled.`, 'E_INPUT');
   }
-  const rows = shardRows(
-    shards.map((s) => ({ file: s.file, rows: s.to - s.from })),
-    d,
-    describer(files),
-  );
-  return { files, tokens, skipped, rows, shards, provider, extracted, reused, ms: performance.now() - t0 };
+  const describe = describer(files);
+  const hooks = targets.map((t, k) => ({
+    rows: shardRows(
+      shards[k].map((s) => ({ file: s.file, rows: s.to - s.from })),
+      t.hook.width,
+      describe,
+    ),
+    shards: shards[k],
+  }));
+  return { files, tokens, skipped, hooks, provider, extracted, reused, ms: performance.now() - t0 };
 }

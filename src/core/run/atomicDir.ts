@@ -34,8 +34,8 @@ function syncDir(dir: string): void {
   }
 }
 
-/** Removes temp/aside dirs of `name` left by processes that died mid-write. */
-function removeStale(parent: string, name: string): void {
+/** Removes temp/aside dirs of `name` in `parent` left by processes that died mid-write. */
+export function removeStale(parent: string, name: string): void {
   const re = new RegExp(`^\\.${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(?:tmp|old)-(\\d+)-[0-9a-f]+$`);
   for (const entry of fs.readdirSync(parent)) {
     const m = re.exec(entry);
@@ -44,13 +44,11 @@ function removeStale(parent: string, name: string): void {
 }
 
 /**
- * Writes a directory of files atomically: every file goes into a sibling temp dir
- * `.<name>.tmp-<pid>-<rand>`, is fsynced, and the temp dir is renamed to `dir`. An existing `dir`
- * (which the caller has checked is its own to replace) is renamed aside first and removed after, so
- * `dir` is always either the old directory, the new one, or (for an instant between the two renames)
- * absent — never half written. `what` names it in errors ("the run directory").
+ * A fresh path `.<name>.tmp-<pid>-<rand>` beside `dir` (not created) where its replacement can be
+ * built, after removing the temp and aside dirs of `dir` that dead processes left. `what` names
+ * `dir` in errors.
  */
-export function writeDirAtomic(dir: string, files: Record<string, FileData>, what: string): void {
+export function stagingPath(dir: string, what: string): string {
   const target = path.resolve(dir);
   const parent = path.dirname(target);
   const name = path.basename(target);
@@ -60,25 +58,45 @@ export function writeDirAtomic(dir: string, files: Record<string, FileData>, wha
   } catch (e) {
     throw new UserError(`cannot create the parent ${parent} of ${what}: ${(e as Error).message}.`, 'E_OUTPUT');
   }
-  const suffix = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const tmp = path.join(parent, `.${name}.tmp-${suffix}`);
+  return path.join(parent, `.${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/**
+ * Moves the complete directory `staged` (built in or at a stagingPath of `dir`) onto `dir`. An
+ * existing `dir` (which the caller has checked is its own to replace) is renamed aside first and
+ * removed after, so `dir` is always either the old directory, the new one, or (for an instant
+ * between the two renames) absent — never half written. Throws the rename's error; `staged` is then
+ * still there for the caller to remove.
+ */
+export function replaceDir(staged: string, dir: string): void {
+  const target = path.resolve(dir);
+  const parent = path.dirname(target);
+  syncDir(staged);
+  let aside: string | undefined;
+  if (fs.existsSync(target)) {
+    aside = path.join(parent, `.${path.basename(target)}.old-${process.pid}-${randomBytes(4).toString('hex')}`);
+    fs.renameSync(target, aside);
+  }
+  try {
+    fs.renameSync(staged, target);
+  } catch (e) {
+    if (aside) fs.renameSync(aside, target);
+    throw e;
+  }
+  syncDir(parent);
+  if (aside) fs.rmSync(aside, { recursive: true, force: true });
+}
+
+/**
+ * Writes a directory of files atomically: every file goes into a stagingPath of `dir`, is fsynced,
+ * and the staged dir replaces `dir` (replaceDir). `what` names it in errors ("the run directory").
+ */
+export function writeDirAtomic(dir: string, files: Record<string, FileData>, what: string): void {
+  const tmp = stagingPath(dir, what);
   try {
     fs.mkdirSync(tmp);
     for (const [file, data] of Object.entries(files)) writeFileSynced(path.join(tmp, file), data);
-    syncDir(tmp);
-    let aside: string | undefined;
-    if (fs.existsSync(target)) {
-      aside = path.join(parent, `.${name}.old-${suffix}`);
-      fs.renameSync(target, aside);
-    }
-    try {
-      fs.renameSync(tmp, target);
-    } catch (e) {
-      if (aside) fs.renameSync(aside, target);
-      throw e;
-    }
-    syncDir(parent);
-    if (aside) fs.rmSync(aside, { recursive: true, force: true });
+    replaceDir(tmp, dir);
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw new UserError(`cannot write ${what} ${dir}: ${(e as Error).message}. Check that its parent is writable and has free space.`, 'E_OUTPUT');

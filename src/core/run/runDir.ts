@@ -166,8 +166,8 @@ export function readRunSae(dir: string): { cfg: RunCfg; sae: SaeModel } {
   return { cfg, sae: readSaeTensors(dir, cfg.sae) };
 }
 
-/** Reads and cross-checks a run directory; every problem is a UserError naming the file. */
-export function readRun(dir: string): RunContents {
+/** A run directory's JSON files (cfg.json, tokens.json, metrics.json), checked as readRun checks them, without its tensors. */
+export function readRunInfo(dir: string): Pick<RunContents, 'dir' | 'cfg' | 'metrics' | 'tokens'> {
   const cfg = readCheckedCfg(dir);
   const tokens = readJson(dir, RUN_FILES.tokens) as unknown as RunTokens;
   if (!Array.isArray(tokens.tokens)) throw bad(dir, RUN_FILES.tokens, 'has no tokens array');
@@ -175,6 +175,13 @@ export function readRun(dir: string): RunContents {
   if (T !== cfg.n_tokens) throw bad(dir, RUN_FILES.tokens, `lists ${T} tokens, but cfg.json says n_tokens = ${cfg.n_tokens}`);
   const metrics = readJson(dir, RUN_FILES.metrics) as unknown as RunMetrics;
   if (!Array.isArray(metrics.curve) || typeof metrics.final !== 'object' || metrics.final === null) throw bad(dir, RUN_FILES.metrics, 'lacks curve or final');
+  return { dir, cfg, metrics, tokens };
+}
+
+/** Reads and cross-checks a run directory; every problem is a UserError naming the file. */
+export function readRun(dir: string): RunContents {
+  const { cfg, metrics, tokens } = readRunInfo(dir);
+  const T = tokens.tokens.length;
 
   const L = cfg.sae.d_sae;
   const sae = readSaeTensors(dir, cfg.sae);

@@ -48,20 +48,34 @@ export interface SaeInput {
   ms: number;
 }
 
+export interface SaeInputs {
+  /** Hook name → [T, hook.width], row t belonging to tokens[t] (lead rows dropped). */
+  acts: Map<string, Float32Array>;
+  provider: Provider;
+  ms: number;
+}
+
 /**
- * The activations of `hook` (the site's) for every token as the SAE reads them: each window
- * (saeWindows) runs as [lead, its tokens] with positions from 0 at the lead, the lead's rows are
- * dropped (BOS is context, never a token of the run), and the rows are centred when the SAE saw
- * TransformerLens's centred model (saeView).
+ * The activations of `hooks` for every token as SAEs fed like `site` read them, in one pass of the
+ * model: each window (saeWindows) runs as [lead, its tokens] with positions from 0 at the lead, the
+ * lead's rows are dropped (BOS is context, never a token of the run), and the rows are centred when
+ * the SAE saw TransformerLens's centred model (saeView).
  */
-export async function saeInput(tokens: Token[], model: Gpt2Model, hook: Hook, site: Pick<SaeSite, 'prependBos' | 'centred'>, opts: ExtractOptions = {}): Promise<SaeInput> {
+export async function saeInputs(tokens: Token[], model: Gpt2Model, hooks: Hook[], site: Pick<SaeSite, 'prependBos' | 'centred'>, opts: ExtractOptions = {}): Promise<SaeInputs> {
   const t0 = performance.now();
   const lead = saeLead(site);
-  const runner = await windowRunner(tokens, model, [hook.name], opts, lead);
-  const acts = new Float32Array(tokens.length * hook.width);
+  const runner = await windowRunner(tokens, model, hooks.map((h) => h.name), opts, lead);
+  const acts = new Map<string, Float32Array>(runner.hooks.map((h) => [h.name, new Float32Array(tokens.length * h.width)]));
   for (const win of saeWindows(tokens.length, model, site)) {
-    const rows = (await runner.run(win)).get(hook.name)!.subarray((lead.length + win.keepFrom - win.start) * hook.width);
-    acts.set(rows, win.keepFrom * hook.width);
+    const out = await runner.run(win);
+    for (const h of runner.hooks) acts.get(h.name)!.set(out.get(h.name)!.subarray((lead.length + win.keepFrom - win.start) * h.width), win.keepFrom * h.width);
   }
-  return { acts: saeView(site, hook, acts), provider: runner.provider, ms: performance.now() - t0 };
+  for (const h of runner.hooks) acts.set(h.name, saeView(site, h, acts.get(h.name)!));
+  return { acts, provider: runner.provider, ms: performance.now() - t0 };
+}
+
+/** The activations of one hook as the SAE of `site` reads them (saeInputs). */
+export async function saeInput(tokens: Token[], model: Gpt2Model, hook: Hook, site: Pick<SaeSite, 'prependBos' | 'centred'>, opts: ExtractOptions = {}): Promise<SaeInput> {
+  const r = await saeInputs(tokens, model, [hook], site, opts);
+  return { acts: r.acts.get(hook.name)!, provider: r.provider, ms: r.ms };
 }

@@ -29,4 +29,6 @@ export interface LatentBrowserHost {
   checkStability(): Promise<void>;
   /** Stops that work on the followed run. */
   cancelFollowedWork(work: keyof RunWork): void;
+  /** Shows that layer's run of the followed run's scan in the editor and the browser. */
+  showLayer(layer: number): Promise<void>;
 }

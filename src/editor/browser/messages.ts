@@ -27,6 +27,8 @@ export function parseWebviewMessage(m: unknown): WebviewToHost | undefined {
       return isLatent(o.latent) ? { type: o.type, latent: o.latent } : undefined;
     case 'cancelWork':
       return o.work === 'evidence' || o.work === 'latentEvidence' || o.work === 'stability' ? { type: 'cancelWork', work: o.work } : undefined;
+    case 'showLayer':
+      return isLatent(o.layer) ? { type: 'showLayer', layer: o.layer } : undefined;
     case 'highlightLatent':
       return o.latent === null || isLatent(o.latent) ? { type: 'highlightLatent', latent: o.latent } : undefined;
     case 'changeLexicon': {

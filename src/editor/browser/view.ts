@@ -157,6 +157,8 @@ class LatentBrowserView implements LatentBrowser, vscode.WebviewViewProvider {
         return this.host.checkStability();
       case 'cancelWork':
         return this.host.cancelFollowedWork(m.work);
+      case 'showLayer':
+        return this.host.showLayer(m.layer);
     }
   }
 

@@ -5,6 +5,7 @@ import type { Lens } from '../lens';
 import { COMMANDS, type CommandName } from './ids';
 import { parseLatentArg } from './latentArg';
 import { applySaeToFile } from './applySae';
+import { scanLayersOfFile } from './scanLayers';
 import { trainOnFile } from './trainOnFile';
 
 async function askLatent(): Promise<number | undefined> {
@@ -25,6 +26,7 @@ export function registerCommands(lens: Lens): vscode.Disposable[] {
   const handlers: Record<CommandName, (arg?: unknown) => Promise<void> | void> = {
     trainOnFile: (uri) => trainOnFile(lens, uri),
     applySae: (uri) => applySaeToFile(lens, uri),
+    scanLayers: (uri) => scanLayersOfFile(lens, uri),
     cancelRun: async () => {
       const uri = vscode.window.activeTextEditor?.document.uri.toString();
       const jobId = uri === undefined ? undefined : lens.client.jobFor(uri);

@@ -6,6 +6,7 @@
 export const COMMANDS = {
   trainOnFile: 'latentLens.trainOnFile',
   applySae: 'latentLens.applySae',
+  scanLayers: 'latentLens.scanLayers',
   cancelRun: 'latentLens.cancelRun',
   showLatent: 'latentLens.showLatent',
   highlightLatent: 'latentLens.highlightLatent',

@@ -1,7 +1,8 @@
 /**
  * The hover of one token as Markdown text: the token (with the one random-weights or stale notice),
- * which latent set its tint, one compact row per top latent (its numbers, flags, the tokens it
- * promotes, and two icon links), and a one-line legend of the columns. It fits VS Code's hover
+ * which latent set its tint, for a scan's layer the token's top latent in every layer, one compact
+ * row per top latent (its numbers, flags, the tokens it promotes, and two icon links), and a
+ * one-line legend of the columns. It fits VS Code's hover
  * without scrolling: a hover opens at most max(250 px, a quarter of the editor's height) tall.
  * Everything from the document is escaped; the only links are the two latentLens commands (the
  * MarkdownString that carries this text trusts only those, and renders `$(icon)`s).
@@ -9,6 +10,7 @@
 import { COMMANDS } from '../commands/ids';
 import { escapeMarkdown, tokenLabel } from './markdownEscape';
 import type { LatentFacts, LatentFlag, TokenLatent } from '../../shared/runFacts';
+import type { LayerTopLatent } from '../../shared/scanView';
 
 export const HOVER_COMMANDS = [COMMANDS.showLatent, COMMANDS.highlightLatent] as const;
 
@@ -33,6 +35,18 @@ export interface HoverInput {
   stale: boolean;
   /** Which latent set the token's tint and why (runFacts.ts TintChoice.why). */
   tint: string;
+  /** The run is a layer of a scan: the token's top latent in each done layer, and the layer shown. */
+  layers?: { top: LayerTopLatent[]; current: number };
+}
+
+/** "By layer: L0 #12 · L1 — · **L6 #301 selective** · …": the token's strongest latent in each layer of the scan. */
+export function layersLine(layers: NonNullable<HoverInput['layers']>): string {
+  const cells = layers.top.map((t) => {
+    const what = t.latent === undefined ? '—' : `#${t.latent}${t.hue === 'geography' ? ' selective' : t.hue === 'punctuation' ? ' punct.' : ''}`;
+    const cell = `L${t.layer} ${what}`;
+    return t.layer === layers.current ? `**${cell}**` : cell;
+  });
+  return `By layer: ${cells.join(' · ')}`;
 }
 
 /** Promoted tokens shown per row. */
@@ -81,6 +95,7 @@ export function hoverMarkdown(h: HoverInput): string {
   ].filter(Boolean);
   const lines: string[] = [];
   lines.push([`**${tokenLabel(h.tokenText)}** · token ${h.tokenIndex + 1} of ${h.nTokens}`, ...notices].join(' · '), '', escapeMarkdown(h.tint), '');
+  if (h.layers) lines.push(layersLine(h.layers), '');
   if (h.top.length === 0) {
     lines.push('No latent fires on this token.');
   } else {

@@ -1,5 +1,6 @@
 /** Hover on a decorated token: its latents, with icon links that trust only the two latentLens commands. */
 import * as vscode from 'vscode';
+import { layerOfRun, topLatentByLayer } from '../../shared/scanView';
 import { HOVER_COMMANDS, hoverMarkdown, type Promotes } from './markdown';
 import type { Lens } from '../lens';
 import type { DocState } from '../document/docState';
@@ -24,6 +25,8 @@ export function registerHover(lens: Lens): vscode.Disposable {
       if (i < 0) return undefined;
       const span = s.spans[i]!;
       const { view } = s;
+      const scan = lens.scanOf(s.uri);
+      const current = scan && layerOfRun(scan.scanDir, scan.scan, view.runDir);
       const md = new vscode.MarkdownString(
         hoverMarkdown({
           uri: s.uri,
@@ -38,6 +41,7 @@ export function registerHover(lens: Lens): vscode.Disposable {
           hook: view.cfg.sae.hook_name,
           conceptName: view.analysis.concept.name,
           stale: s.stale,
+          layers: scan && current !== undefined ? { top: topLatentByLayer(scan.layers, i), current } : undefined,
           tint: s.facts.tint(i, currentSettings().settings['tints.excludeAlwaysOn']).why,
         }),
       );

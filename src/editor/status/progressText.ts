@@ -17,10 +17,18 @@ const SPAN: Partial<Record<Phase, [number, number]>> = {
 
 const fraction = (p: ProgressEvent) => (p.total ? Math.min(1, Math.max(0, (p.done ?? 0) / p.total)) : 0);
 
-/** % of a training run done; a job of one phase (evidence, stability) goes from 0 to 100 with its count. */
+/** Each layer of a scan: a run's phases, then its causal evidence. */
+const LAYER_SPAN: Partial<Record<Phase, [number, number]>> = { ...SPAN, analyze: [93, 96], evidence: [96, 100] };
+
+/**
+ * % of a training run done; a job of one phase (evidence, stability) goes from 0 to 100 with its
+ * count; a scan's layers share the bar equally, each as a run.
+ */
 export function progressPercent(p: ProgressEvent): number {
-  const [start, end] = SPAN[p.phase] ?? [0, 100];
-  return start + (end - start) * fraction(p);
+  const s = p.layerScan;
+  const [start, end] = (s ? LAYER_SPAN : SPAN)[p.phase] ?? [0, 100];
+  const percent = start + (end - start) * fraction(p);
+  return s ? (100 * s.index + percent) / s.count : percent;
 }
 
 export function duration(ms: number): string {
@@ -47,11 +55,18 @@ function count(p: ProgressEvent): string | undefined {
   }
 }
 
-export function progressLine(p: ProgressEvent): string {
+function runLine(p: ProgressEvent): string {
   const eta = p.etaMs === undefined ? [] : [`about ${duration(p.etaMs)} left`];
   if (p.phase === 'train' && p.unit === 'epoch' && p.total) {
     return [`epoch ${p.done}/${p.total}`, ...(p.loss === undefined ? [] : [`loss ${p.loss.toPrecision(3)}`]), ...eta].join(' · ');
   }
   const n = count(p);
   return [p.message, ...(n === undefined ? [] : [n]), ...(n === undefined ? [] : eta)].join(' · ');
+}
+
+/** The line of a run's event; a scan's says first which layer, and last the whole scan's time left. */
+export function progressLine(p: ProgressEvent): string {
+  const s = p.layerScan;
+  if (!s) return runLine(p);
+  return [`layer ${s.layer} (${s.index + 1} of ${s.count})`, runLine(p), ...(s.etaMs === undefined ? [] : [`scan: about ${duration(s.etaMs)} left`])].join(' · ');
 }

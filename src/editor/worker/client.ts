@@ -19,6 +19,7 @@ import {
   PARENT_PID_ENV,
   ProgressNotification,
   ReanalyzeRequest,
+  ScanRequest,
   StabilityRequest,
   TrainRequest,
   type ActivationsQuery,
@@ -30,6 +31,8 @@ import {
   type ProgressEvent,
   type ReanalyzeJob,
   type RunView,
+  type ScanJob,
+  type ScanView,
   type StabilityJob,
   type TrainJob,
 } from '../../shared/protocol';
@@ -158,6 +161,11 @@ export class WorkerClient {
   /** Seed stability: more SAEs trained like the run's. */
   stability(key: string, job: Omit<StabilityJob, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob<StabilityReport>> {
     return this.start(key, StabilityRequest, job, onProgress);
+  }
+
+  /** A layer scan: one run per layer in the job's scan directory (resumed when it holds the same scan); like `train`, one job per key. */
+  scan(key: string, job: Omit<ScanJob, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob<ScanView>> {
+    return this.start(key, ScanRequest, job, onProgress);
   }
 
   /** Starts applying an SAE, like `train`. */

@@ -89,3 +89,18 @@ test('commandLink encodes its arguments as one JSON array', () => {
   assert.equal(commandLink('latentLens.highlightLatent', 'Go', { latent: 1 }), '[Go](command:latentLens.highlightLatent?%5B%7B%22latent%22%3A1%7D%5D "Go")');
   assert.equal(commandLink('latentLens.highlightLatent', '$(eye)', { latent: 1 }, 'Highlight'), '[$(eye)](command:latentLens.highlightLatent?%5B%7B%22latent%22%3A1%7D%5D "Highlight")');
 });
+
+test("a scan's layer: one line with the token's top latent in every layer, the shown layer in bold; none without a scan", () => {
+  const layers: HoverInput['layers'] = {
+    current: 6,
+    top: [
+      { layer: 0, latent: 12, value: 1, hue: 'punctuation', flags: ['punctuation'] },
+      { layer: 3, value: 0, flags: [] },
+      { layer: 6, latent: 301, value: 2, hue: 'geography', flags: ['concept'] },
+      { layer: 9, latent: 5, value: 1, hue: 'other', flags: [] },
+    ],
+  };
+  const lines = hoverMarkdown(input({ layers })).split('\n');
+  assert.equal(lines[4], 'By layer: L0 #12 punct. · L3 — · **L6 #301 selective** · L9 #5');
+  assert.ok(!hoverMarkdown(input()).includes('By layer'));
+});

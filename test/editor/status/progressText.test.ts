@@ -26,3 +26,13 @@ test('lines for people: the phase in words, its count and the time left once it 
   assert.equal(progressLine(ev({ phase: 'load', message: 'loading GPT-2 Small' })), 'loading GPT-2 Small');
   assert.equal(progressLine(ev({ phase: 'stability', message: 'training seed 2 (1 of 4 more)', done: 0.5, total: 4, unit: 'seed', etaMs: 9000 })), 'training seed 2 (1 of 4 more) · 12 % · about 9 s left');
 });
+
+test("a layer scan: the layers share the bar, each as a run with its evidence last; the line names the layer and the scan's time left", () => {
+  const at = (index: number, etaMs?: number) => ({ layer: 2 * index, index, count: 4, etaMs });
+  assert.equal(progressPercent(ev({ phase: 'train', done: 0, total: 100, unit: 'epoch', layerScan: at(0) })), 15 / 4);
+  assert.equal(progressPercent(ev({ phase: 'train', done: 100, total: 100, unit: 'epoch', layerScan: at(1) })), (100 + 90) / 4);
+  assert.equal(progressPercent(ev({ phase: 'analyze', layerScan: at(2) })), (200 + 93) / 4);
+  assert.equal(progressPercent(ev({ phase: 'evidence', done: 1, total: 2, unit: 'forward', layerScan: at(3) })), (300 + 98) / 4);
+  assert.equal(progressLine(ev({ done: 12, total: 100, unit: 'epoch', etaMs: 3400, layerScan: at(1, 125_000) })), 'layer 2 (2 of 4) · epoch 12/100 · about 3 s left · scan: about 2 min 5 s left');
+  assert.equal(progressLine(ev({ phase: 'analyze', message: 'analysing the latents', layerScan: at(0) })), 'layer 0 (1 of 4) · analysing the latents', 'no scan ETA before a layer is done');
+});
