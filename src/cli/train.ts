@@ -59,7 +59,7 @@ export function summary(r: PipelineResult, source: string, evidence?: AnalysisRe
 }
 
 /** One input that is a file, with no folder options: a one-document run (the presets exactly). */
-function isDocument(positionals: string[], v: { include?: string; exclude?: string }): boolean {
+function isDocument(positionals: string[], v: { include?: string[]; exclude?: string[] }): boolean {
   return positionals.length === 1 && v.include === undefined && v.exclude === undefined && fs.existsSync(positionals[0]) && fs.statSync(positionals[0]).isFile();
 }
 
@@ -68,15 +68,15 @@ export const trainCommand: Command = {
   summary: 'extract one layer of GPT-2 for a file or a corpus (folders, globs, files) and train a Top-K tied SAE on it; writes a run directory',
   usage:
     `latent-lens train FILE --out RUNDIR ${SAE_USAGE}\n` +
-    `       latent-lens train DIR|GLOB|FILE... --out RUNDIR [--include GLOB] [--exclude GLOB] [--no-gitignore] [--max-tokens ${CORPUS_MAX_TOKENS}] [--max-file-bytes ${CORPUS_MAX_FILE_BYTES}] [--shards DIR] [same SAE options]\n` +
+    `       latent-lens train DIR|GLOB|FILE... --out RUNDIR [--include GLOB]... [--exclude GLOB]... [--no-gitignore] [--max-tokens ${CORPUS_MAX_TOKENS}] [--max-file-bytes ${CORPUS_MAX_FILE_BYTES}] [--shards DIR] [same SAE options]\n` +
     `       [analysis: ${ANALYSIS_USAGE}]\n` +
     '       latent-lens train --activations ACTS.safetensors --out RUNDIR [same SAE options]',
   async run(argv) {
     const { values, positionals } = parse(this, argv, {
       out: { type: 'string' },
       activations: { type: 'string' },
-      include: { type: 'string' },
-      exclude: { type: 'string' },
+      include: { type: 'string', multiple: true },
+      exclude: { type: 'string', multiple: true },
       'no-gitignore': { type: 'boolean' },
       'max-tokens': { type: 'string' },
       'max-file-bytes': { type: 'string' },

@@ -2,7 +2,8 @@
  * Every message that crosses a process or frame boundary, in one place.
  *
  * Host ↔ worker: JSON-RPC (vscode-jsonrpc 8) over the child process's IPC channel. The host sends the
- * `train` request (or `apply`: encode with an SAE of the field, no training) and gets its result or a JobError; while it runs the worker sends `progress`
+ * `train` request (or `apply`: encode with an SAE of the field, no training; or `trainCorpus`: one SAE on a
+ * folder's files) and gets its result or a JobError; while it runs the worker sends `progress`
  * notifications; `cancel` stops a job by id (the worker aborts between steps). `reanalyze` recomputes
  * a run's analysis for another concept lexicon without retraining; `activations` reads one latent's
  * value on every token of a run (the "highlight latent N" heatmap).
@@ -12,6 +13,7 @@
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { AnalysisReport } from '../core/analysis/types';
 import type { ErrorCode } from '../core/errors';
+import type { CorpusLimits } from '../core/corpus/scan';
 import type { RunCfg, RunMetrics, RunTokens } from '../core/run/format';
 import type { SaeConfig } from '../core/sae/config';
 import type { SaeRequest } from '../core/sae/source';
@@ -62,6 +64,26 @@ export interface ApplyJob extends TrainJob {
   sae: SaeRequest;
 }
 
+/** Train one SAE on a corpus: files, folders and globs, listed as `latent-lens train DIR|FILE|GLOB...` lists them (corpus/list.ts). */
+export interface CorpusJob {
+  jobId: string;
+  /** Absolute paths of files and folders, or globs. */
+  inputs: string[];
+  /** Globs over the paths below each folder: a file is kept when one of `include` matches (none: every file), dropped when one of `exclude` matches it or a folder above it. */
+  include: string[];
+  exclude: string[];
+  /** What messages call the include and exclude globs (the settings they come from). */
+  globNames: { include: string; exclude: string };
+  /** The corpus's token cap and file size limit, each with the setting that sets it. */
+  limits: CorpusLimits;
+  /** What the corpus is, for messages: e.g. "the workspace folder notes". */
+  label: string;
+  /** Where the run directory goes; it must not exist yet. */
+  out: string;
+  /** settings.sae is the corpus's SaeConfig (sae/config.ts corpusDefaults under the settings); settings.maxTokens does not apply (limits.maxTokens does). */
+  settings: JobSettings;
+}
+
 /** A run as the editor shows it: the run directory's JSON files. */
 export interface RunView {
   runDir: string;
@@ -86,8 +108,8 @@ export interface ProgressEvent {
   /** Model download. */
   bytesDone?: number;
   bytesTotal?: number;
-  /** Reading and extracting a corpus: files and tokens done of all. */
-  corpus?: { files: number; totalFiles: number; tokens: number; totalTokens: number };
+  /** Reading and extracting a corpus: files and tokens done of all, and the file being extracted ('' while reading). */
+  corpus?: { files: number; totalFiles: number; tokens: number; totalTokens: number; path: string };
 }
 
 export type JobErrorCode = ErrorCode | 'E_INTERNAL';
@@ -111,6 +133,8 @@ export interface ActivationsQuery {
 
 export const TrainRequest = new RequestType<TrainJob, RunView, JobErrorData>('latentLens/train');
 export const ApplyRequest = new RequestType<ApplyJob, RunView, JobErrorData>('latentLens/apply');
+/** The result's tokens hold the corpus's files (path, sha256, token range) and the files skipped, with why. */
+export const CorpusTrainRequest = new RequestType<CorpusJob, RunView, JobErrorData>('latentLens/trainCorpus');
 export const ReanalyzeRequest = new RequestType<ReanalyzeJob, AnalysisReport, JobErrorData>('latentLens/reanalyze');
 /** Activation of the latent on every token of the run, [T] (0 where it does not fire). */
 export const ActivationsRequest = new RequestType<ActivationsQuery, number[], JobErrorData>('latentLens/activations');

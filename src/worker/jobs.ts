@@ -1,5 +1,5 @@
 /**
- * What the worker does for each request: train (pipeline + analysis) or apply an SAE (apply + analysis), re-analyse a run with other
+ * What the worker does for each request: train on a document or a corpus (pipeline + analysis) or apply an SAE (apply + analysis), re-analyse a run with other
  * analysis settings, and read one latent's activations. Runs read from disk stay cached in the
  * process, as do the pipeline's model sessions.
  */
@@ -11,11 +11,12 @@ import type { AnalysisReport } from '../core/analysis/types';
 import { throwIfAborted, UserError } from '../core/errors';
 import { resolveModel } from '../core/model/download';
 import { applySae, type ApplyProgress } from '../core/apply';
+import { listCorpus } from '../core/corpus/list';
 import { runPipeline, type PipelineProgress } from '../core/pipeline';
 import { readRun, type RunContents } from '../core/run/runDir';
 import { tokenize } from '../core/tokenizer';
 import { checkTokenCount } from '../shared/inputCheck';
-import type { ActivationsQuery, AnalysisSettings, ApplyJob, LexiconChoice, ProgressEvent, ReanalyzeJob, RunView, TrainJob } from '../shared/protocol';
+import type { ActivationsQuery, AnalysisSettings, ApplyJob, CorpusJob, JobSettings, LexiconChoice, ProgressEvent, ReanalyzeJob, RunView, TrainJob } from '../shared/protocol';
 
 const CACHED_RUNS = 4;
 const runs = new Map<string, RunContents>(); // by run directory, least recently used first
@@ -49,20 +50,19 @@ function progressEvent(jobId: string, p: PipelineProgress | ApplyProgress): Prog
     ...('epoch' in p && p.epoch ? { epoch: p.epoch.epoch, epochs: p.epoch.epochs, loss: p.epoch.metrics.loss, etaMs: p.epoch.etaMs } : {}),
     bytesDone: p.download?.done,
     bytesTotal: p.download?.total || undefined,
-    ...('corpus' in p && p.corpus ? { corpus: { files: p.corpus.files, totalFiles: p.corpus.totalFiles, tokens: p.corpus.tokens, totalTokens: p.corpus.totalTokens } } : {}),
+    ...('corpus' in p && p.corpus ? { corpus: { files: p.corpus.files, totalFiles: p.corpus.totalFiles, tokens: p.corpus.tokens, totalTokens: p.corpus.totalTokens, path: p.corpus.path } } : {}),
   };
 }
 
 /**
- * What training and applying share: the token cap and the lexicon checked before any work, the model
+ * What every run shares: the lexicon checked before any work (the caller checks its input first), the model
  * resolved here, not by the pipeline, so that a failed download is an error the editor shows with
  * its settings (instead of the pipeline's fallback to a random-weight stand-in); then `make` writes
  * the run directory, which is analysed and returned. A cancel after the run directory was written
  * leaves nothing behind either.
  */
-async function runJob(job: TrainJob, signal: AbortSignal, progress: (p: ProgressEvent) => void, make: (modelDir: string) => Promise<unknown>): Promise<RunView> {
+async function runJob(job: { jobId: string; out: string; settings: JobSettings }, signal: AbortSignal, progress: (p: ProgressEvent) => void, make: (modelDir: string) => Promise<unknown>): Promise<RunView> {
   const { jobId, settings } = job;
-  checkTokenCount(tokenize(job.text).length, settings.maxTokens, job.label);
   const concept = conceptOf(settings.analysis.lexicon);
   try {
     progress({ jobId, phase: 'download', message: settings.modelDir ? `loading the model from ${settings.modelDir}` : 'loading GPT-2 Small' });
@@ -85,8 +85,9 @@ async function runJob(job: TrainJob, signal: AbortSignal, progress: (p: Progress
   }
 }
 
-export function runTrainJob(job: TrainJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
+export async function runTrainJob(job: TrainJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
   const { settings } = job;
+  checkTokenCount(tokenize(job.text).length, settings.maxTokens, job.label);
   return runJob(job, signal, progress, (modelDir) =>
     runPipeline({
       text: job.text,
@@ -104,7 +105,8 @@ export function runTrainJob(job: TrainJob, signal: AbortSignal, progress: (p: Pr
 }
 
 /** Applies the job's SAE (downloading it when needed) instead of training one. */
-export function runApplyJob(job: ApplyJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
+export async function runApplyJob(job: ApplyJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
+  checkTokenCount(tokenize(job.text).length, job.settings.maxTokens, job.label);
   return runJob(job, signal, progress, (modelDir) =>
     applySae({
       text: job.text,
@@ -114,6 +116,29 @@ export function runApplyJob(job: ApplyJob, signal: AbortSignal, progress: (p: Pr
       modelSpec: modelDir,
       out: job.out,
       threads: job.settings.threads,
+      signal,
+      onProgress: (p) => progress(progressEvent(job.jobId, p)),
+    }),
+  );
+}
+
+/**
+ * Trains one SAE on a corpus: lists its files (empty folders and globs matching nothing fail here,
+ * before any model work), then the pipeline reads them (skipping binary, oversized and empty files,
+ * refusing a corpus over limits.maxTokens), extracts them file by file into shards (reused when the
+ * same files were extracted before, e.g. by a cancelled run) and trains.
+ */
+export async function runCorpusJob(job: CorpusJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
+  const corpus = listCorpus(job.inputs, { include: job.include, exclude: job.exclude, names: job.globNames });
+  const { settings } = job;
+  return runJob(job, signal, progress, (modelDir) =>
+    runPipeline({
+      corpus: { ...corpus, limits: job.limits },
+      modelSpec: modelDir,
+      sae: settings.sae,
+      out: job.out,
+      engine: settings.engine,
+      threads: settings.threads,
       signal,
       onProgress: (p) => progress(progressEvent(job.jobId, p)),
     }),

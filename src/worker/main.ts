@@ -1,6 +1,6 @@
 /**
  * The worker process (dist/worker.js): forked by the extension host, it runs training jobs off the
- * host's thread (training, or applying an SAE of the field) and keeps models, ONNX sessions and run codes cached between jobs. Started as
+ * host's thread (training on a document or a corpus, or applying an SAE of the field) and keeps models, ONNX sessions and run codes cached between jobs. Started as
  * `worker.js <parent pid>`; exits when the parent goes away. The host stops it when idle.
  */
 import { ResponseError } from 'vscode-jsonrpc';
@@ -11,6 +11,7 @@ import {
   ApplyRequest,
   CancelNotification,
   CANCELLED_RPC_CODE,
+  CorpusTrainRequest,
   PARENT_PID_ENV,
   ProgressNotification,
   ReanalyzeRequest,
@@ -20,7 +21,7 @@ import {
   type ProgressEvent,
   type RunView,
 } from '../shared/protocol';
-import { latentActivations, reanalyzeRun, runApplyJob, runTrainJob } from './jobs';
+import { latentActivations, reanalyzeRun, runApplyJob, runCorpusJob, runTrainJob } from './jobs';
 import { watchParent } from './parentWatch';
 
 const INTERNAL_ERROR = -32603;
@@ -68,6 +69,7 @@ function main(): void {
     });
   conn.onRequest(TrainRequest, cancellable(runTrainJob));
   conn.onRequest(ApplyRequest, cancellable(runApplyJob));
+  conn.onRequest(CorpusTrainRequest, cancellable(runCorpusJob));
   conn.onNotification(CancelNotification, ({ jobId }) => running.get(jobId)?.abort());
   conn.onRequest(ReanalyzeRequest, (job) => answer(() => reanalyzeRun(job)));
   conn.onRequest(ActivationsRequest, (q) => answer(() => latentActivations(q)));
