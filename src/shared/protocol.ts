@@ -14,7 +14,7 @@ import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { AnalysisReport } from '../core/analysis/types';
 import type { ErrorCode } from '../core/errors';
 import type { CorpusLimits } from '../core/corpus/scan';
-import type { RunCfg, RunMetrics, RunTokens } from '../core/run/format';
+import type { RunCfg, RunFile, RunMetrics, RunTokens } from '../core/run/format';
 import type { SaeConfig } from '../core/sae/config';
 import type { SaeRequest } from '../core/sae/source';
 
@@ -91,6 +91,15 @@ export interface RunView {
   cfg: RunCfg;
   metrics: RunMetrics;
   analysis: AnalysisReport;
+  /** Set when the view shows one file of a corpus run (shared/corpusView.ts): tokens and per-token top latents are the run's rows of that file. */
+  corpusFile?: CorpusFileOfRun;
+}
+
+/** Which file of which corpus run a view shows. */
+export interface CorpusFileOfRun extends RunFile {
+  /** The corpus's root folder (tokens.json source) and its number of files. */
+  root: string;
+  files: number;
 }
 
 export type Phase = 'scan' | 'download' | 'tokenize' | 'extract' | 'train' | 'encode' | 'write' | 'analyze';
@@ -129,6 +138,8 @@ export interface ReanalyzeJob {
 export interface ActivationsQuery {
   runDir: string;
   latent: number;
+  /** Only these tokens of the run, [first, first + tokens) (the file a corpus run's view shows); default all. */
+  range?: { first: number; tokens: number };
 }
 
 export const TrainRequest = new RequestType<TrainJob, RunView, JobErrorData>('latentLens/train');
@@ -136,7 +147,7 @@ export const ApplyRequest = new RequestType<ApplyJob, RunView, JobErrorData>('la
 /** The result's tokens hold the corpus's files (path, sha256, token range) and the files skipped, with why. */
 export const CorpusTrainRequest = new RequestType<CorpusJob, RunView, JobErrorData>('latentLens/trainCorpus');
 export const ReanalyzeRequest = new RequestType<ReanalyzeJob, AnalysisReport, JobErrorData>('latentLens/reanalyze');
-/** Activation of the latent on every token of the run, [T] (0 where it does not fire). */
+/** Activation of the latent on every token of the run, [T] (or of the range, [range.tokens]; 0 where it does not fire). */
 export const ActivationsRequest = new RequestType<ActivationsQuery, number[], JobErrorData>('latentLens/activations');
 export const ProgressNotification = new NotificationType<ProgressEvent>('latentLens/progress');
 export const CancelNotification = new NotificationType<{ jobId: string }>('latentLens/cancel');

@@ -150,16 +150,20 @@ export function reanalyzeRun(job: ReanalyzeJob): AnalysisReport {
   return writeRunAnalysis(run, analysisOptions(job.analysis, conceptOf(job.analysis.lexicon))).report;
 }
 
-/** The latent's activation on every token of the run ([T], 0 where it does not fire). */
+/** The latent's activation on every token of the run ([T]) or of the query's range ([range.tokens]); 0 where it does not fire. */
 export function latentActivations(q: ActivationsQuery): number[] {
   const { codes, cfg } = openRun(q.runDir);
   const n = cfg.sae.d_sae;
   if (!Number.isInteger(q.latent) || q.latent < 0 || q.latent >= n) {
     throw new UserError(`there is no latent ${q.latent}: this run has ${n} latents, numbered 0 to ${n - 1}.`, 'E_LATENT');
   }
-  const out = new Array<number>(cfg.n_tokens).fill(0);
-  for (let t = 0; t < cfg.n_tokens; t++) {
-    for (let j = codes.rowPtr[t]; j < codes.rowPtr[t + 1]; j++) if (codes.index[j] === q.latent) out[t] = codes.value[j];
+  const { first, tokens } = q.range ?? { first: 0, tokens: cfg.n_tokens };
+  if (!(Number.isInteger(first) && Number.isInteger(tokens) && first >= 0 && tokens >= 0 && first + tokens <= cfg.n_tokens)) {
+    throw new UserError(`tokens ${first}–${first + tokens - 1} are not tokens of this run (it has ${cfg.n_tokens}); its tokens.json may have been replaced: train again.`, 'E_RUN');
+  }
+  const out = new Array<number>(tokens).fill(0);
+  for (let t = 0; t < tokens; t++) {
+    for (let j = codes.rowPtr[first + t]; j < codes.rowPtr[first + t + 1]; j++) if (codes.index[j] === q.latent) out[t] = codes.value[j];
   }
   return out;
 }

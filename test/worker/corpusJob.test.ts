@@ -12,7 +12,8 @@ import { ANALYSIS_FILE } from '../../src/core/analysis/types';
 import { textSha256 } from '../../src/core/corpus/text';
 import { makeTestModel } from '../../src/core/model/testModel';
 import { saeConfig } from '../../src/core/sae/config';
-import { CancelNotification, CANCELLED_RPC_CODE, CorpusTrainRequest, ProgressNotification, USER_ERROR_RPC_CODE, type CorpusJob, type JobErrorData, type ProgressEvent } from '../../src/shared/protocol';
+import { corpusFileView } from '../../src/shared/corpusView';
+import { ActivationsRequest, CancelNotification, CANCELLED_RPC_CODE, CorpusTrainRequest, ProgressNotification, USER_ERROR_RPC_CODE, type CorpusJob, type JobErrorData, type ProgressEvent } from '../../src/shared/protocol';
 
 const repo = path.join(__dirname, '..', '..');
 const TEXT = fs.readFileSync(path.join(repo, 'samples', 'palinka.md'), 'utf8');
@@ -110,6 +111,17 @@ test('a corpus job trains on the folder’s text files (globs, files.exclude) wi
   assert.ok(view.tokens.tokens.length > 10, 'settings.maxTokens, the one-document cap, does not apply');
   assert.equal(view.analysis.perToken.latents.length, view.tokens.tokens.length);
   assert.ok(fs.existsSync(path.join(job.out, ANALYSIS_FILE)));
+
+  // Opening sub/b.txt shows its tokens' latents from this run: the view of that file, and a latent's activations on it.
+  const b = corpusFileView(view, textSha256(TEXT.split('\n').reverse().join('\n')))!;
+  assert.equal(b.corpusFile!.path, 'sub/b.txt');
+  const latent = b.analysis.perToken.latents[0][0];
+  const all = await worker.conn.sendRequest(ActivationsRequest, { runDir: view.runDir, latent });
+  const part = await worker.conn.sendRequest(ActivationsRequest, { runDir: view.runDir, latent, range: { first: b.corpusFile!.first, tokens: b.corpusFile!.tokens } });
+  assert.deepEqual(part, all.slice(b.corpusFile!.first, b.corpusFile!.first + b.corpusFile!.tokens));
+  assert.ok(Math.abs(part[0] - b.analysis.perToken.values[0][0]) <= 1e-5 * part[0]);
+  const outside = await rejection(worker.conn.sendRequest(ActivationsRequest, { runDir: view.runDir, latent, range: { first: all.length - 1, tokens: 2 } }));
+  assert.equal(outside.data?.code, 'E_RUN');
 });
 
 test('cancelling a corpus job ends it as cancelled and leaves no run directory; the worker stays usable', async () => {
