@@ -19,7 +19,7 @@ import { memoryRows, type RowSource } from './sae/rows';
 import { trainRows, validateTrainOptions, type EngineChoice } from './sae/train';
 import { countTokens, type Token } from './tokenizer';
 
-export type Phase = 'scan' | 'download' | 'tokenize' | 'extract' | 'train' | 'write';
+export type Phase = 'scan' | 'download' | 'extract' | 'train' | 'write';
 
 export interface PipelineProgress {
   phase: Phase;
@@ -152,7 +152,8 @@ function scanInput(o: PipelineOptions): { scan: CorpusScan; read: (f: { abs: str
   }
   const text = o.text!;
   const source = o.source ?? 'text';
-  const scan = { files: [{ path: source, abs: source, sha256: textSha256(text), tokens: countTokens(text) }], skipped: [], tokens: countTokens(text) };
+  const tokens = countTokens(text);
+  const scan = { files: [{ path: source, abs: source, sha256: textSha256(text), tokens }], skipped: [], tokens };
   return { scan, read: () => ({ text }) };
 }
 

@@ -4,9 +4,10 @@ import { GraphBuilder } from '../onnx/builder';
 import { addNoCopyOutput, runInPlace } from '../ortInPlace';
 import { DeadLatents, type AuxkStep } from './deadLatents';
 import { totalVariance } from './metrics';
-import { buildKernels, MAX_PAGES, paddedWidth, selectScratchBytes } from './wasm/kernels';
+import { buildKernels, MAX_PAGES, paddedWidth, selectScratchBytes, type KernelName } from './wasm/kernels';
 import { KernelPool } from './wasm/pool';
-import { auxkOf, type SaeHyper, type StepResult } from './types';
+import { relaxedSimd } from './wasm/relaxedSimd';
+import { auxkOf, type SaeHyper, type SparseCodes, type StepResult } from './types';
 
 /**
  * The train step on the CPU: onnxruntime computes the dense pre-activations ReLU(X·W) (its GEMM is
@@ -14,15 +15,19 @@ import { auxkOf, type SaeHyper, type StepResult } from './types';
  * token's kept latents only. So a step costs, per token, 2·d·L for X·W, about L for the top-k
  * selection and 8·k·d for the decoder product, ∂loss/∂z and the two gradient products, plus 10·d·L
  * per step for Adam — no term grows with the batch. Tokens go through in chunks of CHUNK, which
- * bounds the [tokens, L] pre-activations and keeps a chunk's rows in cache; ∇W adds up over the
- * chunks and Adam runs once per step. The math is the train graph's (trainGraph.ts, the oracle of
- * the tests); only the order of float additions differs. The covariance term is not here (the
- * engine runs the graph when λc > 0).
+ * bounds the [tokens, L] pre-activations; ∇W adds up over the chunks and Adam runs once per step.
+ * Each chunk streams Wᵀ and ∇Wᵀ through the cores once and has onnxruntime pack Wᵀ once, so bigger
+ * chunks cost less per token until the chunk's rows leave the cache: 1024 tokens measured 6 % less
+ * CPU per token than 256, 512 and 2048 at workload S. The math is the train graph's (trainGraph.ts,
+ * the oracle of the tests); only the order of float additions differs, and whether multiply-adds
+ * are fused (relaxedSimd.ts). The covariance term is not here (the engine runs the graph when λc > 0).
  */
-export const CHUNK = 256;
+export const CHUNK = 1024;
 
 export interface KernelStep {
   step(x: Float32Array, n: number): Promise<StepResult>;
+  /** Top-k codes (rows by descending value, the lower latent first among equal values) and Σ‖x̂ − x‖² with the current W. */
+  encode(x: Float32Array, n: number): Promise<{ codes: SparseCodes; sse: number }>;
   /** Wᵀ [L, dIn] as onnxruntime reads it (refreshed after each step). */
   readonly wt: Float32Array;
   /** ∇Wᵀ [L, dIn] of the last step, when created with gradOutput. */
@@ -31,6 +36,8 @@ export interface KernelStep {
 }
 
 const align = (bytes: number) => Math.ceil(bytes / 64) * 64;
+/** Entries between the threads' spare entries: 16 × 4 bytes, one cache line. */
+const SPARE = 16;
 
 /** Adam's coefficients for step t + 1 in the stored form of trainGraph.ts (m holds lr·m̂, v holds v̂). */
 function adamCoefficients(h: SaeHyper, t: number) {
@@ -38,6 +45,31 @@ function adamCoefficients(h: SaeHyper, t: number) {
   const coef1 = (h.lr * (1 - h.beta1)) / bc(h.beta1, t + 1);
   const coef2 = (1 - h.beta2) / bc(h.beta2, t + 1);
   return { ratio1: (h.beta1 * bc(h.beta1, t)) / bc(h.beta1, t + 1), coef1, ratio2: (h.beta2 * bc(h.beta2, t)) / bc(h.beta2, t + 1), kappa: coef2 / (coef1 * coef1) };
+}
+
+/**
+ * Orders each row of codes (entries in latent order) by descending value, the lower latent first
+ * among equal values: one native numeric sort of float64 keys per row, value bits · L + (L − 1 − latent)
+ * (non-negative floats order like their bits; the key stays below 2^53 for L < 2^22, which any Wᵀ
+ * that fits the 4 GiB of WebAssembly memory has).
+ */
+function sortRowsByValue(codes: SparseCodes, L: number): void {
+  const { rowPtr, index, value } = codes;
+  const bits = new Uint32Array(value.buffer, value.byteOffset, value.length);
+  let keys = new Float64Array(0);
+  for (let t = 0; t + 1 < rowPtr.length; t++) {
+    const [from, to] = [rowPtr[t], rowPtr[t + 1]];
+    if (keys.length < to - from) keys = new Float64Array(to - from);
+    const row = keys.subarray(0, to - from);
+    for (let e = from; e < to; e++) row[e - from] = bits[e] * L + (L - 1 - index[e]);
+    row.sort();
+    for (let e = from; e < to; e++) {
+      const key = row[to - 1 - e];
+      const latent = L - 1 - (key % L);
+      index[e] = latent;
+      bits[e] = (key - (L - 1 - latent)) / L;
+    }
+  }
 }
 
 /** ReLU(x·W) from Wᵀ: the pre-activations [n, L]. */
@@ -51,7 +83,15 @@ function buildPreactGraph(d: number, L: number): Uint8Array {
   return g.toBytes(18);
 }
 
-export async function createKernelStep(h: SaeHyper, w0: Float32Array, threads: number | undefined, gradOutput: boolean): Promise<KernelStep> {
+export interface KernelStepOptions {
+  threads?: number;
+  /** Keep ∇Wᵀ of each step for lastGradient(). */
+  gradOutput?: boolean;
+  /** Fused multiply-adds (default: where the runtime has relaxed SIMD); false: separate multiply and add. */
+  fma?: boolean;
+}
+
+export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads, gradOutput = false, fma = relaxedSimd() }: KernelStepOptions): Promise<KernelStep> {
   const { dIn: d, nLatents: L, k } = h;
   const dp = paddedWidth(d);
   const rowBytes = 4 * dp;
@@ -73,6 +113,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, threads: n
     fired: region(L),
     touched: region(L),
     colPtr: region(4 * (L + 1)),
+    next: region(4), // the shared block counter of the kernels that split their work dynamically
     cursor: region(4 * L),
     scratch: Array.from({ length: nThreads }, () => region(selectScratchBytes(L))),
   };
@@ -89,10 +130,12 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, threads: n
       thr: two(),
       cnt: two(),
       rowPtr: [region(4 * (C + 1)), region(4 * (C + 1))] as const,
+      rowCursor: region(4 * C),
       absSum: two(),
       sse: region(8 * C), // main [C], then AuxK [C]
-      idx: [region(4 * capMain), region(4 * capAux)] as const,
-      val: [region(4 * capMain), region(4 * capAux)] as const,
+      // Past each capacity, a spare entry per thread (a cache line apart): where gather writes the lanes it does not keep.
+      idx: [region(4 * (capMain + SPARE * nThreads)), region(4 * (capAux + SPARE * nThreads))] as const,
+      val: [region(4 * (capMain + SPARE * nThreads)), region(4 * (capAux + SPARE * nThreads))] as const,
       colTok: region(4 * (capMain + capAux)),
       colVal: region(4 * (capMain + capAux)),
       end: top,
@@ -117,7 +160,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, threads: n
     }
   };
 
-  const pool = await KernelPool.create(new WebAssembly.Module(buildKernels({ dp, L })), memory, nThreads);
+  const pool = await KernelPool.create(new WebAssembly.Module(buildKernels({ dp, L, fma })), memory, nThreads);
   const session = await ort.InferenceSession.create(buildPreactGraph(d, L), {
     ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
     interOpNumThreads: 1,
@@ -129,39 +172,54 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, threads: n
   // Wᵀ into the memory (padded rows) and into onnxruntime's copy.
   const wtOrt = new Float32Array(L * d);
   for (let j = 0; j < L; j++) for (let i = 0; i < d; i++) wtOrt[j * d + i] = w0[i * L + j];
-  for (let j = 0; j < L; j++) f32.set(wtOrt.subarray(j * d, (j + 1) * d), R.wt / 4 + j * dp);
-  const syncWt = () => {
-    for (let j = 0; j < L; j++) wtOrt.set(f32.subarray(R.wt / 4 + j * dp, R.wt / 4 + j * dp + d), j * d);
+  /** Copies `rows` rows of d floats from `from` into padded rows of the memory at byte offset `at` (one copy when d = dp). */
+  const toPadded = (from: Float32Array, rows: number, at: number) => {
+    if (dp === d) f32.set(from.subarray(0, rows * d), at / 4);
+    else for (let j = 0; j < rows; j++) f32.set(from.subarray(j * d, (j + 1) * d), at / 4 + j * dp);
   };
+  /** Copies `rows` padded rows of the memory at byte offset `at` into `to` (rows of d floats). */
+  const fromPadded = (at: number, rows: number, to: Float32Array) => {
+    if (dp === d) to.set(f32.subarray(at / 4, at / 4 + rows * d));
+    else for (let j = 0; j < rows; j++) to.set(f32.subarray(at / 4 + j * dp, at / 4 + j * dp + d), j * d);
+  };
+  toPadded(wtOrt, L, R.wt);
 
   const rOrt = new Float32Array(C * L);
   const dead = new DeadLatents(h);
   const gradCopy = gradOutput ? new Float32Array(L * d) : new Float32Array(0);
   let t = 0;
 
+  /** Runs a kernel that takes its blocks of work from the shared counter on every thread; args(p) for thread p. */
+  const shared = (name: KernelName, args: (p: number) => number[]) => {
+    i32[R.next / 4] = 0;
+    pool.run(name, Array.from({ length: nThreads }, (_, p) => args(p)));
+  };
   /** Splits [0, n) into one contiguous range per thread. */
   const even = (n: number) => {
     const parts = Math.min(nThreads, Math.max(1, n));
     return Array.from({ length: parts }, (_, p) => [Math.floor((p * n) / parts), Math.floor(((p + 1) * n) / parts)]);
   };
-  /** Latent ranges of about equal work: a column's entries plus a fixed cost per latent. */
-  const byWork = () => {
-    const colPtr = i32.subarray(R.colPtr / 4, R.colPtr / 4 + L + 1);
-    const total = colPtr[L] + L;
-    const cuts = [0];
-    for (let p = 1, j = 0; p < nThreads; p++) {
-      while (j < L && colPtr[j] + j < (p * total) / nThreads) j++;
-      cuts.push(j);
+  /** Runs `work` on each chunk of x [n, d] after putting x and r = ReLU(x·W) (onnxruntime) into the kernels' memory. */
+  const chunks = async (x: Float32Array, n: number, work: (c0: number, c: number) => void) => {
+    for (let c0 = 0; c0 < n; c0 += C) {
+      const c = Math.min(C, n - c0);
+      const xc = x.subarray(c0 * d, (c0 + c) * d);
+      const r = rOrt.subarray(0, c * L);
+      await runInPlace(session, { x: new ort.Tensor('float32', xc, [c, d]), wt: new ort.Tensor('float32', wtOrt, [L, d]) }, { r: new ort.Tensor('float32', r, [c, L]) });
+      f32.set(r, lay.r / 4);
+      toPadded(xc, c, lay.x);
+      work(c0, c);
     }
-    cuts.push(L);
-    return cuts.slice(0, -1).map((c, p) => [c, cuts[p + 1]]);
   };
 
-  /** Top-k selection, codes and decoder residuals of chunk rows [0, c); returns the codes' entry counts. */
-  const forwardChunk = (c: number, aux: AuxkStep | undefined) => {
+  /**
+   * Top-k selection, codes and decoder residuals of chunk rows [0, c), and for a train step the
+   * codes by latent (columns) for the gradient; returns the codes' entry counts.
+   */
+  const forwardChunk = (c: number, aux: AuxkStep | undefined, train: boolean) => {
     const sets = aux ? ([[0, 0, k], [1, R.dead, aux.k]] as const) : ([[0, 0, k]] as const);
     for (const [s, mask, kk] of sets) {
-      pool.run('select', even(c).map(([a, b], p) => [lay.r, a, b, kk, mask, lay.thr[s], lay.cnt[s], R.scratch[p]]));
+      shared('select', (p) => [lay.r, R.next, c, kk, mask, lay.thr[s], lay.cnt[s], R.scratch[p]]);
     }
     const totals = [0, 0];
     for (const [s] of sets) {
@@ -179,10 +237,11 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, threads: n
       ensure(lay.end);
     }
     for (const [s, mask] of sets) {
-      pool.run('gather', even(c).map(([a, b]) => [lay.r, a, b, mask, lay.thr[s], lay.rowPtr[s], lay.idx[s], lay.val[s], lay.absSum[s]]));
+      const spare = s === 0 ? cap.main : cap.aux;
+      shared('gather', (p) => [lay.r, R.next, c, mask, lay.thr[s], lay.rowPtr[s], lay.idx[s], lay.val[s], lay.absSum[s], spare + SPARE * p]);
     }
-    pool.run('columns', [[c, aux ? c : 0, lay.rowPtr[0], lay.idx[0], lay.val[0], lay.rowPtr[1], lay.idx[1], lay.val[1], R.colPtr, R.cursor, lay.colTok, lay.colVal, R.fired, R.touched]]);
-    pool.run('decode', even(c).map(([a, b]) => [R.wt, a, b, c, R.colPtr, lay.colTok, lay.colVal, lay.x, lay.res, lay.sse, aux ? 1 : 0]));
+    if (train) pool.run('columns', [[c, aux ? c : 0, lay.rowPtr[0], lay.idx[0], lay.val[0], lay.rowPtr[1], lay.idx[1], lay.val[1], R.colPtr, R.cursor, lay.colTok, lay.colVal, R.fired, R.touched]]);
+    pool.run('decode', even(c).map(([a, b]) => [R.wt, a, b, c, lay.rowPtr[0], lay.idx[0], lay.val[0], lay.rowPtr[1], lay.idx[1], lay.val[1], lay.rowCursor, lay.x, lay.res, lay.sse, aux ? 1 : 0]));
     return totals;
   };
 
@@ -210,28 +269,21 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, threads: n
       let auxSse = 0;
       let absSum = 0;
       let nnz = 0;
-      for (let c0 = 0; c0 < n; c0 += C) {
-        const c = Math.min(C, n - c0);
-        const xc = x.subarray(c0 * d, (c0 + c) * d);
-        // onnxruntime: r = ReLU(x·W) for the chunk, copied into the kernels' memory.
-        const rOut = new ort.Tensor('float32', rOrt.subarray(0, c * L), [c, L]);
-        await runInPlace(session, { x: new ort.Tensor('float32', xc, [c, d]), wt: new ort.Tensor('float32', wtOrt, [L, d]) }, { r: rOut });
-        f32.set(rOrt.subarray(0, c * L), lay.r / 4);
-        for (let i = 0; i < c; i++) f32.set(xc.subarray(i * d, (i + 1) * d), lay.x / 4 + i * dp);
-        const [mainEntries] = forwardChunk(c, useAux ? aux : undefined);
+      await chunks(x, n, (_, c) => {
+        const [mainEntries] = forwardChunk(c, useAux ? aux : undefined, true);
         nnz += mainEntries;
         sse += sum(lay.sse, c);
         absSum += sum(lay.absSum[0], c);
         if (useAux) auxSse += sum(lay.sse + 4 * c, c);
-        pool.run('backward', byWork().map(([j0, j1]) => [R.wt, j0, j1, R.colPtr, lay.colTok, lay.colVal, lay.res, lay.x, c, cMain, cAux, l1Grad, R.grad]));
-      }
+        shared('backward', () => [R.wt, R.next, R.colPtr, lay.colTok, lay.colVal, lay.res, lay.x, c, cMain, cAux, l1Grad, R.grad]);
+      });
       if (gradOutput) {
-        for (let j = 0; j < L; j++) gradCopy.set(f32.subarray(R.grad / 4 + j * dp, R.grad / 4 + j * dp + d), j * d);
+        fromPadded(R.grad, L, gradCopy);
       }
       const ad = adamCoefficients(h, t);
-      pool.run('adam', even(L).map(([j0, j1]) => [R.wt, j0, j1, R.grad, R.m, R.v, R.touched, ad.ratio1, ad.coef1, ad.ratio2, ad.kappa, h.eps]));
+      shared('adam', () => [R.wt, R.next, R.grad, R.m, R.v, R.touched, ad.ratio1, ad.coef1, ad.ratio2, ad.kappa, h.eps]);
       t++;
-      syncWt();
+      fromPadded(R.wt, L, wtOrt);
       const fired = u8.slice(R.fired, R.fired + L);
       dead.update(fired, n);
       const mse = sse / (n * d);
@@ -240,6 +292,28 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, threads: n
       // Reported as float32, as the graph's statistics are.
       const f = Math.fround;
       return { loss: f(mse + h.l1 * l1 + a.coef * auxk), mse: f(mse), l1: f(l1), decor: 0, auxk: f(auxk), sse: f(sse), l0: f(nnz / n), fired };
+    },
+
+    async encode(x: Float32Array, n: number): Promise<{ codes: SparseCodes; sse: number }> {
+      const rowPtr = new Int32Array(n + 1);
+      const parts: { index: Int32Array; value: Float32Array }[] = [];
+      let sse = 0;
+      await chunks(x, n, (c0, c) => {
+        const [entries] = forwardChunk(c, undefined, false);
+        const ptr = i32.subarray(lay.rowPtr[0] / 4, lay.rowPtr[0] / 4 + c + 1);
+        for (let i = 1; i <= c; i++) rowPtr[c0 + i] = rowPtr[c0] + ptr[i];
+        parts.push({ index: i32.slice(lay.idx[0] / 4, lay.idx[0] / 4 + entries), value: f32.slice(lay.val[0] / 4, lay.val[0] / 4 + entries) });
+        sse += sum(lay.sse, c);
+      });
+      const codes: SparseCodes = { rowPtr, index: new Int32Array(rowPtr[n]), value: new Float32Array(rowPtr[n]) };
+      let at = 0;
+      for (const p of parts) {
+        codes.index.set(p.index, at);
+        codes.value.set(p.value, at);
+        at += p.index.length;
+      }
+      sortRowsByValue(codes, L);
+      return { codes, sse };
     },
 
     lastGradient(): Float32Array {

@@ -22,6 +22,8 @@ export interface OrtEngineOptions extends EngineOptions {
    * `graph`: the train graph always (the kernels' oracle in the tests).
    */
   step?: 'auto' | 'graph';
+  /** The kernels' multiply-adds fused (default: where the runtime has relaxed SIMD) or not (tests check both). */
+  fma?: boolean;
 }
 
 /** The ort engine, plus what tests need to look inside. */
@@ -42,15 +44,14 @@ function defaultBlocks(h: SaeHyper): number {
   return Math.max(1, Math.round(h.nLatents / 1024));
 }
 
-async function openEngineSessions(opts: OrtEngineOptions, train: Uint8Array | undefined, encode: Uint8Array) {
-  const models = train ? [train, encode] : [encode];
-  const { sessions, provider } = await openSessions(models, opts.provider ?? 'auto', {
+async function openEngineSessions(opts: OrtEngineOptions, train: Uint8Array, encode: Uint8Array) {
+  const { sessions, provider } = await openSessions([train, encode], opts.provider ?? 'auto', {
     ...(opts.threads === undefined ? {} : { intraOpNumThreads: opts.threads }),
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
   });
-  return { train: train ? sessions[0] : undefined, encode: sessions[models.length - 1], device: deviceText(provider, opts.threads) };
+  return { train: sessions[0], encode: sessions[1], device: deviceText(provider, opts.threads) };
 }
 
 const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
@@ -112,9 +113,7 @@ async function createKernelEngine(opts: OrtEngineOptions): Promise<OrtEngine> {
   const h = opts.hyper;
   const { dIn: d, nLatents: L } = h;
   if (opts.w0.length !== d * L) throw new Error(`w0 has ${opts.w0.length} values, expected dIn·nLatents = ${d * L}`);
-  const kernels = await createKernelStep(h, opts.w0, opts.threads, opts.gradOutput === true);
-  const { encode } = await openEngineSessions({ ...opts, provider: 'cpu' }, undefined, buildEncodeGraph(h, 1));
-  const wt = { [stateNames(0).wt]: f32(kernels.wt, [L, d]) };
+  const kernels = await createKernelStep(h, opts.w0, { threads: opts.threads, gradOutput: opts.gradOutput, fma: opts.fma });
   const transpose = (a: Float32Array) => {
     const w = new Float32Array(d * L);
     for (let j = 0; j < L; j++) for (let i = 0; i < d; i++) w[i * L + j] = a[j * d + i];
@@ -135,10 +134,9 @@ async function createKernelEngine(opts: OrtEngineOptions): Promise<OrtEngine> {
     },
     async encode(x: Float32Array, n: number) {
       checkBatch(h, x, n, 1);
-      return encodeChunks(encode, wt, x, n, d);
+      return kernels.encode(x, n);
     },
     async dispose() {
-      await encode.release();
       await kernels.dispose();
     },
   };
@@ -157,7 +155,7 @@ async function createGraphEngine(opts: OrtEngineOptions): Promise<OrtEngine> {
   const rows = blockRows(L, blocks);
   const offsets = rows.map((_, b) => rows.slice(0, b).reduce((a, c) => a + c, 0));
   const sessions = await openEngineSessions(opts, buildTrainGraph({ hyper: h, blocks, gradOutput: opts.gradOutput }), buildEncodeGraph(h, blocks));
-  const train = sessions.train!;
+  const train = sessions.train;
 
   // Wᵀ blocks from w0 [d, L]; moments start at zero. Each step writes the updated values over them:
   // `updated` holds the same tensors under the output names (trainGraph.ts says why that is safe).

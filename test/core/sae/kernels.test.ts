@@ -6,6 +6,7 @@ import { CHUNK } from '../../../src/core/sae/kernelEngine';
 import { createOrtEngine, type OrtEngine } from '../../../src/core/sae/ortEngine';
 import type { SaeHyper } from '../../../src/core/sae/types';
 import { buildKernels } from '../../../src/core/sae/wasm/kernels';
+import { relaxedSimd } from '../../../src/core/sae/wasm/relaxedSimd';
 
 /** The sparse WebAssembly kernels (the default CPU step) against the ONNX train graph, their oracle. */
 
@@ -23,27 +24,37 @@ function data(seed: number, n: number, d: number, L: number) {
 const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
+/** The kernels' variants: fused multiply-adds where the runtime has them, and separate multiply and add. */
+const FMA = relaxedSimd() ? [true, false] : [false];
+
 async function compare(h: SaeHyper, n: number, steps: number, seed: number, tweak?: (w0: Float32Array) => void) {
+  let sawAux = false;
+  for (const fma of FMA) sawAux = (await compareVariant(h, n, steps, seed, fma, tweak)).sawAux || sawAux;
+  return { sawAux };
+}
+
+async function compareVariant(h: SaeHyper, n: number, steps: number, seed: number, fma: boolean, tweak?: (w0: Float32Array) => void) {
   const { x, w0 } = data(seed, n, h.dIn, h.nLatents);
   tweak?.(w0);
   const engines: OrtEngine[] = [];
-  for (const step of ['auto', 'graph'] as const) engines.push(await createOrtEngine({ hyper: h, w0, threads: 2, provider: 'cpu', gradOutput: true, step }));
+  for (const step of ['auto', 'graph'] as const) engines.push(await createOrtEngine({ hyper: h, w0, threads: 2, provider: 'cpu', gradOutput: true, step, fma }));
   const [kernels, graph] = engines;
   let sawAux = false;
   for (let s = 1; s <= steps; s++) {
     const a = await kernels.step(x, n);
     const b = await graph.step(x, n);
+    const variant = fma ? 'fused multiply-add' : 'multiply and add';
     for (const key of ['loss', 'mse', 'l1', 'auxk', 'l0', 'sse'] as const) {
-      assert.ok(Math.abs(a[key] - b[key]) <= 1e-5 * Math.abs(b[key]), `step ${s} ${key}: kernels ${a[key]}, graph ${b[key]}`);
+      assert.ok(Math.abs(a[key] - b[key]) <= 1e-5 * Math.abs(b[key]), `step ${s} ${key} (${variant}): kernels ${a[key]}, graph ${b[key]}`);
     }
-    assert.deepEqual(a.fired, b.fired, `step ${s}: fired latents`);
+    assert.deepEqual(a.fired, b.fired, `step ${s} (${variant}): fired latents`);
     const ga = kernels.lastGradient();
     const gb = graph.lastGradient();
-    assert.ok(maxDiff(ga, gb) <= 1e-5 * maxAbs(gb), `step ${s}: max |∇W kernels − ∇W graph| = ${maxDiff(ga, gb)}, max |∇W| = ${maxAbs(gb)}`);
+    assert.ok(maxDiff(ga, gb) <= 1e-5 * maxAbs(gb), `step ${s} (${variant}): max |∇W kernels − ∇W graph| = ${maxDiff(ga, gb)}, max |∇W| = ${maxAbs(gb)}`);
     sawAux ||= b.auxk > 0;
     const wa = await kernels.weights();
     const wb = await graph.weights();
-    assert.ok(maxDiff(wa, wb) <= 1e-5 * maxAbs(wb), `step ${s}: max |W kernels − W graph| = ${maxDiff(wa, wb)}`);
+    assert.ok(maxDiff(wa, wb) <= 1e-5 * maxAbs(wb), `step ${s} (${variant}): max |W kernels − W graph| = ${maxDiff(wa, wb)}`);
   }
   for (const e of engines) await e.dispose();
   return { sawAux };
@@ -91,18 +102,26 @@ test('the kernels give bit-identical results on 1 and 2 threads', async () => {
   const h = hyper({ dIn: 32, nLatents: 128, k: 8, l1: 0.1, auxk: 1 / 32, deadTokens: 200 });
   const n = CHUNK + 100;
   const { x, w0 } = data(5, n, h.dIn, h.nLatents);
-  const run = async (threads: number) => {
-    const e = await createOrtEngine({ hyper: h, w0, threads, provider: 'cpu' });
+  const run = async (threads: number, fma: boolean) => {
+    const e = await createOrtEngine({ hyper: h, w0, threads, provider: 'cpu', fma });
     const losses: number[] = [];
     for (let s = 0; s < 4; s++) losses.push((await e.step(x, n)).loss);
     const w = await e.weights();
     await e.dispose();
     return { losses, w };
   };
-  const one = await run(1);
-  const two = await run(2);
-  assert.deepEqual(two.losses, one.losses);
-  assert.ok(Buffer.from(two.w.buffer).equals(Buffer.from(one.w.buffer)), 'weights differ between 1 and 2 threads');
+  for (const fma of FMA) {
+    const one = await run(1, fma);
+    const two = await run(2, fma);
+    assert.deepEqual(two.losses, one.losses, `fma ${fma}`);
+    assert.ok(Buffer.from(two.w.buffer).equals(Buffer.from(one.w.buffer)), `weights differ between 1 and 2 threads (fma ${fma})`);
+  }
+});
+
+test('relaxed SIMD is found where the runtime has it (Node 20 behind a flag this turns on, Node 22 and Electron built in)', () => {
+  const [major] = process.versions.node.split('.').map(Number);
+  if (major >= 20) assert.equal(relaxedSimd(), true);
+  assert.ok(WebAssembly.validate(buildKernels({ dp: 32, L: 100, fma: relaxedSimd() })));
 });
 
 test('where onnxruntime-node has its CUDA provider, training runs on CUDA (the train graph) and agrees with the CPU kernels', async (t) => {

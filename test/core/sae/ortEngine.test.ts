@@ -117,21 +117,23 @@ test('step statistics: l0, fired latents and the top-k prefilter agree with the 
   assert.ok(relErr(r.mse, mse) < 1e-5);
 });
 
-test('encode returns each token’s codes by descending value, equal to a JS top-k, in chunks', async () => {
+test('encode returns each token’s codes by descending value, equal to a JS top-k, in chunks (kernels and graph)', async () => {
   const n = 1100, d = 6, L = 40, k = 4; // more tokens than one encode chunk
   const h = hyper({ dIn: d, nLatents: L, k });
   const { x, w0 } = data(9, n, d, L);
-  const engine = await createOrtEngine({ hyper: h, w0, threads: 2, provider: 'cpu' });
-  const { codes, sse } = await engine.encode(x, n);
-  await engine.dispose();
   const ref = referenceObjective(w0, x, n, h);
-  assert.ok(relErr(sse, ref.sse) < 1e-5);
-  assert.equal(codes.rowPtr[n], codes.index.length);
-  for (let t = 0; t < n; t++) {
-    const want = [...Array(L).keys()].filter((j) => ref.z[t * L + j] > 0).sort((a, b) => ref.z[t * L + b] - ref.z[t * L + a] || a - b);
-    const got = Array.from(codes.index.subarray(codes.rowPtr[t], codes.rowPtr[t + 1]));
-    assert.deepEqual(got, want, `token ${t}`);
-    got.forEach((j, p) => assert.ok(relErr(codes.value[codes.rowPtr[t] + p], ref.z[t * L + j]) < 1e-5));
+  for (const step of ['auto', 'graph'] as const) {
+    const engine = await createOrtEngine({ hyper: h, w0, threads: 2, provider: 'cpu', step });
+    const { codes, sse } = await engine.encode(x, n);
+    await engine.dispose();
+    assert.ok(relErr(sse, ref.sse) < 1e-5, `${step}: sse ${sse}, reference ${ref.sse}`);
+    assert.equal(codes.rowPtr[n], codes.index.length);
+    for (let t = 0; t < n; t++) {
+      const want = [...Array(L).keys()].filter((j) => ref.z[t * L + j] > 0).sort((a, b) => ref.z[t * L + b] - ref.z[t * L + a] || a - b);
+      const got = Array.from(codes.index.subarray(codes.rowPtr[t], codes.rowPtr[t + 1]));
+      assert.deepEqual(got, want, `${step}: token ${t}`);
+      got.forEach((j, p) => assert.ok(relErr(codes.value[codes.rowPtr[t] + p], ref.z[t * L + j]) < 1e-5));
+    }
   }
 });
 
@@ -146,12 +148,14 @@ test('values tied with the k-th largest are all kept, in training and in encode'
   let refNnz = 0;
   for (const v of ref.z) if (v > 0) refNnz++;
   assert.ok(refNnz > n * k, 'the data has no tie at the k-th value; pick another seed');
-  const engine = await createOrtEngine({ hyper: h, w0, threads: 1, provider: 'cpu' });
-  const { codes } = await engine.encode(x, n);
-  const r = await engine.step(x, n);
-  await engine.dispose();
-  assert.equal(codes.index.length, refNnz);
-  assert.equal(r.l0, Math.fround(refNnz / n));
+  for (const step of ['auto', 'graph'] as const) {
+    const engine = await createOrtEngine({ hyper: h, w0, threads: 1, provider: 'cpu', step });
+    const { codes } = await engine.encode(x, n);
+    const r = await engine.step(x, n);
+    await engine.dispose();
+    assert.equal(codes.index.length, refNnz, step);
+    assert.equal(r.l0, Math.fround(refNnz / n), step);
+  }
 });
 
 test('a forced CUDA provider that cannot load is a clear error', async (t) => {

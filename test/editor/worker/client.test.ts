@@ -117,7 +117,7 @@ test('a job streams progress and returns the run; the worker then answers activa
     assert.equal(started.replaced, false);
     const view = await started.done;
     const phases = [...new Set(events.map((e) => e.phase))];
-    assert.deepEqual(phases, ['download', 'tokenize', 'extract', 'train', 'write', 'analyze']);
+    assert.deepEqual(phases, ['download', 'extract', 'train', 'write', 'analyze']);
     const epochs = events.filter((e) => e.phase === 'train' && e.epoch !== undefined);
     assert.deepEqual(epochs.map((e) => e.epoch), [1, 2, 3]);
     assert.ok(epochs.every((e) => e.epochs === 3 && Number.isFinite(e.loss) && e.etaMs !== undefined));

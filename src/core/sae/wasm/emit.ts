@@ -84,7 +84,6 @@ export const i32 = {
   add: bin(0x6a),
   sub: bin(0x6b),
   mul: bin(0x6c),
-  divU: bin(0x6e),
   and: bin(0x71),
   or: bin(0x72),
   shl: bin(0x74),
@@ -102,6 +101,8 @@ export const i32 = {
   load8: (addr: Code, offset = 0): Code => cat(addr, [0x2d], memarg(0, offset)),
   store8: (addr: Code, v: Code, offset = 0): Code => cat(addr, v, [0x3a], memarg(0, offset)),
   fromF32Bits: un(0xbc),
+  /** Atomically adds v to the i32 at addr (4-byte aligned); the value before. */
+  atomicAdd: (addr: Code, v: Code): Code => cat(addr, v, [0xfe, 0x1e], memarg(2, 0)),
   select: (a: Code, b: Code, cond: Code): Code => cat(a, b, cond, [0x1b]),
 };
 
@@ -135,17 +136,25 @@ export const v4 = {
   splat: vun(0x13),
   zero: (): Code => cat(simd(0x0c), new Array(16).fill(0)),
   lane: (v: Code, lane: number): Code => cat(v, simd(0x1f), [lane]),
+  /** Lane `lane` of a v128 read as i32x4 (the float's bits). */
+  laneBits: (v: Code, lane: number): Code => cat(v, simd(0x1b), [lane]),
+  splatI32: vun(0x11),
   add: vbin(0xe4),
   sub: vbin(0xe5),
   mul: vbin(0xe6),
   div: vbin(0xe7),
   sqrt: vun(0xe3),
-  max: vbin(0xe9),
+  /** b > a ? b : a — one instruction, unlike f32x4.max with its NaN and −0 rules (for values known to be ordinary). */
+  pmax: vbin(0xeb),
+  /** b < a ? b : a. */
+  pmin: vbin(0xea),
   ge: vbin(0x46),
   gt: vbin(0x44),
   and: vbin(0x4e),
   /** One bit per 32-bit lane: bit i set where lane i's top bit is (a true comparison). */
   bitmask: vun(0xa4),
+  /** a·b + c, fused or not as the hardware does it (relaxed SIMD's f32x4.relaxed_madd). */
+  relaxedMadd: (a: Code, b: Code, c: Code): Code => cat(a, b, c, simd(0x105)),
 };
 
 export const drop = (v: Code): Code => cat(v, [0x1a]);

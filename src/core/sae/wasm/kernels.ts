@@ -1,22 +1,25 @@
-import { buildModule, f32, FnBuilder, forRange, get, i32, seq, set, v4, when, whileLoop, type Code, type Local } from './emit';
+import { buildModule, f32, FnBuilder, forRange, get, i32, seq, set, tee, v4, when, whileLoop, type Code, type Local } from './emit';
 
 /**
  * The sparse parts of the SAE train step as WebAssembly (SIMD) kernels over one shared memory:
- * everything except the dense pre-activation product X·W, which onnxruntime computes (sparseStep.ts
+ * everything except the dense pre-activation product X·W, which onnxruntime computes (kernelEngine.ts
  * drives them). Per token only its kept latents take part, so the decoder product, ∂loss/∂z and
  * both gradient products cost k·d per token whatever the batch. Rows of Wᵀ, the Adam moments, x and
  * residuals are stored with a padded width `dp` (a multiple of 32, zero-padded), so every row loop
  * is whole 8-lane-group SIMD steps; the padding stays zero through training.
  *
- * All pointers are byte offsets into the memory; a token range [t0, t1) or latent range [j0, j1)
- * lets two threads split a call. Sums are written per token (or per latent) and added up by the caller
- * in a fixed order, so results do not depend on how the work was split.
+ * All pointers are byte offsets into the memory. Threads split a call by a token range [t0, t1)
+ * (decode) or by taking blocks of tokens or latents from a shared counter (sharedBlocks). Sums are
+ * written per token (or per latent) and added up by the caller in a fixed order, so results do not
+ * depend on how the work was split.
  */
 export interface KernelSizes {
   /** Padded row width (dIn rounded up to a multiple of 32). */
   dp: number;
   /** Latents (row length of the pre-activations). */
   L: number;
+  /** Multiply-adds as relaxed SIMD's f32x4.relaxed_madd (fused where the hardware has FMA). */
+  fma?: boolean;
 }
 
 /** Bytes of per-thread scratch that `select` needs (histogram + two candidate lists). */
@@ -29,22 +32,37 @@ export const MAX_PAGES = 65536;
 
 const addr = (base: Local, index: Code, bytes: number): Code => i32.add(get(base), i32.mul(index, i32.c(bytes)));
 
+/**
+ * `body` for each index i of [0, end), taken in blocks of `size` from the shared i32 counter at byte
+ * address `next` (the caller zeroes it before the threads start): a thread that starts late or is
+ * slowed down takes fewer blocks. What an index computes does not depend on which thread takes it.
+ */
+function sharedBlocks(next: Local, end: Code, size: number, lo: Local, hi: Local, i: Local, body: Code): Code {
+  return whileLoop(
+    i32.ltS(tee(lo, i32.atomicAdd(get(next), i32.c(size))), end),
+    seq(set(hi, i32.add(get(lo), i32.c(size))), when(i32.gtU(get(hi), end), set(hi, end)), forRange(i, get(lo), get(hi), 1, body)),
+  );
+}
+
 /** A v128's four f32 lanes combined by op (f32.add: their sum; f32.max: their maximum). */
 const lanes = (v: Local, op: (a: Code, b: Code) => Code) => op(op(v4.lane(get(v), 0), v4.lane(get(v), 1)), op(v4.lane(get(v), 2), v4.lane(get(v), 3)));
 
 /**
- * select(r, t0, t1, k, mask, thr, cnt, scratch): for each token row of r [·, L] (values ≥ 0), the
+ * select(r, next, n, k, mask, thr, cnt, scratch): for each token row of r [n, L] (values ≥ 0), the
  * k-th largest of v_j = r_j·mask_j counting equal values separately (thr[t], f32) and how many v_j
  * are kept by the top-k rule, v_j ≥ thr and v_j > 0 (cnt[t], i32); mask = 0 means no mask.
- * Exact: first a lower bound of the k-th largest, the smallest of the maxima of k disjoint groups
- * of values (k distinct values are ≥ it), with SIMD; only values ≥ it become candidates; then radix
+ * Exact: first a lower bound of the k-th largest, the smallest of the maxima of at least k disjoint
+ * groups of values (k distinct values are ≥ it), by lanes of v128s taken at a stride so that a
+ * group's maximum is one pseudo-max per v128; only values ≥ it become candidates; then radix
  * select on the candidates' float bits (non-negative floats order like their bit patterns): 2048
  * buckets on bits 30…20, and the boundary bucket's keys ranked on bits 19…10, then 9…0.
  */
 function selectKernel({ L }: KernelSizes) {
   const fn = new FnBuilder('select', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [r, t0, t1, k, mask, thr, cnt, scratch] = fn.params;
+  const [r, next, n, k, mask, thr, cnt, scratch] = fn.params;
   const t = fn.local('i32');
+  const t0 = fn.local('i32');
+  const t1 = fn.local('i32');
   const j = fn.local('i32');
   const q = fn.local('i32');
   const row = fn.local('i32');
@@ -104,32 +122,41 @@ function selectKernel({ L }: KernelSizes) {
   const body = seq(
     set(cand, i32.add(get(scratch), i32.c(4 * 2048))),
     set(cand2, i32.add(get(cand), i32.c(4 * L))),
-    // Groups of floor(L / k) values rounded down to whole v128s; no bound when that is under 4.
-    set(gsize, i32.mul(i32.and(i32.divU(i32.c(L), get(k)), i32.c(~3)), i32.c(4))),
-    forRange(
+    // The lower bound's groups: lane l of the v128s g, g + G, g + 2G, … for g < G = ⌈k/4⌉ (bytes gsize = 16·G),
+    // at least k non-empty groups when the row has G whole v128s; their maxima are kept in cand2.
+    set(gsize, i32.mul(i32.shrU(i32.add(get(k), i32.c(3)), i32.c(2)), i32.c(16))),
+    when(i32.gtU(get(gsize), i32.c(4 * L4)), set(gsize, i32.c(0))),
+    sharedBlocks(
+      next,
+      get(n),
+      SELECT_BLOCK,
+      t0,
+      t1,
       t,
-      get(t0),
-      get(t1),
-      1,
       seq(
         set(row, addr(r, get(t), 4 * L)),
         set(lb, f32.c(0)),
         when(
           get(gsize),
           seq(
-            set(lb, f32.c(Infinity)),
+            forRange(q, i32.c(0), get(gsize), 16, v4.store(i32.add(get(cand2), get(q)), v4.zero())),
+            set(q, i32.c(0)),
             forRange(
               j,
               i32.c(0),
-              i32.mul(get(k), i32.shrU(get(gsize), i32.c(2))),
-              0,
+              i32.c(L4),
+              4,
               seq(
-                set(gm, v4.zero()),
-                set(q, i32.add(get(j), i32.shrU(get(gsize), i32.c(2)))),
-                whileLoop(i32.ltS(get(j), get(q)), seq(valuesAt(get(j)), set(gm, v4.max(get(gm), get(vv))), set(j, i32.add(get(j), i32.c(4))))),
-                set(lb, f32.min(get(lb), lanes(gm, f32.max))),
+                valuesAt(get(j)),
+                set(b, i32.add(get(cand2), get(q))),
+                v4.store(get(b), v4.pmax(v4.load(get(b)), get(vv))),
+                set(q, i32.add(get(q), i32.c(16))),
+                set(q, i32.select(i32.c(0), get(q), i32.eq(get(q), get(gsize)))),
               ),
             ),
+            set(gm, v4.load(get(cand2))),
+            forRange(q, i32.c(16), get(gsize), 16, set(gm, v4.pmin(get(gm), v4.load(i32.add(get(cand2), get(q)))))),
+            set(lb, lanes(gm, f32.min)),
           ),
         ),
         set(lbv, v4.splat(get(lb))),
@@ -142,7 +169,8 @@ function selectKernel({ L }: KernelSizes) {
           seq(
             valuesAt(get(j)),
             set(bits, v4.bitmask(v4.ge(get(vv), get(lbv)))),
-            ...[0, 1, 2, 3].map((lane) => append(cand, m, keyOf(v4.lane(get(vv), lane)), i32.and(i32.shrU(get(bits), i32.c(lane)), i32.c(1)))),
+            set(vv, v4.and(get(vv), v4.splatI32(i32.c(0x7fffffff)))), // −0 → 0
+            ...[0, 1, 2, 3].map((lane) => append(cand, m, v4.laneBits(get(vv), lane), i32.and(i32.shrU(get(bits), i32.c(lane)), i32.c(1)))),
           ),
         ),
         forRange(j, i32.c(L4), i32.c(L), 1, append(cand, m, keyOf(scalarAt(get(j))), f32.ge(scalarAt(get(j)), get(lb)))),
@@ -175,18 +203,23 @@ function selectKernel({ L }: KernelSizes) {
 }
 
 /**
- * gather(r, t0, t1, mask, thr, rowPtr, idx, val, absSum): writes each token's kept latents
+ * gather(r, next, n, mask, thr, rowPtr, idx, val, absSum, spare): writes each token's kept latents
  * (v_j = r_j·mask_j ≥ thr[t] and > 0; mask = 0: no mask) in latent order from entry rowPtr[t] on:
  * idx (i32) and val (f32); absSum[t] = Σ of the kept values.
  */
 function gatherKernel({ L }: KernelSizes) {
-  const fn = new FnBuilder('gather', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [r, t0, t1, mask, thr, rowPtr, idx, val, absSum] = fn.params;
+  const fn = new FnBuilder('gather', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [r, next, n, mask, thr, rowPtr, idx, val, absSum, spare] = fn.params;
   const t = fn.local('i32');
+  const t0 = fn.local('i32');
+  const t1 = fn.local('i32');
   const j = fn.local('i32');
   const row = fn.local('i32');
   const p = fn.local('i32');
+  const p0 = fn.local('i32');
+  const at = fn.local('i32');
   const bits = fn.local('i32');
+  const hits = fn.local('i32');
   const th = fn.local('f32');
   const v = fn.local('f32');
   const sum = fn.local('f32');
@@ -194,25 +227,22 @@ function gatherKernel({ L }: KernelSizes) {
   const vv = fn.local('v128');
   const L4 = L - (L % 4);
 
-  const keepOne = (jj: Code) =>
-    seq(
-      set(v, f32.mul(f32.load(addr(row, jj, 4)), f32.select(f32.load(addr(mask, jj, 4)), f32.c(1), get(mask)))),
-      when(
-        i32.and(f32.ge(get(v), get(th)), f32.gt(get(v), f32.c(0))),
-        seq(i32.store(addr(idx, get(p), 4), jj), f32.store(addr(val, get(p), 4), get(v)), set(sum, f32.add(get(sum), get(v))), set(p, i32.add(get(p), i32.c(1)))),
-      ),
-    );
-  const body = forRange(
+  /** Writes entry (jj, value) at p and moves p on when `keep` is 1, else writes it at `spare`: no branch. */
+  const append = (jj: Code, value: Code, keep: Code) =>
+    seq(set(bits, keep), set(at, i32.select(get(p), get(spare), get(bits))), i32.store(addr(idx, get(at), 4), jj), f32.store(addr(val, get(at), 4), value), set(p, i32.add(get(p), get(bits))));
+  const body = sharedBlocks(
+    next,
+    get(n),
+    GATHER_BLOCK,
+    t0,
+    t1,
     t,
-    get(t0),
-    get(t1),
-    1,
     seq(
       set(row, addr(r, get(t), 4 * L)),
       set(th, f32.load(addr(thr, get(t), 4))),
       set(thv, v4.splat(get(th))),
-      set(p, i32.load(addr(rowPtr, get(t), 4))),
-      set(sum, f32.c(0)),
+      set(p0, i32.load(addr(rowPtr, get(t), 4))),
+      set(p, get(p0)),
       forRange(
         j,
         i32.c(0),
@@ -220,11 +250,23 @@ function gatherKernel({ L }: KernelSizes) {
         4,
         seq(
           when(get(mask), set(vv, v4.mul(v4.load(addr(row, get(j), 4)), v4.load(addr(mask, get(j), 4)))), set(vv, v4.load(addr(row, get(j), 4)))),
-          set(bits, v4.bitmask(v4.and(v4.ge(get(vv), get(thv)), v4.gt(get(vv), v4.zero())))),
-          when(i32.ne(get(bits), i32.c(0)), seq(...[0, 1, 2, 3].map((lane) => keepOne(i32.add(get(j), i32.c(lane)))))),
+          set(hits, v4.bitmask(v4.and(v4.ge(get(vv), get(thv)), v4.gt(get(vv), v4.zero())))),
+          ...[0, 1, 2, 3].map((lane) => append(i32.add(get(j), i32.c(lane)), v4.lane(get(vv), lane), i32.and(i32.shrU(get(hits), i32.c(lane)), i32.c(1)))),
         ),
       ),
-      forRange(j, i32.c(L4), i32.c(L), 1, keepOne(get(j))),
+      forRange(
+        j,
+        i32.c(L4),
+        i32.c(L),
+        1,
+        seq(
+          set(v, f32.mul(f32.load(addr(row, get(j), 4)), f32.select(f32.load(addr(mask, get(j), 4)), f32.c(1), get(mask)))),
+          append(get(j), get(v), i32.and(f32.ge(get(v), get(th)), f32.gt(get(v), f32.c(0)))),
+        ),
+      ),
+      // Σ of the kept values in latent order.
+      set(sum, f32.c(0)),
+      forRange(j, get(p0), get(p), 1, set(sum, f32.add(get(sum), f32.load(addr(val, get(j), 4))))),
       f32.store(addr(absSum, get(t), 4), get(sum)),
     ),
   );
@@ -233,31 +275,58 @@ function gatherKernel({ L }: KernelSizes) {
 
 /** v128 lanes-groups per unrolled row step: 8 × 4 floats = 32, the padding unit. */
 const GROUP = 8;
+/**
+ * v128 accumulators of the decoder's register tile. V8 loads a step's TILE values before it adds
+ * them, and x64 gives it 15 vector registers: 7 sums + 7 values + the multiplier fit, 8 spill.
+ */
+const TILE = 7;
+/** Latents per block of the decoder: 256 rows of Wᵀ (768 KB at d 768) stay in a core's L2 cache. */
+const DECODE_BLOCK = 256;
+
+/** Tokens or latents a thread takes at a time from the shared counter (sharedBlocks). */
+const SELECT_BLOCK = 8;
+const GATHER_BLOCK = 16;
+const BACKWARD_BLOCK = 32;
+const ADAM_BLOCK = 64;
+
+/** a·b + c: fused where the runtime has relaxed SIMD (relaxedSimd.ts), else a multiply and an add. */
+const multiplyAdd = (fma: boolean | undefined) => (a: Code, b: Code, c: Code): Code => (fma ? v4.relaxedMadd(a, b, c) : v4.add(c, v4.mul(a, b)));
 
 /**
- * decode(wt, t0, t1, c, colPtr, colTok, colVal, x, res, sse, aux): the residuals of tokens [t0, t1)
- * of a chunk of c tokens, from its entries by latent (columns):
+ * decode(wt, t0, t1, c, rowPtr, idx, val, auxPtr, auxIdx, auxVal, cursor, x, res, sse, aux): the
+ * residuals of tokens [t0, t1) of a chunk of c tokens, from their entries by token (rows, latents in order):
  *   res[t] = x̂_t − x_t,  x̂_t = Σ_j z_tj·Wᵀ_j;   with aux ≠ 0 also res[c + t] = ê_t − e_t = ê_t + res[t],
- *   ê_t = Σ_j a_tj·Wᵀ_j (the AuxK code, column tokens c + t); sse[t] = ‖res[t]‖², sse[c + t] = ‖res[c + t]‖².
- * Latent by latent, so each Wᵀ row is read once per chunk while the chunk's residual rows stay in
- * cache; a token's terms are still added in latent order, as a token-by-token loop would.
+ *   ê_t = Σ_j a_tj·Wᵀ_j (the AuxK code's rows); sse[t] = ‖res[t]‖², sse[c + t] = ‖res[c + t]‖².
+ * Latents go in blocks of DECODE_BLOCK, so a block's rows of Wᵀ stay in cache while every token
+ * takes its entries from it; a token's sum is built TILE floats at a time in registers, its terms
+ * added in latent order (−x_t first), as a plain loop over its entries would. `cursor` is c ints of scratch.
  */
-function decodeKernel({ dp, L }: KernelSizes) {
-  const fn = new FnBuilder('decode', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [wt, t0, t1, c, colPtr, colTok, colVal, x, res, sse, aux] = fn.params;
+function decodeKernel({ dp, L, fma }: KernelSizes) {
+  const fn = new FnBuilder('decode', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [wt, t0, t1, c, rowPtr, idx, val, auxPtr, auxIdx, auxVal, cursor, x, res, sse, aux] = fn.params;
   const t = fn.local('i32');
-  const j = fn.local('i32');
   const i = fn.local('i32');
   const e = fn.local('i32');
-  const tok = fn.local('i32');
-  const local = fn.local('i32');
-  const w = fn.local('i32');
+  const e0 = fn.local('i32');
+  const e1 = fn.local('i32');
+  const eEnd = fn.local('i32');
+  const jb = fn.local('i32');
+  const jEnd = fn.local('i32');
   const o = fn.local('i32');
   const b = fn.local('i32');
+  const w = fn.local('i32');
   const s = fn.local('v128');
   const sq = fn.local('v128');
   const ov = fn.local('v128');
+  const acc = Array.from({ length: TILE }, () => fn.local('v128'));
   const rowBytes = 4 * dp;
+  // Byte ranges of the row's tiles: whole tiles of TILE v128s, then one narrower tile for the rest.
+  const whole = Math.floor(dp / 4 / TILE) * TILE * 16;
+  const tiles = [
+    { from: 0, to: whole, width: TILE },
+    { from: whole, to: rowBytes, width: (rowBytes - whole) / 16 },
+  ].filter((tile) => tile.to > tile.from);
+  const madd = multiplyAdd(fma);
   const groups = (f: (g: number) => Code) => forRange(i, i32.c(0), i32.c(rowBytes), 16 * GROUP, seq(...Array.from({ length: GROUP }, (_, g) => f(g))));
   const tokens = (f: Code) => forRange(t, get(t0), get(t1), 1, f);
   const rowSse = (row: Code, at: Code) =>
@@ -266,6 +335,59 @@ function decodeKernel({ dp, L }: KernelSizes) {
       set(sq, v4.zero()),
       groups((g) => seq(set(ov, v4.load(i32.add(get(o), get(i)), 16 * g)), set(sq, v4.add(get(sq), v4.mul(get(ov), get(ov)))))),
       f32.store(at, lanes(sq, f32.add)),
+    );
+  /** Adds Σ_j v_tj·Wᵀ_j to rows out + t·rowBytes for the entries (ptr, ix, vals) of each token, block by block. */
+  const accumulate = (ptr: Local, ix: Local, vals: Local, out: Code) =>
+    seq(
+      tokens(i32.store(addr(cursor, get(t), 4), i32.load(addr(ptr, get(t), 4)))),
+      forRange(
+        jb,
+        i32.c(0),
+        i32.c(L),
+        DECODE_BLOCK,
+        seq(
+          set(jEnd, i32.add(get(jb), i32.c(DECODE_BLOCK))),
+          tokens(
+            seq(
+              set(e0, i32.load(addr(cursor, get(t), 4))),
+              set(eEnd, i32.load(addr(ptr, get(t), 4), 4)),
+              set(e1, get(e0)),
+              whileLoop(i32.and(i32.ltS(get(e1), get(eEnd)), i32.ltS(i32.load(addr(ix, get(e1), 4)), get(jEnd))), set(e1, i32.add(get(e1), i32.c(1)))),
+              i32.store(addr(cursor, get(t), 4), get(e1)),
+              when(
+                i32.ltS(get(e0), get(e1)),
+                seq(
+                  set(o, i32.add(out, i32.mul(get(t), i32.c(rowBytes)))),
+                  ...tiles.map(({ from, to, width }) =>
+                    forRange(
+                      i,
+                      i32.c(from),
+                      i32.c(to),
+                      16 * width,
+                      seq(
+                        set(b, i32.add(get(o), get(i))),
+                        ...acc.slice(0, width).map((a, g) => set(a, v4.load(get(b), 16 * g))),
+                        forRange(
+                          e,
+                          get(e0),
+                          get(e1),
+                          1,
+                          seq(
+                            set(w, i32.add(addr(wt, i32.load(addr(ix, get(e), 4)), rowBytes), get(i))),
+                            set(s, v4.splat(f32.load(addr(vals, get(e), 4)))),
+                            ...acc.slice(0, width).map((a, g) => set(a, madd(get(s), v4.load(get(w), 16 * g), get(a)))),
+                          ),
+                        ),
+                        ...acc.slice(0, width).map((a, g) => v4.store(get(b), get(a), 16 * g)),
+                      ),
+                    ),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ),
+      ),
     );
   const body = seq(
     tokens(
@@ -276,36 +398,8 @@ function decodeKernel({ dp, L }: KernelSizes) {
         when(get(aux), seq(set(o, addr(res, i32.add(get(t), get(c)), rowBytes)), groups((g) => v4.store(i32.add(get(o), get(i)), v4.zero(), 16 * g)))),
       ),
     ),
-    forRange(
-      j,
-      i32.c(0),
-      i32.c(L),
-      1,
-      seq(
-        set(w, addr(wt, get(j), rowBytes)),
-        forRange(
-          e,
-          i32.load(addr(colPtr, get(j), 4)),
-          i32.load(addr(colPtr, get(j), 4), 4),
-          1,
-          seq(
-            set(tok, i32.load(addr(colTok, get(e), 4))),
-            set(local, i32.sub(get(tok), i32.select(get(c), i32.c(0), i32.geS(get(tok), get(c))))),
-            when(
-              i32.and(i32.geS(get(local), get(t0)), i32.ltS(get(local), get(t1))),
-              seq(
-                set(s, v4.splat(f32.load(addr(colVal, get(e), 4)))),
-                set(o, addr(res, get(tok), rowBytes)),
-                groups((g) => {
-                  const at = i32.add(get(o), get(i));
-                  return v4.store(at, v4.add(v4.load(at, 16 * g), v4.mul(get(s), v4.load(i32.add(get(w), get(i)), 16 * g))), 16 * g);
-                }),
-              ),
-            ),
-          ),
-        ),
-      ),
-    ),
+    accumulate(rowPtr, idx, val, get(res)),
+    when(get(aux), accumulate(auxPtr, auxIdx, auxVal, addr(res, get(c), rowBytes))),
     tokens(
       seq(
         when(
@@ -394,17 +488,21 @@ function columnsKernel({ L }: KernelSizes) {
 }
 
 /**
- * backward(wt, j0, j1, colPtr, colTok, colVal, res, x, n, cMain, cAux, l1Grad, grad): for latent j,
+ * backward(wt, next, colPtr, colTok, colVal, res, x, n, cMain, cAux, l1Grad, grad): for each latent j,
  * each entry (token t', value z) of its column adds to ∇Wᵀ_j (grad rows, accumulated):
  *   ρ = c·res[t'],  δ = ρ·Wᵀ_j + l1Grad (main entries only),  ∇Wᵀ_j += z·ρ + δ·x[t]
  * with c = cMain, t = t' for main entries (t' < n) and c = cAux, t = t' − n for AuxK entries: the
  * decoder part z·∂loss/∂x̂ and the encoder part (∂loss/∂z)·x of the tied weights. Entries go four
- * at a time (one pass over Wᵀ_j for four dot products, one read-modify-write of ∇Wᵀ_j for four updates).
+ * at a time: one pass over Wᵀ_j for four dot products (two partial sums each, so eight independent
+ * chains keep the multipliers busy), then one read-modify-write of ∇Wᵀ_j adding the eight terms in
+ * entry order.
  */
-function backwardKernel({ dp }: KernelSizes) {
-  const fn = new FnBuilder('backward', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'i32']);
-  const [wt, j0, j1, colPtr, colTok, colVal, res, x, n, cMain, cAux, l1Grad, grad] = fn.params;
+function backwardKernel({ dp, L, fma }: KernelSizes) {
+  const fn = new FnBuilder('backward', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'i32']);
+  const [wt, next, colPtr, colTok, colVal, res, x, n, cMain, cAux, l1Grad, grad] = fn.params;
   const j = fn.local('i32');
+  const j0 = fn.local('i32');
+  const j1 = fn.local('i32');
   const e = fn.local('i32');
   const e1 = fn.local('i32');
   const i = fn.local('i32');
@@ -413,7 +511,9 @@ function backwardKernel({ dp }: KernelSizes) {
   const wv = fn.local('v128');
   const gv = fn.local('v128');
   const rowBytes = 4 * dp;
-  const B = 4;
+  const madd = multiplyAdd(fma);
+  const B = 4; // entries per pass
+  const G = 4; // v128 groups per unrolled step
   const lane = Array.from({ length: B }, () => ({
     tok: fn.local('i32'),
     aux: fn.local('i32'),
@@ -428,8 +528,8 @@ function backwardKernel({ dp }: KernelSizes) {
   /** The entries e … e + size − 1 of the current column. */
   const entries = (size: number) => {
     const ls = lane.slice(0, size);
-    const G2 = 4; // 16-byte groups per unrolled step
-    const unrolled = (f: (g: number) => Code) => forRange(i, i32.c(0), i32.c(rowBytes), 16 * G2, seq(...Array.from({ length: G2 }, (_, g) => f(g))));
+    const unrolled = (f: (g: number) => Code) => forRange(i, i32.c(0), i32.c(rowBytes), 16 * G, seq(...Array.from({ length: G }, (_, g) => f(g))));
+    const load = (base: Local, g: number) => v4.load(i32.add(get(base), get(i)), 16 * g);
     return seq(
       ...ls.map((l, b) =>
         seq(
@@ -442,12 +542,7 @@ function backwardKernel({ dp }: KernelSizes) {
           set(l.acc[1], v4.zero()),
         ),
       ),
-      unrolled((g) =>
-        seq(
-          set(wv, v4.load(i32.add(get(w), get(i)), 16 * g)),
-          ...ls.map((l) => set(l.acc[g % 2], v4.add(get(l.acc[g % 2]), v4.mul(get(wv), v4.load(i32.add(get(l.rr), get(i)), 16 * g))))),
-        ),
-      ),
+      unrolled((g) => seq(set(wv, load(w, g)), ...ls.map((l) => set(l.acc[g % 2], madd(get(wv), load(l.rr, g), get(l.acc[g % 2])))))),
       ...ls.map((l, b) =>
         seq(
           set(l.dz, v4.splat(f32.add(f32.mul(get(l.c), f32.add(lanes(l.acc[0], f32.add), lanes(l.acc[1], f32.add))), f32.select(f32.c(0), get(l1Grad), get(l.aux))))),
@@ -456,17 +551,22 @@ function backwardKernel({ dp }: KernelSizes) {
       ),
       unrolled((g) => {
         const at = i32.add(get(gr), get(i));
-        const terms = ls.map((l) => v4.add(v4.mul(get(l.a), v4.load(i32.add(get(l.rr), get(i)), 16 * g)), v4.mul(get(l.dz), v4.load(i32.add(get(l.xr), get(i)), 16 * g))));
-        return seq(set(gv, terms.reduce((acc, t) => v4.add(acc, t))), v4.store(at, v4.add(v4.load(at, 16 * g), get(gv)), 16 * g));
+        return seq(
+          set(gv, v4.load(at, 16 * g)),
+          ...ls.map((l) => seq(set(gv, madd(get(l.a), load(l.rr, g), get(gv))), set(gv, madd(get(l.dz), load(l.xr, g), get(gv))))),
+          v4.store(at, get(gv), 16 * g),
+        );
       }),
       set(e, i32.add(get(e), i32.c(size))),
     );
   };
-  const body = forRange(
+  const body = sharedBlocks(
+    next,
+    i32.c(L),
+    BACKWARD_BLOCK,
+    j0,
+    j1,
     j,
-    get(j0),
-    get(j1),
-    1,
     seq(
       set(w, addr(wt, get(j), rowBytes)),
       set(gr, addr(grad, get(j), rowBytes)),
@@ -480,15 +580,17 @@ function backwardKernel({ dp }: KernelSizes) {
 }
 
 /**
- * adam(wt, j0, j1, grad, m, v, touched, ratio1, coef1, ratio2, kappa, eps): the Adam step of rows
- * [j0, j1) in the stored form of trainGraph.ts (m holds lr·m̂, v holds v̂):
+ * adam(wt, next, grad, m, v, touched, ratio1, coef1, ratio2, kappa, eps): the Adam step of every row
+ * in the stored form of trainGraph.ts (m holds lr·m̂, v holds v̂):
  *   gs = coef1·∇,  m ← ratio1·m + gs,  v ← ratio2·v + kappa·gs²,  Wᵀ ← Wᵀ − m/(√v + ε).
  * Rows with touched[j] = 0 (u8) have ∇ = 0 and their grad row is not read; touched rows' grad is reset to 0.
  */
-function adamKernel({ dp }: KernelSizes) {
-  const fn = new FnBuilder('adam', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'f32', 'f32']);
-  const [wt, j0, j1, grad, m, v, touched, ratio1, coef1, ratio2, kappa, eps] = fn.params;
+function adamKernel({ dp, L }: KernelSizes) {
+  const fn = new FnBuilder('adam', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'f32', 'f32']);
+  const [wt, next, grad, m, v, touched, ratio1, coef1, ratio2, kappa, eps] = fn.params;
   const j = fn.local('i32');
+  const j0 = fn.local('i32');
+  const j1 = fn.local('i32');
   const i = fn.local('i32');
   const off = fn.local('i32');
   const end = fn.local('i32');
@@ -516,11 +618,13 @@ function adamKernel({ dp }: KernelSizes) {
     set(r2, v4.splat(get(ratio2))),
     set(kp, v4.splat(get(kappa))),
     set(ep, v4.splat(get(eps))),
-    forRange(
+    sharedBlocks(
+      next,
+      i32.c(L),
+      ADAM_BLOCK,
+      j0,
+      j1,
       j,
-      get(j0),
-      get(j1),
-      1,
       seq(
         set(off, i32.mul(get(j), i32.c(rowBytes))),
         set(end, i32.add(get(off), i32.c(rowBytes))),
