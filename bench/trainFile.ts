@@ -12,11 +12,12 @@ import { tokenize } from '../src/core/tokenizer';
 /**
  * One long file end to end, as `latent-lens train FILE --epochs 100` does it (seed preset:
  * blocks.6.hook_mlp_out, 6144 latents, k 384, full batch; then the analysis and the causal
- * evidence), on the random GPT-2-Small-shaped model (.cache/bench-gpt2-small) and the first 11,243
+ * evidence with --evidence), on the random GPT-2-Small-shaped model (.cache/bench-gpt2-small) and the first 11,243
  * tokens of a long English licence text (node_modules/typed-rest-client/ThirdPartyNotice.txt, the
  * text of bench:train's sweep), cut at a line end. Prints each phase's time, the wall time and the
  * peak RSS. Target (issue 12): ≤ 2 min on 2 cores with 100 epochs; the issue measured 8 min 25 s
- * and 1.7 GB before the kernels. `--epochs N`, `--threads N` (default 100, 2).
+ * and 1.7 GB before the kernels, without the causal evidence, which came later. `--epochs N`, `--threads N`
+ * (default 100, 2); `--evidence` adds the causal evidence (minutes: ≈ tokens × 33 GPT-2 passes).
  */
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -64,14 +65,14 @@ async function main() {
   const run = readRun(out);
   const analysed = writeRunAnalysis(run, {});
   const a1 = performance.now();
-  await writeRunEvidence(run, analysed.report, { threads: THREADS });
+  if (args.includes('--evidence')) await writeRunEvidence(run, analysed.report, { threads: THREADS });
   const wall = performance.now() - t0;
   const m = r.metrics;
   console.log(`extraction  ${s(r.extract!.ms)} on ${r.extract!.provider}`);
   console.log(`training    ${s(m.total_ms)}: ${m.schedule.epochs} epochs, ${(m.ms_per_epoch / 1000).toFixed(2)} s per epoch, ${((1000 * m.total_ms) / m.schedule.tokens).toFixed(1)} µs per token-step; ${m.engine} on ${m.device}; ${m.batching}`);
   console.log(`            final FVE ${m.final.fve.toFixed(4)}, L0 ${m.final.l0.toFixed(1)}, dead ${(100 * m.final.dead_fraction).toFixed(1)} %`);
   console.log(`pipeline    ${s(trained - t0)} (load, extract, train, encode, write)`);
-  console.log(`analysis    ${s(a1 - trained)}; causal evidence ${s(performance.now() - a1)}`);
+  console.log(`analysis    ${s(a1 - trained)}${args.includes('--evidence') ? `; causal evidence ${s(performance.now() - a1)}` : ''}`);
   console.log(`wall        ${s(wall)} in all`);
   console.log(`RSS         peak per phase: ${[...peak].map(([ph, b]) => `${ph} ${gb(b)}`).join(', ')}; process peak ${gb(process.resourceUsage().maxRSS * 1024)}`);
   console.log('target      ≤ 2 min on 2 cores with 100 epochs (issue 12; 8 min 25 s, 1.7 GB before)');

@@ -14,6 +14,7 @@ import { analysisSettings } from './settings/jobSettings';
 import type { LatentBrowser, LatentBrowserHost } from './browser/api';
 import type { BrowserState, LexiconChoice, RunView } from '../shared/protocol';
 import { RunCache } from './runCache';
+import type { CorpusRuns } from './corpus/corpusRuns';
 import { runFacts } from '../shared/runFacts';
 import type { Edit } from './document/spanShift';
 import { RunStatusBar } from './status/statusBar';
@@ -47,6 +48,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
   constructor(
     readonly client: WorkerClient,
     readonly cache: RunCache,
+    readonly corpora: CorpusRuns,
     readonly log: vscode.LogOutputChannel,
   ) {
     this.subscriptions.push(
@@ -110,10 +112,20 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     this.runEnded(uri, r);
   }
 
+  /** A corpus run finished: every open document that is one of its files shows it (a document's own run stays). */
+  showCorpusRun(): void {
+    for (const doc of vscode.workspace.textDocuments) {
+      if (this.states.get(doc.uri.toString())?.view.corpusFile) this.states.delete(doc.uri.toString());
+      this.restore(doc);
+    }
+  }
+
+  /** The document's own cached run, else the file's view of a corpus run that has this text. */
   private restore(doc: vscode.TextDocument): void {
     const uri = doc.uri.toString();
     if (this.states.has(uri) || doc.uri.scheme === 'output') return;
-    const hit = this.cache.lookup(uri, doc.getText());
+    const text = doc.getText();
+    const hit = this.cache.lookup(uri, text) ?? this.corpora.lookup(text);
     if (!hit) return;
     try {
       this.states.set(uri, newDocState(uri, hit.view));
@@ -229,13 +241,19 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     }
   }
 
+  /** The latent on every token the view shows (a corpus run's file: that file's tokens). */
+  private latentValues(view: RunView, latent: number): Promise<number[]> {
+    const f = view.corpusFile;
+    return this.client.activations({ runDir: view.runDir, latent, range: f && { first: f.first, tokens: f.tokens } });
+  }
+
   async highlight(latent: number | null, uri?: string): Promise<void> {
     const s = this.target(uri);
     if (latent === null) {
       this.states.set(s.uri, { ...s, highlight: undefined });
     } else {
       this.checkLatent(s, latent);
-      const values = await this.client.activations({ runDir: s.view.runDir, latent });
+      const values = await this.latentValues(s.view, latent);
       const now = this.states.get(s.uri);
       if (!now || now.view !== s.view) return; // retrained or closed meanwhile
       this.states.set(s.uri, { ...now, highlight: { latent, values } });
@@ -254,7 +272,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     const s = this.target();
     this.checkLatent(s, latent);
     if (s.highlight?.latent === latent) return s.highlight.values; // fetched a moment ago by highlight()
-    return this.client.activations({ runDir: s.view.runDir, latent });
+    return this.latentValues(s.view, latent);
   }
 
   async changeLexicon(lexicon: LexiconChoice): Promise<void> {

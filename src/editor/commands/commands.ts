@@ -6,6 +6,7 @@ import { COMMANDS, type CommandName } from './ids';
 import { parseLatentArg } from './latentArg';
 import { applySaeToFile } from './applySae';
 import { trainOnFile } from './trainOnFile';
+import { trainOnFolder } from './trainOnFolder';
 
 async function askLatent(): Promise<number | undefined> {
   const input = await vscode.window.showInputBox({
@@ -24,6 +25,7 @@ export function registerCommands(lens: Lens): vscode.Disposable[] {
   };
   const handlers: Record<CommandName, (arg?: unknown) => Promise<void> | void> = {
     trainOnFile: (uri) => trainOnFile(lens, uri),
+    trainOnFolder: (uri) => trainOnFolder(lens, uri),
     applySae: (uri) => applySaeToFile(lens, uri),
     cancelRun: async () => {
       const uri = vscode.window.activeTextEditor?.document.uri.toString();

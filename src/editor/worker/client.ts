@@ -14,12 +14,14 @@ import {
   ApplyRequest,
   CancelNotification,
   CANCELLED_RPC_CODE,
+  CorpusTrainRequest,
   PARENT_PID_ENV,
   ProgressNotification,
   ReanalyzeRequest,
   TrainRequest,
   type ActivationsQuery,
   type ApplyJob,
+  type CorpusJob,
   type JobErrorCode,
   type JobErrorData,
   type ProgressEvent,
@@ -136,7 +138,12 @@ export class WorkerClient {
     return this.start(key, ApplyRequest, job, onProgress);
   }
 
-  private async start<J extends TrainJob>(key: string, type: RequestType<J, RunView, JobErrorData>, job: Omit<J, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob> {
+  /** Starts training on a corpus, like `train` (`key`: the corpus's folder). */
+  trainCorpus(key: string, job: Omit<CorpusJob, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob> {
+    return this.start(key, CorpusTrainRequest, job, onProgress);
+  }
+
+  private async start<J extends { jobId: string }>(key: string, type: RequestType<J, RunView, JobErrorData>, job: Omit<J, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob> {
     const previous = this.byKey.get(key);
     if (previous) await this.cancel(previous, { keepWorker: true });
     const jobId = randomUUID();
