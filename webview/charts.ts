@@ -6,7 +6,7 @@
 import type { Chart as ChartClass, ChartConfiguration } from 'chart.js' with { 'resolution-mode': 'import' };
 import type { DensityHistogram } from '../src/core/analysis/density';
 import type { RunMetrics } from '../src/core/run/format';
-import { fmt } from './render';
+import { fmt } from './parts';
 
 /** Theme colours, read from VS Code's CSS variables by main.ts. */
 export interface ChartColors {

@@ -1,7 +1,9 @@
 /**
  * The latent browser's page: keeps the host's BrowserState and its own UI state (selection, folded
- * sections, the custom word list, kept across re-creation with setState), renders them with render.ts
- * and turns clicks into WebviewToHost messages. It says `ready` once listening; the host posts only then.
+ * and expanded sections, the custom word list, kept across re-creation with setState), renders them
+ * with render.ts and turns clicks into WebviewToHost messages. It says `ready` once listening; the
+ * host posts only then. A render never moves what the user is looking at: the latent row at the top
+ * of the view (or the one just clicked) stays where it was on the screen.
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-collapsible/index.js';
@@ -12,14 +14,17 @@ import '@vscode-elements/elements/dist/vscode-textarea/index.js';
 import './style.css';
 import type { BrowserState, HostToWebview, WebviewToHost } from '../src/shared/protocol';
 import { densityChartConfig, draw, lossChartConfig, type ChartColors } from './charts';
-import { lexiconModeOf, renderDetail, renderEmpty, renderLexicon, renderLists, renderNotices, renderStatus, renderSummary, type Action, type LexiconMode, type PanelView } from './render';
+import type { Action } from './parts';
+import { detailPlacement, lexiconModeOf, renderDetail, renderEmpty, renderLegend, renderLexicon, renderLists, renderNotices, renderStatus, renderSummary, type LexiconMode, type PanelView } from './render';
 import { h, mount, type VNode } from './vnode';
 
 /** What survives the view being destroyed and created again (webview state). */
 interface Saved {
   runDir?: string;
   selected: number | null;
+  selectedIn?: string | null;
   collapsed: string[];
+  expanded?: string[];
   customTerms: string;
 }
 
@@ -30,20 +35,24 @@ const saved: Saved = vscode.getState() ?? { selected: null, collapsed: [], custo
 
 let state: BrowserState | undefined;
 let selected: number | null = null;
+let selectedIn: string | null = null;
 let detail: number[] | null = null;
 let busy: string | null = null;
 let error: string | null = null;
 let lexiconMode: LexiconMode = 'gazetteer';
 let collapsed = saved.collapsed;
+let expanded = saved.expanded ?? [];
 let customTerms = saved.customTerms;
 /** Inputs of the last lexicon and chart renders: those are redrawn only when these change (typing, canvas). */
 let lexiconKey = '';
 let chartsKey = '';
-/** The detail was asked for by a click or a reveal: bring it into view once it has rendered (again when its heatmap arrives). */
+/** A reveal (from the hover): bring the detail into view once it has rendered (again when its activations arrive). */
 let scrollToDetail = false;
+/** The row just clicked: it stays where it was on the screen through the render that opens its detail. */
+let clicked: { latent: number; list: string } | null = null;
 
 function save(): void {
-  vscode.setState({ runDir: state?.run?.runDir, selected, collapsed, customTerms });
+  vscode.setState({ runDir: state?.run?.runDir, selected, selectedIn, collapsed, expanded, customTerms });
 }
 
 function post(m: WebviewToHost): void {
@@ -58,6 +67,7 @@ const parts = {
   notices: document.createElement('div'),
   detail: document.createElement('div'),
   summary: document.createElement('div'),
+  legend: document.createElement('div'),
   lexicon: document.createElement('div'),
   lists: document.createElement('div'),
   charts: document.createElement('div'),
@@ -86,7 +96,42 @@ function put(el: HTMLElement, nodes: VNode | VNode[] | null): void {
 }
 
 function view(s: BrowserState): PanelView {
-  return { state: s, selected, detail, busy, error, collapsed, lexiconMode, customTerms };
+  return { state: s, selected, selectedIn, detail, busy, error, collapsed, expanded, lexiconMode, customTerms };
+}
+
+/** The row to keep in place through a render: the one just clicked, else the first one on screen. */
+function anchorRow(): { el: HTMLElement; top: number } | null {
+  const rows = Array.from(document.querySelectorAll<HTMLElement>('[data-testid="latent-row"]'));
+  const el = clicked ? rows.find((r) => r.dataset.latent === String(clicked!.latent) && r.dataset.list === clicked!.list) : rows.find((r) => r.getBoundingClientRect().bottom > parts.status.getBoundingClientRect().bottom);
+  return el ? { el, top: el.getBoundingClientRect().top } : null;
+}
+
+/** Resolves once every section (a Lit element, which renders its shadow DOM a microtask later) has rendered. */
+function sectionsRendered(): Promise<unknown> {
+  return Promise.all(Array.from(document.querySelectorAll('vscode-collapsible'), (e) => (e as HTMLElement & { updateComplete?: Promise<unknown> }).updateComplete));
+}
+
+let renders = 0;
+
+/**
+ * Renders, then scrolls so that the anchor row is where it was on the screen (a section above it
+ * grew, shrank or closed). The new sections have no height until Lit renders them, a microtask later:
+ * meanwhile the page keeps its height, else the browser would clamp the scroll position to the top.
+ */
+function renderInPlace(): void {
+  const anchor = anchorRow();
+  const key = anchor && { latent: anchor.el.dataset.latent, list: anchor.el.dataset.list };
+  app.style.minHeight = `${app.getBoundingClientRect().height}px`;
+  render();
+  const mine = ++renders;
+  void sectionsRendered().then(() => {
+    if (mine !== renders) return; // a later render takes over
+    app.style.minHeight = '';
+    const again = key && Array.from(document.querySelectorAll<HTMLElement>('[data-testid="latent-row"]')).find((r) => r.dataset.latent === key.latent && r.dataset.list === key.list);
+    if (again && anchor) window.scrollBy(0, again.getBoundingClientRect().top - anchor.top);
+    if (scrollToDetail) document.querySelector('[data-testid="latent-detail"]')?.scrollIntoView({ block: 'nearest' });
+    if (detail !== null) scrollToDetail = false;
+  });
 }
 
 function chartColors(): ChartColors {
@@ -109,16 +154,15 @@ function render(): void {
   const run = s.run;
   if (!run) {
     put(parts.detail, renderEmpty());
-    for (const el of [parts.summary, parts.lexicon, parts.lists]) put(el, null);
+    for (const el of [parts.summary, parts.legend, parts.lexicon, parts.lists]) put(el, null);
     parts.charts.hidden = true;
     lexiconKey = chartsKey = '';
     return;
   }
   const v = view(s);
-  put(parts.detail, renderDetail(run, v));
-  if (scrollToDetail) parts.detail.scrollIntoView({ block: 'start' });
-  if (detail !== null) scrollToDetail = false;
+  put(parts.detail, detailPlacement(run, v) === null ? renderDetail(run, v) : null);
   put(parts.summary, renderSummary(run, s.doc, v));
+  put(parts.legend, renderLegend(run, v));
   put(parts.lists, renderLists(run, v));
   const lk = JSON.stringify([run.runDir, run.analysis.created, s.lexicon, lexiconMode, busy]);
   if (lk !== lexiconKey) {
@@ -138,13 +182,16 @@ function render(): void {
 
 // ---------------------------------------------------------------- selection
 
-function select(latent: number | null, how: 'click' | 'reveal' | 'restore'): void {
+/** Selects a latent (null: closes the detail); `list` is the list whose row was clicked. */
+function select(latent: number | null, how: 'click' | 'reveal' | 'restore', list: string | null = null): void {
   selected = latent;
+  selectedIn = list;
   detail = null;
   collapsed = collapsed.filter((k) => k !== 'detail');
-  scrollToDetail = latent !== null;
+  scrollToDetail = how === 'reveal' && latent !== null;
+  clicked = how === 'click' && latent !== null && list !== null ? { latent, list } : null;
   save();
-  render();
+  renderInPlace();
   if (latent === null) return;
   if (how === 'click') post({ type: 'selectLatent', latent });
   if (how === 'restore') post({ type: 'loadDetail', latent });
@@ -158,12 +205,12 @@ function onState(next: BrowserState): void {
   if (prev?.run?.runDir !== runDir) {
     // A new run (or none): its latents are other latents. A re-created view gets its selection back.
     const restore = prev === undefined && runDir !== undefined && saved.runDir === runDir && saved.selected !== null && saved.selected < next.run!.cfg.sae.d_sae;
-    if (restore) return select(saved.selected, 'restore');
+    if (restore) return select(saved.selected, 'restore', saved.selectedIn ?? null);
     selected = null;
     detail = null;
     save();
   }
-  render();
+  renderInPlace();
 }
 
 // ---------------------------------------------------------------- events
@@ -178,18 +225,18 @@ window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
     case 'latentDetail':
       if (m.latent !== selected) return; // an answer to an earlier click
       detail = m.activations;
-      return render();
+      return renderInPlace();
     case 'busy':
       busy = m.message;
       if (busy !== null) error = null;
-      return render();
+      return renderInPlace();
     case 'error':
       error = m.message;
-      return render();
+      return renderInPlace();
   }
 });
 
-function act(action: Action): void {
+function act(action: Action, el: HTMLElement): void {
   switch (action) {
     case 'train':
       return post({ type: 'train' });
@@ -204,7 +251,21 @@ function act(action: Action): void {
       return post({ type: 'customLexicon', terms: customTerms });
     case 'dismiss-error':
       error = null;
-      return render();
+      return renderInPlace();
+    case 'show-all':
+      if (el.dataset.list) expanded = [...expanded.filter((k) => k !== el.dataset.list), el.dataset.list];
+      save();
+      return renderInPlace();
+    case 'latent-evidence':
+      return selected === null ? undefined : post({ type: 'latentEvidence', latent: selected });
+    case 'check-stability':
+      return post({ type: 'checkStability' });
+    case 'cancel-evidence':
+      return post({ type: 'cancelWork', work: 'evidence' });
+    case 'cancel-latentEvidence':
+      return post({ type: 'cancelWork', work: 'latentEvidence' });
+    case 'cancel-stability':
+      return post({ type: 'cancelWork', work: 'stability' });
   }
 }
 
@@ -215,18 +276,26 @@ function rowOf(target: EventTarget | null): HTMLElement | null {
 app.addEventListener('click', (e) => {
   const actionEl = e.target instanceof Element ? e.target.closest<HTMLElement>('[data-action]') : null;
   if (actionEl) {
-    if (!actionEl.hasAttribute('disabled')) act(actionEl.dataset.action as Action);
+    if (!actionEl.hasAttribute('disabled')) act(actionEl.dataset.action as Action, actionEl);
     return;
   }
   const row = rowOf(e.target);
-  if (row) select(Number(row.dataset.latent), 'click');
+  if (row) toggle(row);
 });
+
+/** A click on a row opens its detail under it, or closes the detail it already shows. */
+function toggle(row: HTMLElement): void {
+  const latent = Number(row.dataset.latent);
+  const list = row.dataset.list ?? null;
+  if (selected === latent && selectedIn === list) select(null, 'click');
+  else select(latent, 'click', list);
+}
 
 app.addEventListener('keydown', (e) => {
   const row = rowOf(e.target);
   if (row && (e.key === 'Enter' || e.key === ' ')) {
     e.preventDefault();
-    select(Number(row.dataset.latent), 'click');
+    toggle(row);
   }
 });
 
@@ -237,7 +306,7 @@ app.addEventListener('change', (e) => {
   const mode = el.value as LexiconMode;
   lexiconMode = mode;
   if (mode !== 'custom' && state && state.lexicon.kind !== mode) post({ type: 'changeLexicon', lexicon: { kind: mode } });
-  render();
+  renderInPlace();
 }, true);
 
 /** Keeps what is typed in the custom word list (read from the element: not every input event leaves its shadow DOM). */
@@ -259,9 +328,11 @@ app.addEventListener('vsc-collapsible-toggle', (e) => {
   const remember = key.startsWith('open:') ? open : !open;
   collapsed = remember ? [...collapsed.filter((k) => k !== key), key] : collapsed.filter((k) => k !== key);
   save();
+  // A detail that was in this section moves (to the top, or back into it): render again.
+  if (selected !== null && state?.run) renderInPlace();
 }, true);
 
 // A theme change repaints the CSS variables; the charts read their colours once, so redraw them.
-new MutationObserver(() => render()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+new MutationObserver(() => renderInPlace()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
 post({ type: 'ready' });

@@ -1,15 +1,20 @@
 /**
  * What the latent browser shows, as VNode trees (vnode.ts) built from the host's BrowserState and the
  * panel's own UI state. Pure: no DOM, no messages; main.ts mounts the result and wires the events
- * through the data-action / data-latent attributes set here. data-testid values are the e2e tests' hooks.
+ * through the data-action / data-latent / data-list attributes set here. data-testid values are the
+ * e2e tests' hooks. A latent's detail (detail.ts) opens in place, under the row that opened it, so
+ * the list keeps its scroll position; a latent no visible row shows opens at the top.
  */
-import { denseHeat, heatIntensity, heatmap } from '../src/core/analysis/heatmap';
+import type { StabilityReport } from '../src/core/analysis/stability';
 import type { ListedLatent, ReportMessage } from '../src/core/analysis/types';
 import { saeKindText, saeOriginText } from '../src/core/run/describe';
-import type { RunToken } from '../src/core/run/format';
 import type { BrowserState, LexiconChoice, RunView } from '../src/shared/protocol';
-import { runFacts, type LatentFlag } from '../src/shared/runFacts';
-import { h, styled, type Slot, type VNode } from './vnode';
+import { hueMeaning, STRENGTH_LEGEND, TINT_LEGEND_INTRO } from '../src/shared/legend';
+import type { Hue } from '../src/shared/runFacts';
+import { STABILITY_SEEDS } from '../src/shared/work';
+import { renderDetail } from './detail';
+import { badge, button, capitalize, distinctTokens, duration, fmt, icon, isOpen, metric, pct, section, tokenChips, workLine } from './parts';
+import { h, type Slot, type VNode } from './vnode';
 
 export type LexiconMode = 'gazetteer' | 'course' | 'custom';
 
@@ -17,80 +22,25 @@ export type LexiconMode = 'gazetteer' | 'course' | 'custom';
 export interface PanelView {
   state: BrowserState;
   selected: number | null;
-  /** The selected latent's activation on every token ([T]), once the host has sent it. */
+  /** The list whose row opened the detail (its section key); null: a reveal, shown where the latent first appears. */
+  selectedIn: string | null;
+  /** The selected latent's activation on every token of the run ([T]), once the host has sent it. */
   detail: number[] | null;
   /** A re-analysis in progress, in words. */
   busy: string | null;
   error: string | null;
   /** Keys of the sections the user folded, and the `open:` keys of sections closed by default that the user opened. */
   collapsed: readonly string[];
+  /** Lists the user asked to show in full. */
+  expanded: readonly string[];
   lexiconMode: LexiconMode;
   customTerms: string;
 }
 
-/** Actions of clickable elements (data-action), handled by main.ts. */
-export type Action = 'train' | 'highlight' | 'unhighlight' | 'close-detail' | 'apply-custom' | 'dismiss-error';
-
-const TOP_TOKENS = 8;
+/** Rows of a list shown before "Show all". */
+export const LIST_SHOWN = 10;
+/** Distinct top tokens on a row. */
 const ROW_TOKENS = 3;
-
-// ---------------------------------------------------------------- formatting
-
-/** A number for people: 3 significant digits, exponent notation when very small or large, — when undefined. */
-export function fmt(v: number | null | undefined, sig = 3): string {
-  if (v === null || v === undefined || Number.isNaN(v)) return '—';
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  if (a >= 1e5 || a < 1e-3) return v.toExponential(sig - 1);
-  return String(Number(v.toPrecision(sig)));
-}
-
-/** A share in [0, 1] as a percentage. */
-function pct(share: number): string {
-  return `${fmt(100 * share)} %`;
-}
-
-function duration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const s = Math.round(ms / 1000);
-  return `${Math.floor(s / 60)} min ${s % 60} s`;
-}
-
-/** A token's text in a list: quoted, with its whitespace visible ("\n", " Hungary"). */
-function tokenLabel(text: string): string {
-  return JSON.stringify(text);
-}
-
-const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-
-// ---------------------------------------------------------------- small pieces
-
-function icon(name: string, title?: string): VNode {
-  return h('span', { class: `codicon codicon-${name}`, title, 'aria-hidden': title ? undefined : 'true' });
-}
-
-function metric(key: string, value: string, title?: string): VNode {
-  return h('span', { class: 'metric', title }, h('span', { class: 'key' }, key), ' ', h('span', { class: 'value' }, value));
-}
-
-function badge(text: string, kind: 'warning' | 'danger' | 'info' | 'concept' | 'punctuation', title?: string): VNode {
-  return h('span', { class: `flag flag-${kind}`, title }, text);
-}
-
-/** A collapsible section, open unless the user folded it; a key starting with "open:" is closed until the user opens it. */
-function section(key: string, heading: string, description: string, view: { collapsed: readonly string[] }, ...content: Slot[]): VNode {
-  const open = key.startsWith('open:') ? view.collapsed.includes(key) : !view.collapsed.includes(key);
-  return h('vscode-collapsible', { heading, description, open, 'data-section': key }, h('div', { class: 'section-body' }, ...content));
-}
-
-function button(label: string, action: Action, codicon: string, opts: { secondary?: boolean; disabled?: boolean } = {}): VNode {
-  return h('vscode-button', { 'data-action': action, icon: codicon, secondary: opts.secondary, disabled: opts.disabled }, label);
-}
-
-function tokenChips(tokens: { text: string; value: number }[]): VNode {
-  return h('span', { class: 'tokens' }, ...tokens.map((t) => h('span', { class: 'token-chip', title: `activation ${fmt(t.value)}` }, tokenLabel(t.text))));
-}
 
 // ---------------------------------------------------------------- status, notices, empty state
 
@@ -107,12 +57,15 @@ export function renderNotices(state: BrowserState): VNode {
   return h('div', { class: 'notices' }, notices.map((n) => h('div', { class: 'notice notice-warning', role: 'status' }, icon('warning'), ' ', n)));
 }
 
-/** A re-analysis in progress and the last error: kept in sight at the top of the panel. */
-export function renderStatus(view: Pick<PanelView, 'busy' | 'error'>): VNode {
+/** A re-analysis and the worker's work on the run in progress, and the last error: kept in sight at the top of the panel. */
+export function renderStatus(view: Pick<PanelView, 'busy' | 'error'> & { state?: Pick<BrowserState, 'work'> }): VNode {
+  const work = view.state?.work;
   return h(
     'div',
     { class: 'status' },
     view.busy !== null && h('div', { class: 'notice notice-busy', role: 'status', 'data-testid': 'busy' }, h('vscode-progress-ring', { class: 'ring' }), h('span', {}, view.busy)),
+    work?.evidence && workLine('evidence-busy', `Causal evidence: ${work.evidence}`, 'cancel-evidence'),
+    work?.stability && workLine('stability-busy', `Stability: ${work.stability}`, 'cancel-stability'),
     view.error !== null &&
       h(
         'div',
@@ -136,15 +89,37 @@ export function renderEmpty(): VNode {
 
 // ---------------------------------------------------------------- summary
 
-export function renderSummary(run: RunView, doc: BrowserState['doc'], view: Pick<PanelView, 'collapsed'>): VNode {
+/** CE recovered and the three CEs, or where the causal evidence stands. */
+function fidelityItems(run: RunView, computing: string | null): [string, string, string?][] {
+  const e = run.analysis.evidence;
+  const ce = 'cross-entropy of the next token, nats per token';
+  if (!e) return [['CE recovered', computing ? 'computing…' : '—', computing ?? 'not computed']];
+  if ('unavailable' in e) return [['CE recovered', '—', 'no causal evidence for this run (see below)']];
+  const f = e.fidelity;
+  return [
+    ['CE recovered', fmt(f.ceRecovered), '(CE zero-ablated − CE with the SAE spliced in) ÷ (CE zero-ablated − CE clean): 1 = the SAE loses nothing, 0 = as bad as zeroing the hook'],
+    ['CE', `clean ${fmt(f.ceClean, 4)} · SAE ${fmt(f.ceSpliced, 4)} · zero ${fmt(f.ceZeroAblation, 4)}`, `${ce}: GPT-2 as it is, with the hook replaced by the SAE's reconstruction, and by zeros`],
+  ];
+}
+
+function evidenceState(run: RunView, computing: string | null): VNode | false {
+  const e = run.analysis.evidence;
+  if (computing || !e) return false;
+  if ('unavailable' in e) return h('div', { class: 'notice notice-warning', 'data-testid': 'evidence-unavailable' }, icon('warning'), ` No causal evidence for this run: ${e.unavailable}`);
+  return h('p', { class: 'muted', 'data-testid': 'evidence-done' }, `Causal evidence for ${e.latents.length} latents (the first ${run.analysis.options.top} of each list), ${e.perWindow ? `${e.windows.length} windows, ` : ''}computed in ${duration(e.ms)}.`);
+}
+
+export function renderSummary(run: RunView, doc: BrowserState['doc'], view: Pick<PanelView, 'collapsed'> & { state?: Pick<BrowserState, 'work'> }): VNode {
   const s = run.analysis.summary;
   const m = run.metrics;
   const random = randomWeightsText(run);
   const lex = run.analysis.concept.lexicon;
+  const computing = view.state?.work.evidence ?? null;
   const items: [string, string, string?][] = [
     ['Tokens', String(s.nTokens)],
     ['Latents', String(s.nLatents), saeKindText(run.cfg.sae)],
     ['FVE', fmt(m.final.fve), 'fraction of variance explained by the reconstruction'],
+    ...fidelityItems(run, computing),
     ['L0', fmt(s.l0), 'mean number of latents non-zero per token'],
     ['Layer density', `${fmt(s.layerDensityPct)} %`, '% of latents that fire on at least one token'],
     ['Dead', `${fmt((100 * s.dead) / s.nLatents)} % (${s.dead})`, 'latents that fire on no token'],
@@ -161,17 +136,31 @@ export function renderSummary(run: RunView, doc: BrowserState['doc'], view: Pick
     h(
       'div',
       { 'data-testid': 'summary', class: 'summary' },
-      random &&
-        h(
-          'div',
-          { class: 'random-weights', 'data-testid': 'random-weights', role: 'alert' },
-          icon('warning'),
-          ' RANDOM WEIGHTS',
-          h('span', { class: 'random-why' }, random),
-        ),
+      random && h('div', { class: 'random-weights', 'data-testid': 'random-weights', role: 'alert' }, icon('warning'), ' RANDOM WEIGHTS', h('span', { class: 'random-why' }, random)),
       doc?.stale && h('div', { class: 'notice notice-warning', 'data-testid': 'stale' }, icon('history'), ' The document changed since this run; train again for current latents.'),
       h('dl', { class: 'facts' }, ...items.flatMap(([k, v, title]) => [h('dt', { title }, k), h('dd', { title }, v)])),
+      evidenceState(run, computing),
       h('p', { class: 'muted' }, `${run.cfg.model.name} · ${run.cfg.sae.hook_name} · ${saeOriginText(run.cfg)} · lexicon ${lex.name} (${lex.terms} terms, ${run.analysis.concept.matchedTerms.length} found in the text)`),
+    ),
+  );
+}
+
+/** What the hues and strengths of the editor's tints mean, with swatches in the theme's own tint colours. */
+export function renderLegend(run: RunView, view: Pick<PanelView, 'collapsed'>): VNode {
+  const concept = run.analysis.concept.name;
+  const hues: Hue[] = ['geography', 'punctuation', 'other', 'highlight'];
+  const swatches = (hue: Hue) => h('span', { class: 'swatches' }, ...[1, 2, 3, 4].map((b) => h('span', { class: `swatch swatch-${hue}-${b}`, title: `strength ${b}` }, 'Aa')));
+  return section(
+    'legend',
+    'Tints',
+    'what the colours mean',
+    view,
+    h(
+      'div',
+      { class: 'legend', 'data-testid': 'legend' },
+      h('p', {}, TINT_LEGEND_INTRO),
+      ...hues.map((hue) => h('div', { class: 'legend-row' }, swatches(hue), h('span', {}, `${capitalize(hueMeaning(hue, concept).colour)}: ${hueMeaning(hue, concept).means}`))),
+      h('p', { class: 'muted' }, STRENGTH_LEGEND),
     ),
   );
 }
@@ -182,11 +171,20 @@ export function lexiconModeOf(choice: LexiconChoice): LexiconMode {
   return choice.kind === 'file' ? 'custom' : choice.kind;
 }
 
-/** The analysis's own remarks (few concept tokens, empty lexicon, …); random weights has its badge. */
-function analysisMessages(messages: ReportMessage[]): VNode[] {
-  return messages
-    .filter((m) => m.code !== 'random-weights')
-    .map((m) => h('div', { class: `notice notice-${m.level}` }, icon(m.level === 'warning' ? 'warning' : 'info'), ' ', m.text));
+/** The analysis's own remarks in the editor's words (the CLI's mention its commands); random weights has its badge. */
+export function editorMessage(m: ReportMessage, run: RunView): string {
+  switch (m.code) {
+    case 'small-document':
+      return `${run.analysis.summary.nTokens} tokens is a small sample: scores are fragile and change with the seed and the settings. "Check stability" under the ${run.analysis.concept.name}-selective list trains more seeds and says which latents come back.`;
+    default:
+      return m.text.replace(/the lab's score/g, 'the ratio score').replace(/the lab's ratio/g, 'the ratio');
+  }
+}
+
+function analysisMessages(run: RunView): VNode[] {
+  return run.analysis.messages
+    .filter((m) => m.code !== 'random-weights' && m.code !== 'no-evidence')
+    .map((m) => h('div', { class: `notice notice-${m.level}` }, icon(m.level === 'warning' ? 'warning' : 'info'), ' ', editorMessage(m, run)));
 }
 
 export function renderLexicon(run: RunView, view: PanelView): VNode {
@@ -222,19 +220,27 @@ export function renderLexicon(run: RunView, view: PanelView): VNode {
         button('Re-analyse with this list', 'apply-custom', 'refresh', { disabled: busy }),
       ),
     h('p', { class: 'muted' }, matchedLine(run)),
-    analysisMessages(run.analysis.messages),
+    analysisMessages(run),
   );
 }
 
 function matchedLine(run: RunView): string {
   const c = run.analysis.concept;
   const found = c.matchedTerms.length ? `: ${c.matchedTerms.join(', ')}` : '';
-  return `${c.tokens.length} concept tokens, ${c.matchedTerms.length} of ${c.lexicon.terms} terms found${found}. Switching re-runs the analysis, not the training.`;
+  return `${c.tokens.length} concept tokens, ${c.matchedTerms.length} of ${c.lexicon.terms} terms found${found}. Switching re-runs the analysis (and the causal evidence), not the training.`;
 }
 
 // ---------------------------------------------------------------- lists
 
-function latentRow(latent: number, view: PanelView, metrics: Slot[], tokens: { text: string; value: number }[]): VNode {
+/** The distinct texts a listed latent fires on, from its heatmap (every firing token), else its top tokens. */
+function rowTokens(run: RunView, e: ListedLatent): VNode | false {
+  const hm = run.analysis.heatmaps.find((x) => x.latent === e.latent);
+  const toks = run.tokens.tokens;
+  const firing = hm ? hm.tokens.map((t, i) => ({ text: toks[t]?.text ?? '', value: hm.min + hm.scaled[i] * (hm.max - hm.min) })) : e.topTokens;
+  return firing.length > 0 && tokenChips(distinctTokens(firing).slice(0, ROW_TOKENS));
+}
+
+function latentRow(latent: number, listKey: string, view: PanelView, metrics: Slot[], tokens: VNode | false): VNode {
   const selected = view.selected === latent;
   const highlighted = view.state.highlighted === latent;
   return h(
@@ -244,213 +250,199 @@ function latentRow(latent: number, view: PanelView, metrics: Slot[], tokens: { t
       role: 'button',
       tabindex: 0,
       'aria-pressed': selected ? 'true' : 'false',
+      'aria-expanded': selected ? 'true' : 'false',
       'data-testid': 'latent-row',
       'data-latent': latent,
-      title: `Latent ${latent}: show its heatmap and highlight it in the editor`,
+      'data-list': listKey,
+      title: `Latent ${latent}: open its detail here and highlight it in the editor`,
     },
     h('span', { class: 'latent-id' }, `#${latent}`, highlighted && icon('eye', 'highlighted in the editor')),
-    h('span', { class: 'row-body' }, h('span', { class: 'metrics' }, ...metrics), tokens.length > 0 && tokenChips(tokens.slice(0, ROW_TOKENS))),
+    h('span', { class: 'row-body' }, h('span', { class: 'metrics' }, ...metrics), tokens),
   );
 }
 
-const SCORE_TITLE = "the lab's score: mean non-zero activation on concept tokens ÷ mean elsewhere";
-const ONLY_CONCEPT = 'only on concept tokens';
-const ONLY_CONCEPT_TITLE = "it fires on concept tokens only, so the lab's ratio is undefined: read the effect size";
+function ratioMetric(score: number | null, concept: string): VNode {
+  const title = `mean activation on ${concept} tokens ÷ mean elsewhere, counting only tokens where it fires`;
+  return score === null ? metric('ratio', `only on ${concept} tokens`, `it fires on ${concept} tokens only, so the ratio is undefined: read the effect size`) : metric('ratio', fmt(score), title);
+}
 
-function scoreMetric(score: number | null): VNode {
-  return score === null ? metric('score', ONLY_CONCEPT, ONLY_CONCEPT_TITLE) : metric('score', fmt(score), SCORE_TITLE);
+function recurrence(stability: StabilityReport | undefined, latent: number): VNode | false {
+  const s = stability?.latents.find((l) => l.latent === latent);
+  if (!s) return false;
+  const n = s.matches.filter((m) => m.recurs).length;
+  const title = s.matches.map((m) => `seed ${m.seed}: #${m.latent}, cosine ${m.cos.toFixed(3)}`).join('; ');
+  return badge(`recurs in ${n}/${s.matches.length} seeds`, n === s.matches.length ? 'concept' : 'info', `decoder cosine ≥ ${stability!.threshold} with its best match in each other seed: ${title}`);
 }
 
 /** A row of the concept list (significant) or of its candidates (not significant: never badged selective). */
-function conceptRow(e: ListedLatent, view: PanelView, a: RunView['analysis']): VNode {
+function conceptRow(e: ListedLatent, listKey: string, view: PanelView, run: RunView): VNode {
+  const a = run.analysis;
   const { alpha, minSupport } = a.options;
   const significant = e.q !== null && e.q <= alpha;
   return latentRow(
     e.latent,
+    listKey,
     view,
     [
-      scoreMetric(e.score),
-      metric('diff', fmt(e.diff), 'mean activation on concept tokens − on the other tokens, zeros included: what the permutation test compares'),
-      metric('effect', fmt(e.effect, 2), 'rank-biserial correlation, zeros included'),
-      metric('p', fmt(e.p, 2), e.p === null ? `not tested: support below ${minSupport}` : `permutation p-value in blocks of neighbouring tokens (${e.permutations} permutations)`),
-      metric('q', fmt(e.q, 2), `Benjamini–Hochberg q; significant at q ≤ ${alpha}`),
-      metric('support', String(e.support), 'concept tokens it fires on'),
-      metric('punct.', pct(e.punctuationShare), 'share of its activation mass on punctuation/whitespace tokens'),
+      ratioMetric(e.score, a.concept.name),
+      metric('diff', fmt(e.diff), `mean activation on ${a.concept.name} tokens − on the other tokens, silent tokens counting 0: what the permutation test compares`),
+      metric('effect', fmt(e.effect, 2), 'rank-biserial correlation, silent tokens included'),
+      metric('p', fmt(e.p, 2), e.p === null ? `not tested: support below ${minSupport}` : `permutation p-value, labels moved in blocks of neighbouring tokens (${e.permutations} permutations)`),
+      metric('q', fmt(e.q, 2), `p corrected for the number of latents tested (Benjamini–Hochberg); significant at q ≤ ${alpha}`),
+      metric('support', String(e.support), `${a.concept.name} tokens it fires on`),
+      metric('punct.', pct(e.punctuationShare), 'share of its activation on punctuation/whitespace tokens'),
       significant
-        ? badge(`q ≤ ${alpha}`, 'concept', 'significant after the Benjamini–Hochberg correction')
+        ? badge(`q ≤ ${alpha}`, 'concept', 'significant after correcting for the number of latents tested')
         : badge(e.p === null ? `not tested (support < ${minSupport})` : 'not significant', 'info', e.p === null ? `it fires on fewer than ${minSupport} concept tokens` : `q above ${alpha}`),
       significant && e.proxy && badge('PROXY?', 'warning', `punctuation ${pct(e.punctuationShare)} / stopword ${pct(e.stopwordShare)} share above the proxy threshold: it may track something that co-occurs with the concept`),
+      recurrence(view.state.stability, e.latent),
     ],
-    e.topTokens,
+    rowTokens(run, e),
   );
 }
 
-function punctuationRow(e: ListedLatent, view: PanelView): VNode {
+function punctuationRow(e: ListedLatent, listKey: string, view: PanelView, run: RunView): VNode {
   return latentRow(
     e.latent,
+    listKey,
     view,
     [
-      metric('punct.', pct(e.punctuationShare), 'share of its activation mass on punctuation/whitespace tokens'),
+      metric('punct.', pct(e.punctuationShare), 'share of its activation on punctuation/whitespace tokens'),
       metric('mass', fmt(e.punctuationMass), 'its summed activation on punctuation/whitespace tokens'),
       metric('density', `${fmt(e.densityPct)} %`, '% of tokens it fires on'),
     ],
-    e.topTokens,
+    rowTokens(run, e),
   );
 }
 
-function alwaysOnRow(latent: number, run: RunView, view: PanelView): VNode {
+function alwaysOnRow(latent: number, listKey: string, run: RunView, view: PanelView): VNode {
   const t = run.analysis.latents;
-  return latentRow(latent, view, [metric('mean', fmt(t.meanAbs[latent]), 'mean activation over the tokens'), metric('max', fmt(t.max[latent]), 'largest activation')], []);
+  return latentRow(latent, listKey, view, [metric('mean', fmt(t.meanAbs[latent]), 'mean activation over the tokens'), metric('max', fmt(t.max[latent]), 'largest activation')], false);
 }
 
-function list(testid: string, rows: VNode[], empty: string): VNode {
-  return h('div', { class: 'list', 'data-testid': testid, role: 'list' }, rows.length ? rows : h('p', { class: 'muted' }, empty));
+interface ListSpec {
+  key: string;
+  testid: string;
+  heading: string;
+  description: string;
+  latents: number[];
+  row: (i: number) => VNode;
+  empty: string;
+  before?: Slot[];
+  after?: Slot[];
+}
+
+function listSpecs(run: RunView, view: PanelView): ListSpec[] {
+  const a = run.analysis;
+  const { alpha, minSupport } = a.options;
+  const c = a.concept.name;
+  const specs: ListSpec[] = [
+    {
+      key: 'geography',
+      testid: 'list-geography',
+      heading: `${capitalize(c)}-selective`,
+      description: `${a.summary.significant} significant · ${a.summary.proxies} proxy`,
+      latents: a.conceptList.map((e) => e.latent),
+      row: (i) => conceptRow(a.conceptList[i], 'geography', view, run),
+      empty: `No latent passes the concept test (q ≤ ${alpha}, support ≥ ${minSupport}): none fires on ${c} tokens more than chance allows. The candidates below are the nearest misses.`,
+      after: [
+        h('p', { class: 'muted' }, `Ordered by q, then effect. ${a.summary.tested} latents tested (support ≥ ${minSupport}); p from permutations of the ${c} labels in blocks of neighbouring tokens.`),
+        stabilityView(run, view),
+      ],
+    },
+    {
+      key: 'open:candidates',
+      testid: 'list-candidates',
+      heading: 'Not significant',
+      description: String(a.conceptCandidates.length),
+      latents: a.conceptCandidates.map((e) => e.latent),
+      row: (i) => conceptRow(a.conceptCandidates[i], 'open:candidates', view, run),
+      empty: `No other latent fires on ${c} tokens.`,
+    },
+    {
+      key: 'punctuation',
+      testid: 'list-punctuation',
+      heading: 'Punctuation-firing',
+      description: String(a.punctuationList.length),
+      latents: a.punctuationList.map((e) => e.latent),
+      row: (i) => punctuationRow(a.punctuationList[i], 'punctuation', view, run),
+      empty: `No latent puts ${pct(a.options.punctuationThreshold)} of its mass on punctuation.`,
+    },
+    {
+      key: 'open:always-on',
+      testid: 'list-always-on',
+      heading: 'Always-on',
+      description: String(a.alwaysOn.length),
+      latents: a.alwaysOn,
+      row: (i) => alwaysOnRow(a.alwaysOn[i], 'open:always-on', run, view),
+      empty: 'No latent fires on every token.',
+      after: [h('p', { class: 'muted', 'data-testid': 'dead-count' }, `${a.summary.dead} dead latents (fire on no token) of ${a.summary.nLatents}; ${a.summary.nearAlways} fire on at least ${pct(a.options.nearAlways)} of the tokens.`)],
+    },
+  ];
+  return specs;
+}
+
+/** How many rows of a list are shown: LIST_SHOWN until the user shows all. */
+const shownCount = (spec: Pick<ListSpec, 'key' | 'latents'>, view: Pick<PanelView, 'expanded'>) => (view.expanded.includes(spec.key) ? spec.latents.length : Math.min(LIST_SHOWN, spec.latents.length));
+
+/**
+ * Where the selected latent's detail goes: the key of the list it opens in (under its row), or null
+ * for the top of the panel — when no open section shows a row of it.
+ */
+export function detailPlacement(run: RunView, view: PanelView): string | null {
+  const latent = view.selected;
+  if (latent === null) return null;
+  const shown = listSpecs(run, view).filter((s) => isOpen(s.key, view) && s.latents.slice(0, shownCount(s, view)).includes(latent));
+  return (shown.find((s) => s.key === view.selectedIn) ?? shown[0])?.key ?? null;
 }
 
 export function renderLists(run: RunView, view: PanelView): VNode[] {
-  const a = run.analysis;
-  const { alpha, minSupport } = a.options;
-  const concept = capitalize(a.concept.name);
-  return [
-    section(
-      'geography',
-      `${concept}-selective`,
-      `${a.summary.significant} significant · ${a.summary.proxies} proxy`,
+  const placement = detailPlacement(run, view);
+  return listSpecs(run, view).map((spec) => {
+    const n = shownCount(spec, view);
+    const rows: VNode[] = [];
+    for (let i = 0; i < n; i++) {
+      rows.push(spec.row(i));
+      if (placement === spec.key && spec.latents[i] === view.selected) {
+        const detail = renderDetail(run, view);
+        if (detail) rows.push(h('div', { class: 'detail-in-place', 'data-testid': 'detail-in-place' }, detail));
+      }
+    }
+    const hidden = spec.latents.length - n;
+    return section(
+      spec.key,
+      spec.heading,
+      spec.description,
       view,
-      list(
-        'list-geography',
-        a.conceptList.map((e) => conceptRow(e, view, a)),
-        `No latent passes the concept test (q ≤ ${alpha}, support ≥ ${minSupport}): none fires on ${a.concept.name} tokens more than chance allows. The candidates below are the nearest misses.`,
-      ),
-      h('p', { class: 'muted' }, `Ordered by q, then effect. ${a.summary.tested} latents tested (support ≥ ${minSupport}); p from permutations of the concept labels in blocks of neighbouring tokens.`),
-    ),
-    section(
-      'open:candidates',
-      'Not significant',
-      String(a.conceptCandidates.length),
-      view,
-      list('list-candidates', a.conceptCandidates.map((e) => conceptRow(e, view, a)), `No other latent fires on ${a.concept.name} tokens.`),
-    ),
-    section(
-      'punctuation',
-      'Punctuation-firing',
-      String(a.punctuationList.length),
-      view,
-      list('list-punctuation', a.punctuationList.map((e) => punctuationRow(e, view)), `No latent puts ${pct(a.options.punctuationThreshold)} of its mass on punctuation.`),
-    ),
-    section(
-      'always-on',
-      'Always-on',
-      String(a.alwaysOn.length),
-      view,
-      list('list-always-on', a.alwaysOn.map((l) => alwaysOnRow(l, run, view)), 'No latent fires on every token.'),
-      h('p', { class: 'muted', 'data-testid': 'dead-count' }, `${a.summary.dead} dead latents (fire on no token) of ${a.summary.nLatents}; ${a.summary.nearAlways} fire on at least ${pct(a.options.nearAlways)} of the tokens.`),
-    ),
-  ];
+      ...(spec.before ?? []),
+      h('div', { class: 'list', 'data-testid': spec.testid, role: 'list' }, rows.length ? rows : h('p', { class: 'muted' }, spec.empty)),
+      hidden > 0 && button(`Show all ${spec.latents.length}`, 'show-all', 'unfold', { secondary: true, list: spec.key, testid: 'show-all', title: `${hidden} more` }),
+      ...(spec.after ?? []),
+    );
+  });
 }
 
-// ---------------------------------------------------------------- latent detail
-
-/** One token of the detail heatmap: its text and the lab's colour intensity, scaled² in [0, 1]. */
-export interface HeatCell {
-  text: string;
-  intensity: number;
-  value: number;
-}
-
-/** The document's tokens coloured for one latent, the lab's way (heatmap.ts): min–max scaled over all tokens, intensity = scaled². */
-export function heatCells(tokens: readonly RunToken[], activations: readonly number[]): HeatCell[] {
-  const firing: number[] = [];
-  activations.forEach((v, t) => v !== 0 && firing.push(t));
-  const cols = {
-    nTokens: tokens.length,
-    nLatents: 1,
-    colPtr: Int32Array.from([0, firing.length]),
-    token: Int32Array.from(firing),
-    value: Float32Array.from(firing.map((t) => activations[t])),
-  };
-  const scaled = denseHeat(heatmap(cols, 0), tokens.length);
-  return tokens.map((tok, t) => ({ text: tok.text, intensity: heatIntensity(scaled[t]), value: activations[t] ?? 0 }));
-}
-
-/** The latent's strongest tokens, largest first (ties: earlier token first). */
-export function topTokensOf(tokens: readonly RunToken[], activations: readonly number[], n: number): { token: number; text: string; value: number }[] {
-  return activations
-    .map((value, token) => ({ token, value }))
-    .filter((e) => e.value > 0 && e.token < tokens.length)
-    .sort((x, y) => y.value - x.value || x.token - y.token)
-    .slice(0, n)
-    .map((e) => ({ ...e, text: tokens[e.token].text }));
-}
-
-type BadgeKind = Parameters<typeof badge>[1];
-const FLAG_KINDS: Record<LatentFlag, BadgeKind> = { concept: 'concept', proxy: 'warning', punctuation: 'punctuation', 'always-on': 'info', 'near-always': 'info' };
-
-function flagBadge(flag: LatentFlag, concept: string): VNode {
-  const label = flag === 'concept' ? `${concept}-selective` : flag === 'proxy' ? 'PROXY?' : flag === 'punctuation' ? 'punctuation-firing' : flag;
-  return badge(label, FLAG_KINDS[flag]);
-}
-
-function heatmapView(run: RunView, activations: number[]): VNode {
-  if (activations.length !== run.tokens.tokens.length) {
-    return h('p', { class: 'muted' }, `The host sent ${activations.length} activations for ${run.tokens.tokens.length} tokens; train again to refresh the run.`);
-  }
-  const cells = heatCells(run.tokens.tokens, activations).map((c, t) =>
-    c.intensity > 0 ? styled(h('span', { class: 'heat', title: `token ${t}: ${fmt(c.value)}` }, c.text), { '--heat': c.intensity.toFixed(3) }) : c.text,
-  );
-  return h('div', { class: 'heatmap', 'data-testid': 'heatmap', 'aria-label': 'The document, each token shaded by this latent' }, ...cells);
-}
-
-export function renderDetail(run: RunView, view: PanelView): VNode | null {
-  const latent = view.selected;
-  if (latent === null || latent >= run.cfg.sae.d_sae) return null;
-  const t = run.analysis.latents;
-  const facts = runFacts(run).facts(latent);
-  const highlighted = view.state.highlighted === latent;
-  const tokens = view.detail ? topTokensOf(run.tokens.tokens, view.detail, TOP_TOKENS) : [];
-  return section(
-    'detail',
-    `Latent #${latent}`,
-    `${fmt(facts.densityPct)} % dense`,
-    view,
+/** "Check stability" and its result: which of the listed latents come back with other seeds. */
+function stabilityView(run: RunView, view: PanelView): VNode {
+  const s = view.state.stability;
+  const running = view.state.work.stability !== null;
+  const seeds = STABILITY_SEEDS;
+  const minutes = (run.metrics.total_ms * (seeds - 1)) / 1000;
+  const summary =
+    s &&
     h(
-      'div',
-      { class: 'detail', 'data-testid': 'latent-detail', 'data-latent': latent },
-      h(
-        'div',
-        { class: 'badges' },
-        ...facts.flags.map((f) => flagBadge(f, run.analysis.concept.name)),
-        facts.concept && !facts.concept.significant && badge(facts.concept.p === null ? 'not tested' : 'not significant', 'info'),
-        t.densityPct[latent] === 0 && badge('dead', 'danger'),
-      ),
-      h(
-        'div',
-        { class: 'metrics' },
-        metric('density', `${fmt(t.densityPct[latent])} %`, '% of tokens it fires on'),
-        metric('max', fmt(t.max[latent])),
-        metric('mean', fmt(t.meanAbs[latent]), 'mean activation where it fires'),
-        scoreMetric(t.score[latent]),
-        metric('diff', fmt(t.diff[latent])),
-        metric('effect', fmt(t.effect[latent], 2)),
-        metric('p', fmt(t.p[latent], 2)),
-        metric('q', fmt(t.q[latent], 2)),
-        metric('support', String(t.support[latent])),
-        metric('punct.', pct(t.punctuationShare[latent])),
-        metric('stopw.', pct(t.stopwordShare[latent])),
-      ),
-      h(
-        'div',
-        { class: 'actions' },
-        highlighted ? button('Stop highlighting', 'unhighlight', 'eye-closed', { secondary: true }) : button('Highlight in editor', 'highlight', 'eye'),
-        button('Close', 'close-detail', 'close', { secondary: true }),
-      ),
-      view.detail === null
-        ? h('div', { class: 'loading' }, h('vscode-progress-ring', { class: 'ring' }), h('span', {}, 'Reading its activations…'))
-        : [
-            h('div', { class: 'top-tokens' }, h('span', { class: 'key' }, 'Top tokens '), tokens.length ? tokenChips(tokens) : h('span', { class: 'muted' }, 'none: it fires on no token')),
-            h('p', { class: 'muted' }, 'Shade = (activation min–max scaled over the document)², as in the lab.'),
-            heatmapView(run, view.detail),
-          ],
-    ),
+      'p',
+      { 'data-testid': 'stability-result' },
+      s.latents.length === 0
+        ? 'No latent fires on a concept token: nothing to compare.'
+        : `${Math.round(s.recurInAll * s.latents.length)} of ${s.latents.length} compared latents recur in every other seed (seeds ${s.seeds.join(', ')}; recurs = decoder cosine ≥ ${s.threshold} with its best match); per seed: ${s.perRun.map((r) => `${r.seed}: ${pct(r.share)}`).join(', ')}.`,
+    );
+  return h(
+    'div',
+    { class: 'stability' },
+    h('div', { class: 'actions' }, button('Check stability', 'check-stability', 'beaker', { disabled: running, testid: 'check-stability', title: `Trains ${seeds - 1} more SAEs like this one with the next seeds (about ${Math.max(1, Math.round(minutes))} s) and looks for each listed latent among them` })),
+    summary,
   );
 }
+
+export { renderDetail } from './detail';

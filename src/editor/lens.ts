@@ -1,25 +1,27 @@
 /**
  * The editor side's state and its reactions: one DocState per document with a run, repainted on
  * every change; runs in progress (their progress line, and the edits made meanwhile, replayed onto
- * the result); the highlighted latent; the cache on disk; and the latent browser's host interface.
+ * the result); the work that follows a run in the worker (its causal evidence, one latent's evidence,
+ * seed stability); the highlighted latent; the cache on disk; and the latent browser's host interface.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { currentSettings, restrictedNotice, settingsBase } from './settings/workspaceSettings';
 import { CONTEXT, type ContextKey } from './commands/ids';
 import { Decorator } from './decorations/decorator';
-import { editDocState, newDocState, paintInput, type DocState, type PaintSettings } from './document/docState';
-import { background } from './errors/report';
+import { editDocState, newDocState, paintInput, settle, withView, type DocState, type PaintSettings } from './document/docState';
+import { background, reportError } from './errors/report';
 import { analysisSettings } from './settings/jobSettings';
 import type { LatentBrowser, LatentBrowserHost } from './browser/api';
-import type { BrowserState, LexiconChoice, RunView } from '../shared/protocol';
+import type { BrowserState, LexiconChoice, ProgressEvent, RunView, RunWork } from '../shared/protocol';
 import { RunCache } from './runCache';
 import type { CorpusRuns } from './corpus/corpusRuns';
-import { runFacts } from '../shared/runFacts';
 import type { Edit } from './document/spanShift';
 import { RunStatusBar } from './status/statusBar';
-import type { WorkerClient } from './worker/client';
+import { progressLine } from './status/progressText';
+import { JobFailure, type StartedJob, type WorkerClient } from './worker/client';
 import { UserError } from '../core/errors';
+import { NO_WORK, STABILITY_SEEDS } from '../shared/work';
 
 export interface Running {
   line: string;
@@ -35,6 +37,9 @@ export function docName(uri: vscode.Uri): string {
   return uri.scheme === 'untitled' ? uri.path : path.basename(uri.path);
 }
 
+/** The worker's job key of a kind of work on a document (one job per key: a new one cancels the old). */
+const workKey = (work: keyof RunWork, uri: string) => `${work}:${uri}`;
+
 export class Lens implements vscode.Disposable, LatentBrowserHost {
   private readonly states = new Map<string, DocState>();
   private readonly running = new Map<string, Running>();
@@ -44,6 +49,8 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
   private browser?: LatentBrowser;
   /** The document the status bar and the browser follow: the active editor's, or the last one with a run. */
   private followed?: string;
+  /** The user chose the random-weights stand-in for this window, for when GPT-2 Small cannot be downloaded. */
+  standIn = false;
 
   constructor(
     readonly client: WorkerClient,
@@ -62,6 +69,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
       vscode.window.tabGroups.onDidChangeTabs((e) => this.onTabsClosed(e.closed)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!e.affectsConfiguration('latentLens')) return;
+        this.log.info('settings changed');
         const { problems } = currentSettings();
         if (problems.length) background(this.log, vscode.window.showWarningMessage(`Latent Lens: ${problems.join(' ')}`));
         if (e.affectsConfiguration('latentLens.labels') || e.affectsConfiguration('latentLens.tints')) this.paintAll();
@@ -102,14 +110,16 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     this.refresh();
   }
 
-  /** A run finished: show it, with the edits made during the run applied. */
-  setRun(uri: string, view: RunView, r: Running): void {
-    let s = newDocState(uri, view);
+  /** A run finished: show it, with the edits made during the run applied; then compute its evidence. `text`: the document's text it was made on. */
+  setRun(uri: string, view: RunView, r: Running, text: string): void {
+    let s = newDocState(uri, view, text);
     for (const edits of r.edits) s = editDocState(s, edits);
-    this.states.set(uri, s);
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
+    this.states.set(uri, doc ? settle(s, doc.getText()) : s);
     this.followed = uri;
     this.paintDoc(uri);
     this.runEnded(uri, r);
+    this.startEvidence(uri);
   }
 
   /** A corpus run finished: every open document that is one of its files shows it (a document's own run stays). */
@@ -128,7 +138,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     const hit = this.cache.lookup(uri, text) ?? this.corpora.lookup(text);
     if (!hit) return;
     try {
-      this.states.set(uri, newDocState(uri, hit.view));
+      this.states.set(uri, newDocState(uri, hit.view, text));
     } catch (e) {
       this.log.warn(`could not restore the cached run of ${docName(doc.uri)} (${(e as Error).message}); train again to see it`);
       return;
@@ -136,6 +146,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     this.log.info(`restored the run of ${docName(doc.uri)} from ${hit.entry.runDir}`);
     this.paintDoc(uri);
     this.refresh();
+    if (hit.view.analysis.evidence === undefined) this.startEvidence(uri); // the window went away while it was computed
   }
 
   private onEdit(e: vscode.TextDocumentChangeEvent): void {
@@ -145,9 +156,10 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     this.running.get(uri)?.edits.push(edits);
     const s = this.states.get(uri);
     if (!s) return;
-    this.states.set(uri, editDocState(s, edits));
+    const next = settle(editDocState(s, edits), e.document.getText());
+    this.states.set(uri, next);
     this.paintDoc(uri);
-    if (!s.stale) this.refresh();
+    if (next.stale !== s.stale) this.refresh();
   }
 
   /**
@@ -169,12 +181,134 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
         this.log.info(`${why} during its run: cancelling job ${jobId}`);
         background(this.log, this.client.cancel(jobId));
       }
-      if (why === 'the document was closed' && this.states.delete(uri)) this.refresh();
+      if (why === 'the document was closed') {
+        this.cancelWork(uri, 'latentEvidence', 'stability');
+        if (this.states.delete(uri)) this.refresh();
+      }
     }, CLOSE_SETTLE_MS);
   }
 
   private onTabsClosed(closed: readonly vscode.Tab[]): void {
     for (const t of closed) if (t.input instanceof vscode.TabInputText) this.onClosed(t.input.uri.toString(), 'its last editor tab was closed');
+  }
+
+  // ------------------------------------------------------------ work after a run: evidence, stability
+
+  /** Updates a document's state if it still shows the run of `runDir` (not retrained or closed meanwhile). */
+  private updateRun(uri: string, runDir: string, change: (s: DocState) => DocState): boolean {
+    const s = this.states.get(uri);
+    if (!s || s.view.runDir !== runDir) return false;
+    this.states.set(uri, change(s));
+    this.refresh();
+    return true;
+  }
+
+  private setWork(uri: string, runDir: string, work: Partial<RunWork>): void {
+    this.updateRun(uri, runDir, (s) => ({ ...s, work: { ...s.work, ...work } }));
+  }
+
+  /**
+   * Runs a job of `kind` on a document's run in the worker: its progress shows as the work's line
+   * (`line` turns an event into it), its result goes to `done`. A cancel ends it quietly; a
+   * failure is logged and reported. Returns when the job has ended.
+   */
+  private async work<R>(
+    uri: string,
+    kind: keyof RunWork,
+    start: (key: string, runDir: string, onProgress: (p: ProgressEvent) => void) => Promise<StartedJob<R>>,
+    line: (text: string) => RunWork[keyof RunWork],
+    done: (s: DocState, result: R) => DocState,
+  ): Promise<void> {
+    const s = this.states.get(uri);
+    if (!s) return;
+    const { runDir } = s.view;
+    this.setWork(uri, runDir, { [kind]: line('starting…') });
+    this.log.info(`${kind} of ${runDir} started`);
+    const t0 = Date.now();
+    try {
+      const job = await start(workKey(kind, uri), runDir, (p) => this.setWork(uri, runDir, { [kind]: line(progressLine(p)) }));
+      const result = await job.done;
+      this.log.info(`${kind} of ${runDir} done after ${Date.now() - t0} ms`);
+      this.updateRun(uri, runDir, (now) => done(now, result));
+    } catch (e) {
+      if (e instanceof JobFailure && e.kind === 'cancelled') {
+        this.log.info(`${kind} of ${runDir} cancelled`);
+      } else {
+        this.log.info(`${kind} of ${runDir} failed`);
+        await reportError(e, this.log);
+      }
+    } finally {
+      this.setWork(uri, runDir, { [kind]: null });
+    }
+  }
+
+  private threads(): number | undefined {
+    const t = currentSettings().settings.threads;
+    return t === 0 ? undefined : t;
+  }
+
+  /** The causal evidence of a document's run (its lists' top latents), after the tints are shown. */
+  private startEvidence(uri: string): void {
+    background(
+      this.log,
+      this.work(
+        uri,
+        'evidence',
+        (key, runDir, p) => this.client.evidence(key, { runDir, threads: this.threads() }, p),
+        (text) => text,
+        (s, analysis) => withView(s, { ...s.view, analysis }),
+      ),
+    );
+  }
+
+  /** One more latent's causal evidence, for the followed run (its evidence must be there). */
+  async latentEvidence(latent: number): Promise<void> {
+    const s = this.target();
+    this.checkLatent(s, latent);
+    const e = s.view.analysis.evidence;
+    if (!e) throw new UserError('the causal evidence of this run is still being computed; ask again once it is there.', 'E_USAGE');
+    if ('unavailable' in e) throw new UserError(`this run has no causal evidence: ${e.unavailable}`, 'E_MODEL');
+    await this.work(
+      s.uri,
+      'latentEvidence',
+      (key, runDir, p) => this.client.latentEvidence(key, { runDir, latent, threads: this.threads() }, p),
+      (text) => ({ latent, line: text }),
+      (now, found) => {
+        const ev = now.view.analysis.evidence;
+        if (!ev || !('latents' in ev) || ev.latents.some((l) => l.latent === latent)) return now;
+        return withView(now, { ...now.view, analysis: { ...now.view.analysis, evidence: { ...ev, latents: [...ev.latents, found] } } });
+      },
+    );
+  }
+
+  /** "Check stability": STABILITY_SEEDS − 1 more SAEs trained like the followed run's, compared with it. */
+  async checkStability(): Promise<void> {
+    const s = this.target();
+    const analysis = { ...analysisSettings(currentSettings().settings, settingsBase()), lexicon: this.lexiconOf(s.view) };
+    const engine = currentSettings().settings.engine;
+    await this.work(
+      s.uri,
+      'stability',
+      (key, runDir, p) => this.client.stability(key, { runDir, seeds: STABILITY_SEEDS, analysis, engine, threads: this.threads() }, p),
+      (text) => text,
+      (now, stability) => ({ ...now, stability }),
+    );
+  }
+
+  /** Stops work of these kinds on a document (all kinds by default), if any is going on; resolves once it has stopped. */
+  async stopWork(uri: string, ...kinds: (keyof RunWork)[]): Promise<void> {
+    const all: (keyof RunWork)[] = ['evidence', 'latentEvidence', 'stability'];
+    const jobs = (kinds.length ? kinds : all).map((k) => this.client.jobFor(workKey(k, uri))).filter((id): id is string => id !== undefined);
+    await Promise.all(jobs.map((id) => this.client.cancel(id, { keepWorker: true })));
+  }
+
+  private cancelWork(uri: string, ...kinds: (keyof RunWork)[]): void {
+    background(this.log, this.stopWork(uri, ...kinds));
+  }
+
+  /** The browser's "stop" on the followed run's work. */
+  cancelFollowedWork(kind: keyof RunWork): void {
+    if (this.followed) this.cancelWork(this.followed, kind);
   }
 
   // ------------------------------------------------------------ painting and status
@@ -205,7 +339,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
   private refreshStatus(): void {
     const uri = this.activeUri();
     const s = uri === undefined ? undefined : this.states.get(uri);
-    this.statusBar.show({ running: uri === undefined ? undefined : this.running.get(uri)?.line, run: s?.view, stale: s?.stale ?? false, highlighted: s?.highlight?.latent });
+    this.statusBar.show({ running: uri === undefined ? undefined : this.running.get(uri)?.line, run: s?.view, stale: s?.stale ?? false, highlighted: s?.highlight?.latent, evidence: s?.work.evidence ?? null });
   }
 
   /** Status bar, context keys and the browser, after anything changed. */
@@ -255,7 +389,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
       this.checkLatent(s, latent);
       const values = await this.latentValues(s.view, latent);
       const now = this.states.get(s.uri);
-      if (!now || now.view !== s.view) return; // retrained or closed meanwhile
+      if (!now || now.view.runDir !== s.view.runDir) return; // retrained or closed meanwhile
       this.states.set(s.uri, { ...now, highlight: { latent, values } });
     }
     this.followed = s.uri;
@@ -275,30 +409,34 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     return this.latentValues(s.view, latent);
   }
 
+  /** Re-analyses the followed run with another lexicon; its lists change, so its evidence is computed again. */
   async changeLexicon(lexicon: LexiconChoice): Promise<void> {
     const s = this.target();
+    await this.stopWork(s.uri, 'evidence', 'latentEvidence', 'stability');
     const analysis = { ...analysisSettings(currentSettings().settings, settingsBase()), lexicon };
     const report = await this.client.reanalyze({ runDir: s.view.runDir, analysis });
-    const now = this.states.get(s.uri);
-    if (!now || now.view.runDir !== s.view.runDir) return;
-    const view = { ...now.view, analysis: report };
-    this.states.set(s.uri, { ...now, view, facts: runFacts(view) });
+    if (!this.updateRun(s.uri, s.view.runDir, (now) => ({ ...withView(now, { ...now.view, analysis: report }), stability: undefined }))) return;
     this.paintDoc(s.uri);
-    this.refresh();
+    this.startEvidence(s.uri);
+  }
+
+  private lexiconOf(view: RunView): LexiconChoice {
+    const lex = view.analysis.concept.lexicon;
+    return lex.source === 'built-in' && (lex.name === 'gazetteer' || lex.name === 'course') ? { kind: lex.name } : { kind: 'file', path: lex.source };
   }
 
   browserState(): BrowserState {
     const s = this.followed ? this.states.get(this.followed) : undefined;
     const notices = [restrictedNotice(), ...(s?.view.analysis.messages.filter((m) => m.code === 'random-weights').map((m) => m.text) ?? [])].filter((n): n is string => !!n);
-    if (!s) return { highlighted: null, lexicon: analysisSettingsOrDefault(), notices };
-    const lex = s.view.analysis.concept.lexicon;
-    const lexicon: LexiconChoice = lex.source === 'built-in' && (lex.name === 'gazetteer' || lex.name === 'course') ? { kind: lex.name } : { kind: 'file', path: lex.source };
+    if (!s) return { highlighted: null, lexicon: analysisSettingsOrDefault(), notices, work: NO_WORK };
     return {
       doc: { uri: s.uri, name: docName(vscode.Uri.parse(s.uri)), stale: s.stale },
       run: s.view,
       highlighted: s.highlight?.latent ?? null,
-      lexicon,
+      lexicon: this.lexiconOf(s.view),
       notices,
+      work: s.work,
+      stability: s.stability,
     };
   }
 

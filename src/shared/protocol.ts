@@ -1,17 +1,20 @@
 /**
  * Every message that crosses a process or frame boundary, in one place.
  *
- * Host ↔ worker: JSON-RPC (vscode-jsonrpc 8) over the child process's IPC channel. The host sends the
- * `train` request (or `apply`: encode with an SAE of the field, no training; or `trainCorpus`: one SAE on a
- * folder's files) and gets its result or a JobError; while it runs the worker sends `progress`
- * notifications; `cancel` stops a job by id (the worker aborts between steps). `reanalyze` recomputes
+ * Host ↔ worker: JSON-RPC (vscode-jsonrpc 8) over the child process's IPC channel. Jobs — `train`
+ * (or `apply`: encode with an SAE of the field, no training), then `evidence` (the causal evidence
+ * of the run just shown), `latentEvidence` (one more latent's), `stability` (more seeds) — carry a
+ * jobId: while one runs the worker sends `progress` notifications, and `cancel` stops it by id (the
+ * worker aborts between steps). A job answers with its result or a JobError. `reanalyze` recomputes
  * a run's analysis for another concept lexicon without retraining; `activations` reads one latent's
  * value on every token of a run (the "highlight latent N" heatmap).
  *
  * Host ↔ webview (the latent browser): postMessage with the discriminated unions at the end.
  */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import type { StabilityReport } from '../core/analysis/stability';
 import type { AnalysisReport } from '../core/analysis/types';
+import type { LatentEvidence } from '../core/evidence/types';
 import type { ErrorCode } from '../core/errors';
 import type { CorpusLimits } from '../core/corpus/scan';
 import type { RunCfg, RunFile, RunMetrics, RunTokens } from '../core/run/format';
@@ -37,6 +40,11 @@ export interface JobSettings {
   engine: 'auto' | 'ort' | 'tfjs';
   /** A GPT-2 model directory; undefined downloads GPT-2 Small into the model cache. */
   modelDir?: string;
+  /**
+   * Without `modelDir`, when GPT-2 Small cannot be downloaded: use the random-weights stand-in
+   * (fallback.ts randomStandIn, the CLI's) instead of failing. The user chose it for this window.
+   */
+  standIn?: boolean;
   analysis: AnalysisSettings;
   /** A run with more tokens is refused before extraction (setting latentLens.maxTokens). */
   maxTokens: number;
@@ -102,23 +110,28 @@ export interface CorpusFileOfRun extends RunFile {
   files: number;
 }
 
-export type Phase = 'scan' | 'download' | 'tokenize' | 'extract' | 'train' | 'encode' | 'write' | 'analyze';
+/**
+ * load: reading a model from disk; download: fetching it from the hub; standIn: generating the
+ * random-weights stand-in; scan: reading a corpus's files; encode: applying an SAE instead of training.
+ */
+export type Phase = 'load' | 'download' | 'standIn' | 'scan' | 'tokenize' | 'extract' | 'train' | 'encode' | 'write' | 'analyze' | 'evidence' | 'stability';
+
+/** What `done` and `total` count in each phase that counts. */
+export type ProgressUnit = 'byte' | 'file' | 'token' | 'epoch' | 'forward' | 'seed';
 
 export interface ProgressEvent {
   jobId: string;
   phase: Phase;
-  /** One line for people, e.g. "epoch 12/100, loss 0.0132". */
+  /** What is being done, for people, without the counts below: e.g. "training 6144 latents on 247 tokens". */
   message: string;
-  epoch?: number;
-  epochs?: number;
+  /** Units of the phase done so far and in all, when the phase counts them. */
+  done?: number;
+  total?: number;
+  unit?: ProgressUnit;
+  /** Phase 'train': the latest epoch's loss. */
   loss?: number;
-  /** Estimated time left in the training phase. */
+  /** Time left in the phase, from the units measured so far (eta.ts); absent until it can be estimated. */
   etaMs?: number;
-  /** Model download. */
-  bytesDone?: number;
-  bytesTotal?: number;
-  /** Reading and extracting a corpus: files and tokens done of all, and the file being extracted ('' while reading). */
-  corpus?: { files: number; totalFiles: number; tokens: number; totalTokens: number; path: string };
 }
 
 export type JobErrorCode = ErrorCode | 'E_INTERNAL';
@@ -135,6 +148,28 @@ export interface ReanalyzeJob {
   analysis: AnalysisSettings;
 }
 
+/** The causal evidence of a run's current analysis (the top latents of its lists), added to its analysis.json. */
+export interface EvidenceJob {
+  jobId: string;
+  runDir: string;
+  threads?: number;
+}
+
+/** The causal evidence of one latent of a run, on demand (not written to the run). */
+export interface LatentEvidenceJob extends EvidenceJob {
+  latent: number;
+}
+
+/** Seed stability of a run: `seeds − 1` more SAEs trained like it on the same activations (its seed is the first). */
+export interface StabilityJob {
+  jobId: string;
+  runDir: string;
+  seeds: number;
+  analysis: AnalysisSettings;
+  engine: JobSettings['engine'];
+  threads?: number;
+}
+
 export interface ActivationsQuery {
   runDir: string;
   latent: number;
@@ -147,6 +182,10 @@ export const ApplyRequest = new RequestType<ApplyJob, RunView, JobErrorData>('la
 /** The result's tokens hold the corpus's files (path, sha256, token range) and the files skipped, with why. */
 export const CorpusTrainRequest = new RequestType<CorpusJob, RunView, JobErrorData>('latentLens/trainCorpus');
 export const ReanalyzeRequest = new RequestType<ReanalyzeJob, AnalysisReport, JobErrorData>('latentLens/reanalyze');
+/** The run's analysis with its `evidence` (or why there is none), as written to analysis.json. */
+export const EvidenceRequest = new RequestType<EvidenceJob, AnalysisReport, JobErrorData>('latentLens/evidence');
+export const LatentEvidenceRequest = new RequestType<LatentEvidenceJob, LatentEvidence, JobErrorData>('latentLens/latentEvidence');
+export const StabilityRequest = new RequestType<StabilityJob, StabilityReport, JobErrorData>('latentLens/stability');
 /** Activation of the latent on every token of the run, [T] (or of the range, [range.tokens]; 0 where it does not fire). */
 export const ActivationsRequest = new RequestType<ActivationsQuery, number[], JobErrorData>('latentLens/activations');
 export const ProgressNotification = new NotificationType<ProgressEvent>('latentLens/progress');
@@ -172,6 +211,19 @@ export interface BrowserState {
   lexicon: LexiconChoice;
   /** Notices to show above the lists (random weights, restricted mode). */
   notices: string[];
+  /** Work going on for the followed run, each as its latest progress line; null when not running. */
+  work: RunWork;
+  /** The followed run's last seed-stability check. */
+  stability?: StabilityReport;
+}
+
+export interface RunWork {
+  /** The causal evidence of the run's lists, computed after the tints are shown (and after a re-analysis). */
+  evidence: string | null;
+  /** One latent's causal evidence, asked for in its detail. */
+  latentEvidence: { latent: number; line: string } | null;
+  /** "Check stability": more seeds trained in the worker. */
+  stability: string | null;
 }
 
 export type WebviewToHost =
@@ -188,7 +240,13 @@ export type WebviewToHost =
   /** Only the latent's heatmap (`latentDetail`), without highlighting it: a re-created view restoring its selection. */
   | { type: 'loadDetail'; latent: number }
   /** The empty state's button: "Train SAE on this file" on the active editor. */
-  | { type: 'train' };
+  | { type: 'train' }
+  /** Compute the causal evidence of a latent the run's evidence does not cover. */
+  | { type: 'latentEvidence'; latent: number }
+  /** Train more seeds and compare (seed stability). */
+  | { type: 'checkStability' }
+  /** Stop background work on the followed run. */
+  | { type: 'cancelWork'; work: keyof RunWork };
 
 export type HostToWebview =
   | { type: 'state'; state: BrowserState }

@@ -1,4 +1,5 @@
 /** Per-token and per-latent facts of a run, read from its analysis report, in the shape the editor shows. */
+import type { LatentEvidence } from '../core/evidence/types';
 import type { RunView } from './protocol';
 
 /** geography = concept-selective (passes the test), punctuation = punctuation-firing, other = any other latent, highlight = one latent's heatmap. */
@@ -46,6 +47,14 @@ export interface RunFacts {
   /** concept-selective (q ≤ alpha, support ≥ minSupport) → geography hue, punctuation-firing → punctuation hue, else other. */
   hue(latent: number): Hue;
   tint(token: number, excludeAlwaysOn: boolean): TintChoice;
+  /** The latent's causal evidence (ablation, logit effects), when the run's evidence covers it. */
+  evidence(latent: number): LatentEvidence | undefined;
+}
+
+/** The run's causal evidence by latent; empty while it is computed, or when it is unavailable. */
+export function evidenceByLatent(view: RunView): Map<number, LatentEvidence> {
+  const e = view.analysis.evidence;
+  return new Map(e && 'latents' in e ? e.latents.map((l) => [l.latent, l]) : []);
 }
 
 const percent = (share: number) => `${Math.round(100 * share)} %`;
@@ -61,7 +70,9 @@ export function runFacts(view: RunView): RunFacts {
   const proxy = (l: number) => t.punctuationShare[l] >= o.proxyThreshold || t.stopwordShare[l] >= o.proxyThreshold;
   const hue = (l: number): Hue => (significant(l) ? 'geography' : punctuation(l) ? 'punctuation' : 'other');
   const listOf = (top: typeof a.perToken, token: number): TokenLatent[] => (top.latents[token] ?? []).map((latent, j) => ({ latent, value: top.values[token][j] }));
+  const evidence = evidenceByLatent(view);
   return {
+    evidence: (l) => evidence.get(l),
     top: (token) => listOf(a.perToken, token),
     facts(l) {
       const flags: LatentFlag[] = [];
@@ -84,7 +95,7 @@ export function runFacts(view: RunView): RunFacts {
     hue,
     tint(token, excludeAlwaysOn) {
       const candidates = listOf(excludeAlwaysOn ? a.perTokenExcludingAlwaysOn : a.perToken, token);
-      const skipped = excludeAlwaysOn ? 'always-on and near-always latents skipped' : 'always-on latents included';
+      const included = excludeAlwaysOn ? '' : ', always-on ones included';
       let best: (TokenLatent & { share: number }) | undefined;
       for (const c of candidates) {
         const share = t.max[c.latent] > 0 ? Math.min(1, c.value / t.max[c.latent]) : 0;
@@ -94,13 +105,13 @@ export function runFacts(view: RunView): RunFacts {
         const why = excludeAlwaysOn && listOf(a.perToken, token).length > 0 ? 'No tint: only always-on or near-always latents fire here' : 'No tint: no latent fires here';
         return { share: 0, value: 0, hue: 'other', why };
       }
-      const of = candidates.length === 1 ? 'its only latent' : `the highest of its ${candidates.length} strongest latents`;
+      const of = candidates.length === 1 ? `the token's only candidate${excludeAlwaysOn ? ' (always-on latents left out)' : ''}` : `the highest of the token's ${candidates.length} strongest latents${included}`;
       return {
         latent: best.latent,
         share: best.share,
         value: best.value,
         hue: hue(best.latent),
-        why: `Tint: #${best.latent} at ${percent(best.share)} of its document max (${of}, each against its own max; ${skipped})`,
+        why: `Tint #${best.latent}: ${percent(best.share)} of its document max, ${of}`,
       };
     },
   };

@@ -1,22 +1,51 @@
 /**
- * What the worker does for each request: train on a document or a corpus (pipeline + analysis) or apply an SAE (apply + analysis), re-analyse a run with other
- * analysis settings, and read one latent's activations. Runs read from disk stay cached in the
- * process, as do the pipeline's model sessions.
+ * What the worker does for each request: train on a document or a corpus (pipeline + analysis) or apply an SAE (apply +
+ * analysis), the causal evidence of a run (its lists' top latents, or one latent on demand), seed
+ * stability, re-analysing a run with other analysis settings, and reading one latent's activations.
+ * Runs read from disk stay cached in the process, as do the pipeline's model sessions. Progress
+ * lines are written for editor users: no paths of the extension's storage, no CLI flags.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { AnalysisOptions } from '../core/analysis/analyze';
 import { resolveConcept, type Concept } from '../core/analysis/lexicon';
-import { writeRunAnalysis } from '../core/analysis/runAnalysis';
-import type { AnalysisReport } from '../core/analysis/types';
-import { throwIfAborted, UserError } from '../core/errors';
-import { resolveModel } from '../core/model/download';
+import { readReport, writeFileAtomic } from '../core/analysis/reportFile';
+import { analyzeRun, writeRunAnalysis, writeRunEvidence } from '../core/analysis/runAnalysis';
+import { seedStability, STABILITY_FILE, type StabilityReport, type StabilityRun } from '../core/analysis/stability';
+import { ANALYSIS_FILE, type AnalysisReport } from '../core/analysis/types';
+import { isUserError, throwIfAborted, UserError } from '../core/errors';
 import { applySae, type ApplyProgress } from '../core/apply';
 import { listCorpus } from '../core/corpus/list';
+import { openRunModel, runEvidence, selectionFromReport } from '../core/evidence/runEvidence';
+import type { LatentEvidence } from '../core/evidence/types';
+import { extractActivations } from '../core/extract';
+import { DEFAULT_REPO, MODEL_FILES, modelCacheDir, resolveModel } from '../core/model/download';
+import { randomStandIn } from '../core/model/fallback';
 import { runPipeline, type PipelineProgress } from '../core/pipeline';
+import { saeConfigOf } from '../core/run/runCfg';
 import { readRun, type RunContents } from '../core/run/runDir';
+import { saeShape } from '../core/sae/config';
+import { trainSae } from '../core/sae/train';
 import { tokenize } from '../core/tokenizer';
+import { Eta } from '../shared/eta';
 import { checkTokenCount } from '../shared/inputCheck';
-import type { ActivationsQuery, AnalysisSettings, ApplyJob, CorpusJob, JobSettings, LexiconChoice, ProgressEvent, ReanalyzeJob, RunView, TrainJob } from '../shared/protocol';
+import type {
+  ActivationsQuery,
+  AnalysisSettings,
+  ApplyJob,
+  CorpusJob,
+  EvidenceJob,
+  JobSettings,
+  LatentEvidenceJob,
+  LexiconChoice,
+  Phase,
+  ProgressEvent,
+  ProgressUnit,
+  ReanalyzeJob,
+  RunView,
+  StabilityJob,
+  TrainJob,
+} from '../shared/protocol';
 
 const CACHED_RUNS = 4;
 const runs = new Map<string, RunContents>(); // by run directory, least recently used first
@@ -42,37 +71,104 @@ function analysisOptions(a: AnalysisSettings, concept: Concept): AnalysisOptions
   return { concept, punctuationThreshold: a.punctuationShare, proxyThreshold: a.proxyShare };
 }
 
-function progressEvent(jobId: string, p: PipelineProgress | ApplyProgress): ProgressEvent {
-  return {
-    jobId,
-    phase: p.phase,
-    message: p.message,
-    ...('epoch' in p && p.epoch ? { epoch: p.epoch.epoch, epochs: p.epoch.epochs, loss: p.epoch.metrics.loss, etaMs: p.epoch.etaMs } : {}),
-    bytesDone: p.download?.done,
-    bytesTotal: p.download?.total || undefined,
-    ...('corpus' in p && p.corpus ? { corpus: { files: p.corpus.files, totalFiles: p.corpus.totalFiles, tokens: p.corpus.tokens, totalTokens: p.corpus.totalTokens, path: p.corpus.path } } : {}),
+/** Sends a job's progress: counted phases get an ETA from their own pace (eta.ts), restarted at each phase. */
+export function progressReporter(jobId: string, send: (p: ProgressEvent) => void) {
+  let phase: Phase | undefined;
+  let eta = new Eta();
+  return (p: Phase, message: string, count?: { done: number; total: number; unit: ProgressUnit; loss?: number }) => {
+    if (p !== phase) {
+      phase = p;
+      eta = new Eta();
+    }
+    if (!count) return send({ jobId, phase: p, message });
+    send({ jobId, phase: p, message, ...count, etaMs: eta.next(count.done, count.total) });
+  };
+}
+
+type Say = ReturnType<typeof progressReporter>;
+
+/** The model directory of a run, and its name for progress lines. */
+async function modelFor(settings: JobSettings, signal: AbortSignal, say: Say): Promise<{ dir: string; name: string }> {
+  if (settings.modelDir !== undefined) return { dir: await resolveModel(settings.modelDir, { signal }), name: `the model in ${path.basename(settings.modelDir)}` };
+  const cached = process.env.LATENT_LENS_MODEL_DIR || MODEL_FILES.every((f) => fs.existsSync(path.join(modelCacheDir(DEFAULT_REPO), f)));
+  if (!cached) say('download', 'downloading GPT-2 Small (once, into the model cache)');
+  try {
+    const dir = await resolveModel(undefined, {
+      signal,
+      onProgress: (d) => say('download', `downloading GPT-2 Small: ${d.file}`, { done: d.done, total: d.total, unit: 'byte' }),
+    });
+    return { dir, name: 'GPT-2 Small' };
+  } catch (e) {
+    if (!settings.standIn || !isUserError(e) || e.code !== 'E_OFFLINE') throw e;
+    say('standIn', 'preparing the random-weights stand-in (GPT-2 Small is unreachable)');
+    return { dir: randomStandIn().dir, name: 'the random-weights stand-in' };
+  }
+}
+
+/** The pipeline's progress in the editor's words. */
+function pipelineProgress(say: Say, modelName: string): (p: PipelineProgress) => void {
+  let training = 'training';
+  return (p) => {
+    switch (p.phase) {
+      case 'download': // the model is resolved already: the pipeline only loads it
+        return say('load', `loading ${modelName}`);
+      case 'scan':
+        return say('scan', 'reading the files', p.corpus && { done: p.corpus.files, total: p.corpus.totalFiles, unit: 'file' });
+      case 'extract':
+        if (!p.corpus) return say('extract', extracting(p.message));
+        // A corpus: which file of how many, in the message; the count is in tokens, over all files.
+        return say('extract', `${extracting(p.message)}${p.corpus.path ? `: file ${p.corpus.files + 1} of ${p.corpus.totalFiles} (${p.corpus.path})` : ''}`, { done: p.corpus.tokens, total: p.corpus.totalTokens, unit: 'token' });
+      case 'train':
+        if (!p.epoch) return say('train', (training = p.message));
+        return say('train', training, { done: p.epoch.epoch, total: p.epoch.epochs, unit: 'epoch', loss: p.epoch.metrics.loss });
+      case 'write':
+        return say('write', 'saving the run');
+    }
+  };
+}
+
+/** "extracting blocks.6.hook_mlp_out activations": the pipeline's or apply's message without its counts. */
+const extracting = (message: string) => message.replace(/^extracting (\S+?):? .*$/, 'extracting $1 activations');
+
+/** Applying an SAE, in the editor's words. */
+function applyProgress(say: Say, modelName: string): (p: ApplyProgress) => void {
+  return (p) => {
+    switch (p.phase) {
+      case 'download':
+        if (p.download) return say('download', `downloading ${p.download.file}`, { done: p.download.done, total: p.download.total, unit: 'byte' });
+        return say('load', p.message.startsWith('loading model') ? `loading ${modelName}` : p.message);
+      case 'tokenize':
+        return say('tokenize', 'tokenizing');
+      case 'extract':
+        return say('extract', extracting(p.message));
+      case 'encode':
+        return say('encode', p.message);
+      case 'write':
+        return say('write', 'saving the run');
+    }
   };
 }
 
 /**
- * What every run shares: the lexicon checked before any work (the caller checks its input first), the model
- * resolved here, not by the pipeline, so that a failed download is an error the editor shows with
- * its settings (instead of the pipeline's fallback to a random-weight stand-in); then `make` writes
- * the run directory, which is analysed and returned. A cancel after the run directory was written
- * leaves nothing behind either.
+ * What every run shares: the lexicon checked before any download or work (the caller checks its
+ * input first: a document's token cap, a corpus's listing); the model resolved here, not by the pipeline, so that a failed download is an error the
+ * editor shows with its choices (instead of the pipeline's silent fallback to the random-weights
+ * stand-in); then `make` writes the run directory, which is analysed and returned. A cancel after
+ * the run directory was written leaves nothing behind either.
  */
-async function runJob(job: { jobId: string; out: string; settings: JobSettings }, signal: AbortSignal, progress: (p: ProgressEvent) => void, make: (modelDir: string) => Promise<unknown>): Promise<RunView> {
-  const { jobId, settings } = job;
+async function runJob(
+  job: { jobId: string; out: string; settings: JobSettings },
+  signal: AbortSignal,
+  progress: (p: ProgressEvent) => void,
+  make: (model: { dir: string; name: string }, say: Say) => Promise<unknown>,
+): Promise<RunView> {
+  const { settings } = job;
   const concept = conceptOf(settings.analysis.lexicon);
+  const say = progressReporter(job.jobId, progress);
   try {
-    progress({ jobId, phase: 'download', message: settings.modelDir ? `loading the model from ${settings.modelDir}` : 'loading GPT-2 Small' });
-    const modelDir = await resolveModel(settings.modelDir, {
-      signal,
-      onProgress: (d) => progress({ jobId, phase: 'download', message: `downloading ${d.file}`, bytesDone: d.done, bytesTotal: d.total || undefined }),
-    });
-    await make(modelDir);
+    await make(await modelFor(settings, signal, say), say);
     throwIfAborted(signal, 'run');
-    progress({ jobId, phase: 'analyze', message: `analysing latents against the ${concept.lexicon.name} lexicon` });
+    say('analyze', `analysing the latents against the ${concept.lexicon.name} lexicon`);
     const run = openRun(job.out);
     const { report: analysis } = writeRunAnalysis(run, analysisOptions(settings.analysis, concept));
     return { runDir: job.out, tokens: run.tokens, cfg: run.cfg, metrics: run.metrics, analysis };
@@ -88,18 +184,18 @@ async function runJob(job: { jobId: string; out: string; settings: JobSettings }
 export async function runTrainJob(job: TrainJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
   const { settings } = job;
   checkTokenCount(tokenize(job.text).length, settings.maxTokens, job.label);
-  return runJob(job, signal, progress, (modelDir) =>
+  return runJob(job, signal, progress, (model, say) =>
     runPipeline({
       text: job.text,
       source: job.source,
       offset: job.offset,
-      modelSpec: modelDir,
+      modelSpec: model.dir,
       sae: settings.sae,
       out: job.out,
       engine: settings.engine,
       threads: settings.threads,
       signal,
-      onProgress: (p) => progress(progressEvent(job.jobId, p)),
+      onProgress: pipelineProgress(say, model.name),
     }),
   );
 }
@@ -107,17 +203,17 @@ export async function runTrainJob(job: TrainJob, signal: AbortSignal, progress: 
 /** Applies the job's SAE (downloading it when needed) instead of training one. */
 export async function runApplyJob(job: ApplyJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
   checkTokenCount(tokenize(job.text).length, job.settings.maxTokens, job.label);
-  return runJob(job, signal, progress, (modelDir) =>
+  return runJob(job, signal, progress, (model, say) =>
     applySae({
       text: job.text,
       source: job.source,
       offset: job.offset,
       sae: job.sae,
-      modelSpec: modelDir,
+      modelSpec: model.dir,
       out: job.out,
       threads: job.settings.threads,
       signal,
-      onProgress: (p) => progress(progressEvent(job.jobId, p)),
+      onProgress: applyProgress(say, model.name),
     }),
   );
 }
@@ -131,18 +227,81 @@ export async function runApplyJob(job: ApplyJob, signal: AbortSignal, progress: 
 export async function runCorpusJob(job: CorpusJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
   const corpus = listCorpus(job.inputs, { include: job.include, exclude: job.exclude, names: job.globNames });
   const { settings } = job;
-  return runJob(job, signal, progress, (modelDir) =>
+  return runJob(job, signal, progress, (model, say) =>
     runPipeline({
       corpus: { ...corpus, limits: job.limits },
-      modelSpec: modelDir,
+      modelSpec: model.dir,
       sae: settings.sae,
       out: job.out,
       engine: settings.engine,
       threads: settings.threads,
       signal,
-      onProgress: (p) => progress(progressEvent(job.jobId, p)),
+      onProgress: pipelineProgress(say, model.name),
     }),
   );
+}
+
+/** Progress of a forward-pass count (evidence), in the evidence's phase. */
+const forwards = (say: Say, message: string) => (done: number, total: number) => say('evidence', message, { done, total, unit: 'forward' });
+
+/** Adds the causal evidence of the run's current lists to its analysis.json (or why it has none) and returns that analysis. */
+export async function runEvidenceJob(job: EvidenceJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<AnalysisReport> {
+  const run = openRun(job.runDir);
+  const report = readReport(path.join(job.runDir, ANALYSIS_FILE));
+  const say = progressReporter(job.jobId, progress);
+  say('evidence', 'loading the model the run was trained with');
+  const written = await writeRunEvidence(run, report, { threads: job.threads, signal, onProgress: forwards(say, 'computing causal evidence') });
+  return written.report;
+}
+
+/** One latent's causal evidence (ablation and logit effects), for a latent the run's evidence does not cover. */
+export async function runLatentEvidenceJob(job: LatentEvidenceJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<LatentEvidence> {
+  const run = openRun(job.runDir);
+  const report = readReport(path.join(job.runDir, ANALYSIS_FILE));
+  const say = progressReporter(job.jobId, progress);
+  say('evidence', `loading the model the run was trained with`);
+  const evidence = await runEvidence(run, { ...selectionFromReport(report), latents: [job.latent], threads: job.threads, signal, onProgress: forwards(say, `ablating #${job.latent}`) });
+  return evidence.latents[0];
+}
+
+/**
+ * Seed stability of a run (core/analysis/stability.ts): the run's own SAE is seed 0's; `seeds − 1`
+ * more are trained like it, with the next seeds, on the same activations (extracted again from the
+ * model that made the run) and analysed with the same settings. Written to the run's stability.json.
+ */
+export async function runStabilityJob(job: StabilityJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<StabilityReport> {
+  if (!(Number.isInteger(job.seeds) && job.seeds >= 2 && job.seeds <= 100)) throw new UserError(`seed stability needs 2 to 100 seeds, got ${job.seeds}.`, 'E_USAGE');
+  const run = openRun(job.runDir);
+  const say = progressReporter(job.jobId, progress);
+  say('stability', 'loading the model the run was trained with');
+  const { cfg } = run;
+  if (!cfg.train) throw new UserError('Check stability trains more seeds like the run: this run applied an SAE instead of training one.', 'E_USAGE');
+  const model = openRunModel(run);
+  const hook = cfg.sae.hook_name;
+  const ex = await extractActivations([...run.tokens.tokens], model, [hook], { threads: job.threads, signal });
+  const acts = ex.acts.get(hook)!;
+  const sae = saeConfigOf({ ...cfg, train: cfg.train });
+  const shape = saeShape(sae, cfg.sae.d_in);
+  const options = analysisOptions(job.analysis, conceptOf(job.analysis.lexicon));
+  const trained: StabilityRun[] = [{ seed: sae.seed, w: run.sae.wEnc, report: readReport(path.join(job.runDir, ANALYSIS_FILE)), dir: job.runDir }];
+  const more = job.seeds - 1;
+  for (let i = 1; i <= more; i++) {
+    const seed = sae.seed + i;
+    const message = `training seed ${seed} (${i} of ${more} more)`;
+    // Counted in seeds: a seed's schedule may end early (early stopping), so its epochs are not known ahead.
+    say('stability', message, { done: i - 1, total: more, unit: 'seed' });
+    const r = await trainSae(acts, cfg.n_tokens, shape.dIn, shape, { ...sae, seed }, {
+      engine: job.engine,
+      threads: job.threads,
+      signal,
+      onProgress: (epoch, epochs) => say('stability', message, { done: i - 1 + epoch / epochs, total: more, unit: 'seed' }),
+    });
+    throwIfAborted(signal, 'stability check');
+    trained.push({ seed, w: r.w, report: analyzeRun({ ...run, codes: r.codes }, options) });
+  }
+  const report = seedStability(trained, shape.dIn, shape.nLatents);
+  writeFileAtomic(path.join(job.runDir, STABILITY_FILE), `${JSON.stringify(report, null, 1)}\n`);
+  return report;
 }
 
 export function reanalyzeRun(job: ReanalyzeJob): AnalysisReport {

@@ -12,19 +12,24 @@ import {
   CancelNotification,
   CANCELLED_RPC_CODE,
   CorpusTrainRequest,
+  EvidenceRequest,
+  LatentEvidenceRequest,
   PARENT_PID_ENV,
   ProgressNotification,
   ReanalyzeRequest,
+  StabilityRequest,
   TrainRequest,
   USER_ERROR_RPC_CODE,
   type JobErrorData,
   type ProgressEvent,
-  type RunView,
 } from '../shared/protocol';
-import { latentActivations, reanalyzeRun, runApplyJob, runCorpusJob, runTrainJob } from './jobs';
+import { latentActivations, reanalyzeRun, runApplyJob, runCorpusJob, runEvidenceJob, runLatentEvidenceJob, runStabilityJob, runTrainJob } from './jobs';
 import { watchParent } from './parentWatch';
+import { throttled } from './throttle';
 
 const INTERNAL_ERROR = -32603;
+/** Shortest interval between two progress messages of a job (throttle.ts). */
+const PROGRESS_MS = 200;
 
 function toResponseError(e: unknown): ResponseError<JobErrorData> {
   if (isCancelled(e)) return new ResponseError(CANCELLED_RPC_CODE, e.message, { code: e.code, user: true });
@@ -57,19 +62,25 @@ function main(): void {
   const conn = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
   const running = new Map<string, AbortController>();
 
-  const cancellable = <J extends { jobId: string }>(run: (job: J, signal: AbortSignal, progress: (p: ProgressEvent) => void) => Promise<RunView>) => (job: J) =>
+  /** A request that is a job: cancellable by its id, with throttled progress. */
+  const job = <J extends { jobId: string }, R>(run: (job: J, signal: AbortSignal, progress: (p: ProgressEvent) => void) => Promise<R>) => (params: J) =>
     answer(async () => {
       const abort = new AbortController();
-      running.set(job.jobId, abort);
+      running.set(params.jobId, abort);
+      const progress = throttled((p) => void conn.sendNotification(ProgressNotification, p).catch(() => undefined), PROGRESS_MS);
       try {
-        return await run(job, abort.signal, (p) => void conn.sendNotification(ProgressNotification, p).catch(() => undefined));
+        return await run(params, abort.signal, progress.send);
       } finally {
-        running.delete(job.jobId);
+        progress.end();
+        running.delete(params.jobId);
       }
     });
-  conn.onRequest(TrainRequest, cancellable(runTrainJob));
-  conn.onRequest(ApplyRequest, cancellable(runApplyJob));
-  conn.onRequest(CorpusTrainRequest, cancellable(runCorpusJob));
+  conn.onRequest(TrainRequest, job(runTrainJob));
+  conn.onRequest(ApplyRequest, job(runApplyJob));
+  conn.onRequest(CorpusTrainRequest, job(runCorpusJob));
+  conn.onRequest(EvidenceRequest, job(runEvidenceJob));
+  conn.onRequest(LatentEvidenceRequest, job(runLatentEvidenceJob));
+  conn.onRequest(StabilityRequest, job(runStabilityJob));
   conn.onNotification(CancelNotification, ({ jobId }) => running.get(jobId)?.abort());
   conn.onRequest(ReanalyzeRequest, (job) => answer(() => reanalyzeRun(job)));
   conn.onRequest(ActivationsRequest, (q) => answer(() => latentActivations(q)));

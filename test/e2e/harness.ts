@@ -2,7 +2,7 @@
 // the packaged extension installed, through Debian's Chromium and playwright-core.
 // Recipe and its reasons: ../shared/notes/vscode-e2e-offline.md
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -37,6 +37,11 @@ const defaultSettings: Record<string, unknown> = {
   'chat.commandCenter.enabled': false,
   'workbench.secondarySideBar.defaultVisibility': 'hidden',
 };
+
+/** The line src/extension.ts logs once the extension is active (its ACTIVATED). */
+const ACTIVATED = 'Latent Lens activated';
+/** How long a fresh code-server may take to start the extension host and activate the extension (its first start compiles caches). */
+const ACTIVATION_TIMEOUT_MS = 120_000;
 
 export interface LaunchOptions {
   /** The .vsix to install; default: the linux-x64 package `npm run package` builds. */
@@ -142,7 +147,9 @@ export class VsCode {
       await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
       // The Explorer lists the workspace once the file service and the tree are up.
       await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
-      return new VsCode(page, dirs.workspace, root, browser, server, exitGuard);
+      const vs = new VsCode(page, dirs.workspace, root, browser, server, exitGuard);
+      await vs.extensionActive(0);
+      return vs;
     } catch (err) {
       await browser?.close().catch(() => undefined);
       await stopServer(server);
@@ -150,6 +157,65 @@ export class VsCode {
       await fs.rm(root, { recursive: true, force: true });
       throw err;
     }
+  }
+
+  /** The text of every log file of the extension (`Latent Lens.log`, one per extension host the window had). */
+  extensionLog(): string {
+    const logs = path.join(this.root, 'user-data/logs');
+    const texts: string[] = [];
+    const walk = (dir: string): void => {
+      if (!existsSync(dir)) return;
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name === 'Latent Lens.log') texts.push(readFileSync(p, 'utf8'));
+      }
+    };
+    walk(logs);
+    return texts.join('\n');
+  }
+
+  /** How many lines of the extension's log match `pattern`. */
+  logCount(pattern: RegExp): number {
+    return this.extensionLog().split('\n').filter((l) => pattern.test(l)).length;
+  }
+
+  /**
+   * Waits until the extension has been activated more than `before` times (0: the first activation;
+   * after a window reload, the count before it) and returns the count: its commands, hover and
+   * browser are registered then, whatever the machine's speed.
+   */
+  async extensionActive(before: number): Promise<number> {
+    const deadline = Date.now() + ACTIVATION_TIMEOUT_MS;
+    for (;;) {
+      const n = this.logCount(new RegExp(ACTIVATED));
+      if (n > before) return n;
+      if (Date.now() > deadline) throw new Error(`the extension did not log "${ACTIVATED}" within ${ACTIVATION_TIMEOUT_MS / 1000} s; see test-results/vscode-logs`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** Reloads the window and waits for the extension to be active in the new one. */
+  async reload(): Promise<void> {
+    const before = this.logCount(new RegExp(ACTIVATED));
+    await this.page.reload();
+    await this.page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await this.extensionActive(before);
+  }
+
+  /** VS Code's user data folder (settings, workspace storage, logs). */
+  get userDataDir(): string {
+    return path.join(this.root, 'user-data');
+  }
+
+  /** Rewrites the user's settings.json: the quiet defaults above plus `settings`. */
+  async writeUserSettings(settings: Record<string, unknown>): Promise<void> {
+    await fs.writeFile(path.join(this.root, 'user-data/User/settings.json'), JSON.stringify({ ...defaultSettings, ...settings }, null, 2));
+  }
+
+  /** The user's settings.json as it is now (the extension may have changed it). */
+  async userSettings(): Promise<Record<string, unknown>> {
+    return JSON.parse(await fs.readFile(path.join(this.root, 'user-data/User/settings.json'), 'utf8')) as Record<string, unknown>;
   }
 
   /** The folder extensions are installed into (the extension's files are under `<publisher>.<name>-<version>/`). */
@@ -169,27 +235,39 @@ export class VsCode {
     await this.page.locator('.editor-group-container.active .monaco-editor .view-lines').waitFor();
   }
 
-  /** Runs a command by its palette title (e.g. "Latent Lens: Train SAE on this file"). */
+  /**
+   * Runs a command by its palette title (e.g. "Latent Lens: Train SAE on this file"). The palette's
+   * input is set with fill() and read back, not typed: keystrokes sent while the palette is still
+   * opening (a cold first start) can be lost. If the list does not show the command, the palette is
+   * closed and opened again; a cold window may need long for its first list.
+   */
   async runCommand(title: string): Promise<void> {
-    const input = this.page.locator('.quick-input-widget .quick-input-box input');
-    // An F1 pressed while focus moves (a tab was just clicked, a panel opened) is sometimes lost: press again.
+    const widget = this.page.locator('.quick-input-widget');
+    const input = widget.locator('.quick-input-box input');
+    const row = widget.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    const value = `>${title}`;
     for (let attempt = 1; ; attempt++) {
-      await this.page.keyboard.press('F1');
       try {
-        await input.waitFor({ timeout: 5_000 });
+        // An F1 pressed while focus moves (a tab was just clicked, a panel opened) is sometimes lost: press again.
+        await this.page.keyboard.press('F1');
+        await input.waitFor({ timeout: 10_000 });
+        await input.fill(value);
+        const shown = await input.inputValue();
+        if (shown !== value) throw new Error(`the palette's input holds "${shown}", not "${value}"`);
+        // Enter only once the filtered list shows the command, else it may run the previous first row.
+        await row.waitFor({ timeout: attempt === 1 ? 30_000 : 15_000 });
         break;
       } catch (err) {
-        if (attempt === 3) throw err;
+        if (attempt === 4) throw new Error(`the command palette did not offer "${title}" (4 attempts): ${String(err)}`);
+        await this.page.keyboard.press('Escape');
+        await widget.waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
       }
     }
-    await input.pressSequentially(title);
-    // Enter only once the filtered list shows the command, else it may run the previous first row.
-    await this.page
-      .locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: title })
-      .first()
-      .waitFor();
-    await this.page.keyboard.press('Enter');
-    await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    // Enter runs the focused row: the command's, unless a better-matching command came first.
+    const focused = widget.locator('.quick-input-list .monaco-list-row.focused', { hasText: title });
+    if (await focused.count()) await this.page.keyboard.press('Enter');
+    else await row.click();
+    await widget.waitFor({ state: 'hidden' });
   }
 
   /** A notification toast whose text contains `text`. */

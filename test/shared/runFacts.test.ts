@@ -57,10 +57,10 @@ test('the tint rule: a latent at its own peak beats an always-on latent at its t
     assert.equal(all.latent, 3, 'raw activation would pick #2; its share of its own max is 50 %, #3 is at 91 %');
     assert.ok(Math.abs(all.share - 1 / 1.1) < 1e-12);
     assert.equal(all.hue, 'other');
-    assert.equal(all.why, 'Tint: #3 at 91 % of its document max (the highest of its 2 strongest latents, each against its own max; always-on latents included)');
+    assert.equal(all.why, "Tint #3: 91 % of its document max, the highest of the token's 2 strongest latents, always-on ones included");
     const skipping = f.tint(from, true);
     assert.equal(skipping.latent, 3);
-    assert.match(skipping.why, /its only latent, each against its own max; always-on and near-always latents skipped/);
+    assert.match(skipping.why, /the token's only candidate \(always-on latents left out\)$/);
     // Ties in share go to the larger activation.
     a.perToken.latents[from] = [2, 3];
     a.latents.max[2] = 3;

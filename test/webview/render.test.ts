@@ -4,20 +4,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BrowserState, RunView } from '../../src/shared/protocol';
-import {
-  fmt,
-  heatCells,
-  lexiconModeOf,
-  renderDetail,
-  renderEmpty,
-  renderLexicon,
-  renderLists,
-  renderNotices,
-  renderStatus,
-  renderSummary,
-  topTokensOf,
-  type PanelView,
-} from '../../webview/render';
+import { heatCells, renderDetail, topTokensOf } from '../../webview/detail';
+import { fmt } from '../../webview/parts';
+import { lexiconModeOf, renderEmpty, renderLexicon, renderLists, renderNotices, renderStatus, renderSummary, type PanelView } from '../../webview/render';
+import { NO_WORK } from '../../src/shared/work';
 import type { Child, VNode } from '../../webview/vnode';
 import { makeRunView, N_LATENTS } from '../fixtures/runView';
 
@@ -33,8 +23,9 @@ function panel(run: RunView | undefined, over: Partial<PanelView> = {}): PanelVi
     highlighted: null,
     lexicon: { kind: 'course' },
     notices: [],
+    work: NO_WORK,
   };
-  return { state, selected: null, detail: null, busy: null, error: null, collapsed: [], lexiconMode: 'course', customTerms: '', ...over };
+  return { state, selected: null, selectedIn: null, detail: null, busy: null, error: null, collapsed: [], expanded: [], lexiconMode: 'course', customTerms: '', ...over };
 }
 
 function* walk(n: Child): Generator<VNode> {
@@ -76,7 +67,8 @@ test('lists carry their test ids, one row per latent, proxies shown and flagged,
   const rows = byTestId([geo], 'latent-row');
   assert.deepEqual(rows.map((r) => r.attrs['data-latent']), run.analysis.conceptList.map((e) => String(e.latent)));
   assert.match(textOf(rows[0]), /PROXY\?/);
-  assert.match(textOf(rows[0]), /score 4/);
+  assert.match(textOf(rows[0]), /ratio 4/);
+  assert.match(textOf(rows[0]), /" Hungary" ×2" Romania" ×2" Slovakia"/, 'distinct tokens it fires on, with counts');
   assert.deepEqual(byTestId(byTestId(lists, 'list-punctuation'), 'latent-row').map((r) => r.attrs['data-latent']), ['1']);
   assert.deepEqual(byTestId(byTestId(lists, 'list-always-on'), 'latent-row').map((r) => r.attrs['data-latent']), ['2']);
   assert.match(textOf(byTestId(lists, 'dead-count')[0]), /^2 dead latents/);
@@ -99,7 +91,7 @@ test('the candidates: a section closed until opened, titled "Not significant", n
   const rows = byTestId([section], 'latent-row');
   assert.deepEqual(rows.map((r) => r.attrs['data-latent']), [String(candidate.latent), '4']);
   assert.match(textOf(rows[0]), /not significant/);
-  assert.match(textOf(rows[0]), /score only on concept tokens/);
+  assert.match(textOf(rows[0]), /ratio only on geography tokens/);
   assert.match(textOf(rows[1]), /not tested \(support < 2\)/);
   for (const r of rows) {
     assert.doesNotMatch(textOf(r), /selective|q ≤/);
@@ -107,7 +99,7 @@ test('the candidates: a section closed until opened, titled "Not significant", n
   }
   const geo = lists.find((n) => n.attrs['data-section'] === 'geography')!;
   assert.equal(geo.attrs.heading, 'Geography-selective');
-  assert.match(textOf(byTestId([geo], 'latent-row')[0]), new RegExp(`score only on concept tokens.*q ≤ ${alpha}`));
+  assert.match(textOf(byTestId([geo], 'latent-row')[0]), new RegExp(`ratio only on geography tokens.*q ≤ ${alpha}`));
   run.analysis.conceptList = [];
   const none = renderLists(run, panel(run)).find((n) => n.attrs['data-section'] === 'geography')!;
   assert.match(textOf(none), /No latent passes the concept test \(q ≤ 0\.05, support ≥ 2\)/);
@@ -147,7 +139,13 @@ test('the latent detail waits for the activations, then shows the heatmap and to
   ]);
   assert.deepEqual(shaded.map((n) => [textOf(n), n.style['--heat']]), want);
   assert.match(textOf(detail), /geography-selective/);
-  assert.match(textOf(detail), /Top tokens " Hungary"" Romania"" Hungary"" Romania"" and"/, 'largest first, earlier tokens first on ties');
+  assert.match(textOf(detail), /Top tokens " Hungary" ×2" Romania" ×2" and"/, 'distinct, largest first, then the more frequent');
+  const contexts = byTestId([detail], 'top-contexts')[0];
+  assert.deepEqual(
+    contexts.children.map((r) => textOf((r as VNode).children[1] as VNode)).slice(0, 5),
+    [' Hungary', ' Romania', ' Hungary', ' Romania', ' and'],
+    'top activating tokens largest first, earlier tokens first on ties',
+  );
   assert.ok(all([detail]).some((n) => n.attrs['data-action'] === 'highlight'));
   const lit = renderDetail(run, panel(run, { selected: 0, detail: acts, state: { ...panel(run).state, highlighted: 0 } }))!;
   assert.ok(all([lit]).some((n) => n.attrs['data-action'] === 'unhighlight'));

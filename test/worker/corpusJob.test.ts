@@ -93,16 +93,13 @@ test('a corpus job trains on the folder’s text files (globs, files.exclude) wi
   const job = corpusJob();
   const view = await worker.conn.sendRequest(CorpusTrainRequest, job);
   const events = worker.events.filter((e) => e.jobId === job.jobId);
-  assert.deepEqual([...new Set(events.map((e) => e.phase))], ['download', 'scan', 'extract', 'train', 'write', 'analyze']);
-  const extracting = events.filter((e) => e.phase === 'extract' && e.corpus);
-  const last = extracting.at(-1)!.corpus!;
-  assert.deepEqual([last.files, last.totalFiles, last.path], [2, 2, '']);
-  assert.equal(last.tokens, view.tokens.tokens.length);
-  assert.equal(last.totalTokens, last.tokens);
-  assert.ok(extracting.some((e) => e.corpus!.path === 'sub/b.txt' && e.corpus!.files === 1), 'the file being extracted');
-  for (let i = 1; i < extracting.length; i++) assert.ok(extracting[i].corpus!.tokens >= extracting[i - 1].corpus!.tokens, 'tokens only grow');
-  assert.ok(events.some((e) => e.phase === 'scan' && e.corpus?.totalFiles === 3), 'reading the 3 files listed');
-
+  assert.deepEqual([...new Set(events.map((e) => e.phase))], ['scan', 'load', 'extract', 'train', 'write', 'analyze']);
+  const extracting = events.filter((e) => e.phase === 'extract' && e.unit === 'token');
+  const last = extracting.at(-1)!;
+  assert.deepEqual([last.done, last.total], [view.tokens.tokens.length, view.tokens.tokens.length], 'tokens of all files');
+  assert.ok(extracting.some((e) => /^extracting blocks\.1\.hook_mlp_out activations: file 2 of 2 \(sub\/b\.txt\)$/.test(e.message)), 'which file of how many');
+  for (let i = 1; i < extracting.length; i++) assert.ok(extracting[i].done! >= extracting[i - 1].done!, 'tokens only grow');
+  assert.ok(events.some((e) => e.phase === 'scan' && e.unit === 'file' && e.total === 3), 'reading the 3 files listed');
   assert.deepEqual(view.tokens.files!.map((f) => [f.path, f.sha256]), [['a.md', textSha256(TEXT)], ['sub/b.txt', textSha256(TEXT.split('\n').reverse().join('\n'))]]);
   assert.deepEqual(view.tokens.skipped!.map((s) => [s.path, s.why]), [['logo.png', 'binary']]);
   assert.equal(view.tokens.source, corpus);

@@ -43,7 +43,7 @@ export function writeRunAnalysis(run: RunContents, options: AnalysisOptions = {}
   return writeReportFiles(run, analyzeRun(run, options));
 }
 
-export type EvidenceRequest = Pick<RunEvidenceOptions, 'top' | 'modelDir' | 'threads' | 'signal'>;
+export type EvidenceRequest = Pick<RunEvidenceOptions, 'top' | 'modelDir' | 'threads' | 'signal' | 'onProgress'>;
 
 /**
  * Adds the causal evidence of an analysed run — CE fidelity, and ablation and logit effects of the

@@ -17,6 +17,11 @@ export interface SpliceOptions extends SessionOptions {
   signal?: AbortSignal;
   /** Rows (versions × window tokens) per run of the suffix graph; default DEFAULT_BATCH_ROWS. */
   batchRows?: number;
+  /**
+   * After each run of the suffix graph: versions of the hook done, of `total` = windows × (3 + latents)
+   * (clean, spliced, zero-ablated, one per latent; a latent a window need not run counts as done).
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Per-position losses −log p(token t+1), t = 0…T−2, of each version of the hook. */
@@ -128,7 +133,7 @@ function versionsOf(inp: SpliceInputs, r: WindowRun, out: SpliceLosses): { versi
 }
 
 /** Runs the versions through the suffix graph, `perRun` at a time, and stores their losses at the window's scored positions. */
-async function runVersions(session: ort.InferenceSession, inp: SpliceInputs, r: WindowRun, versions: Version[], perRun: number, signal?: AbortSignal): Promise<void> {
+async function runVersions(session: ort.InferenceSession, inp: SpliceInputs, r: WindowRun, versions: Version[], perRun: number, opts: SpliceOptions, progress: (versions: number) => void): Promise<void> {
   const { win, rows } = r;
   const { hook, tokens } = inp;
   const n = r.lead + win.end - win.start;
@@ -140,7 +145,7 @@ async function runVersions(session: ort.InferenceSession, inp: SpliceInputs, r: 
     ...(r.state ? { [SUFFIX.state]: new ort.Tensor('float32', r.state, [n, inp.model.config.nEmbd]) } : {}),
   };
   for (let b0 = 0; b0 < versions.length; b0 += perRun) {
-    signal?.throwIfAborted();
+    opts.signal?.throwIfAborted();
     const batch = versions.slice(b0, b0 + perRun);
     const values = new Float32Array(batch.length * n * w);
     batch.forEach((v, b) => {
@@ -156,6 +161,7 @@ async function runVersions(session: ort.InferenceSession, inp: SpliceInputs, r: 
       if (bad.length) throw nonFinite(`the ${v.what} forward pass of ${hook.name} gave a non-finite loss at ${bad.length} of ${N} positions (first: token ${win.start + bad[0]}, window [${win.start}, ${win.end}))`);
       rows.forEach((i, j) => (v.loss[win.start + i] = nll[b * N + j]));
     });
+    progress(batch.length);
   }
 }
 
@@ -180,6 +186,9 @@ export async function spliceLosses(inp: SpliceInputs, opts: SpliceOptions = {}):
   const supplied = new Float32Array(T * w); // the SAE's view of the hook's clean activations, row t from the window supplying t
   let sse = 0;
   const out: SpliceLosses = { fve: NaN, clean: new Float64Array(T - 1), spliced: new Float64Array(T - 1), zero: new Float64Array(T - 1), ablated: inp.latents.map(() => new Float64Array(T - 1)) };
+  const total = inp.windows.length * (3 + inp.latents.length);
+  let done = 0;
+  const progress = (versions: number) => opts.onProgress?.((done += versions), total);
 
   for (const win of inp.windows) {
     const n = win.end - win.start;
@@ -201,11 +210,15 @@ export async function spliceLosses(inp: SpliceInputs, opts: SpliceOptions = {}):
     supplied.set(view, win.keepFrom * w);
     const r: WindowRun = { win, lead, x, state: stateName ? acts.get(stateName) : undefined, rows: [], xhat, sOut: norm.sOut };
     for (let i = keep; i < n && win.start + i <= T - 2; i++) r.rows.push(i);
-    if (r.rows.length === 0) continue;
+    if (r.rows.length === 0) {
+      progress(3 + inp.latents.length);
+      continue;
+    }
 
     const { versions, idle } = versionsOf(inp, r, out);
-    await runVersions(session, inp, r, versions, Math.max(1, Math.floor((opts.batchRows ?? DEFAULT_BATCH_ROWS) / (lead + n))), opts.signal);
+    await runVersions(session, inp, r, versions, Math.max(1, Math.floor((opts.batchRows ?? DEFAULT_BATCH_ROWS) / (lead + n))), opts, progress);
     for (const k of idle) for (const i of r.rows) out.ablated[k][win.start + i] = out.clean[win.start + i];
+    progress(idle.length);
   }
   out.fve = fve(sse, totalVariance(supplied, T, w));
   return out;

@@ -13,28 +13,45 @@ export interface ResolvedModel {
   fallback?: string;
 }
 
+export interface StandInOptions {
+  cacheDir?: string;
+  shape?: typeof GPT2_SMALL_SHAPE;
+}
+
+/**
+ * The random-weights stand-in: a generated model with GPT-2 Small's shapes (or `shape`) and RANDOM
+ * weights, made once (atomically) under `<cache root>/models/random-gpt2-l<layers>-d<dModel>-seed0`.
+ * `made` is true when this call generated it (about half a gigabyte of weights).
+ */
+export function randomStandIn(o: StandInOptions = {}): { dir: string; made: boolean } {
+  const shape = o.shape ?? GPT2_SMALL_SHAPE;
+  const dir = path.join(cacheRoot(o.cacheDir), 'models', `random-gpt2-l${shape.layers}-d${shape.dModel}-seed0`);
+  if (fs.existsSync(path.join(dir, 'model.safetensors'))) return { dir, made: false };
+  const tmp = `${dir}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  makeTestModel({ out: tmp, ...shape, seed: 0 });
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(tmp, dir);
+  return { dir, made: true };
+}
+
+/** The spec names the default model (GPT-2 Small), the only one that may fall back to the stand-in. */
+export function isDefaultModel(spec: string | undefined): boolean {
+  return spec === undefined || spec === 'gpt2' || spec === 'openai-community/gpt2';
+}
+
 /**
  * Resolves `spec` like resolveModel; when the hub cannot be reached (E_OFFLINE) and the user asked for
- * the default model, falls back to a generated model with GPT-2 Small's shapes and RANDOM weights,
- * cached under `<cache root>/models/random-gpt2-small-seed0`. The notice explains why and what to do.
- * A model the user named explicitly never falls back: its error is theirs to see.
+ * the default model, falls back to the random-weights stand-in (randomStandIn). The notice explains
+ * why and what to do. A model the user named explicitly never falls back: its error is theirs to see.
  */
-export async function resolveModelOrRandom(spec: string | undefined, opts: ResolveOptions & { shape?: typeof GPT2_SMALL_SHAPE } = {}): Promise<ResolvedModel> {
+export async function resolveModelOrRandom(spec: string | undefined, opts: ResolveOptions & StandInOptions = {}): Promise<ResolvedModel> {
   try {
     return { dir: await resolveModel(spec, opts) };
   } catch (e) {
-    const isDefault = spec === undefined || spec === 'gpt2' || spec === 'openai-community/gpt2';
-    if (!isDefault || !isUserError(e) || e.code !== 'E_OFFLINE') throw e;
-    const shape = opts.shape ?? GPT2_SMALL_SHAPE;
-    const dir = path.join(cacheRoot(opts.cacheDir), 'models', `random-gpt2-l${shape.layers}-d${shape.dModel}-seed0`);
-    if (!fs.existsSync(path.join(dir, 'model.safetensors'))) {
-      const tmp = `${dir}.tmp-${process.pid}`;
-      fs.rmSync(tmp, { recursive: true, force: true });
-      fs.mkdirSync(tmp, { recursive: true });
-      makeTestModel({ out: tmp, ...shape, seed: 0 });
-      fs.rmSync(dir, { recursive: true, force: true });
-      fs.renameSync(tmp, dir);
-    }
+    if (!isDefaultModel(spec) || !isUserError(e) || e.code !== 'E_OFFLINE') throw e;
+    const { dir } = randomStandIn(opts);
     const first = e.message.split('\n')[0].replace(/[.\s]+$/, '');
     return {
       dir,

@@ -4,7 +4,7 @@
  * connects them with Lens.attachBrowser. Messages inside the webview are in protocol.ts.
  */
 import type * as vscode from 'vscode';
-import type { BrowserState, LexiconChoice } from '../../shared/protocol';
+import type { BrowserState, LexiconChoice, RunWork } from '../../shared/protocol';
 
 export interface LatentBrowser extends vscode.Disposable {
   /** Shows the panel with the latent selected (the hover's "Show in Latent Browser"). */
@@ -23,4 +23,10 @@ export interface LatentBrowserHost {
   activations(latent: number): Promise<number[]>;
   /** Re-runs the analysis of the followed run with another lexicon, without retraining. */
   changeLexicon(lexicon: LexiconChoice): Promise<void>;
+  /** Computes one more latent's causal evidence for the followed run (its progress and result arrive in the state). */
+  latentEvidence(latent: number): Promise<void>;
+  /** Trains more seeds like the followed run and compares their latents (seed stability). */
+  checkStability(): Promise<void>;
+  /** Stops that work on the followed run. */
+  cancelFollowedWork(work: keyof RunWork): void;
 }

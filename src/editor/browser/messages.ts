@@ -19,10 +19,14 @@ export function parseWebviewMessage(m: unknown): WebviewToHost | undefined {
   switch (o.type) {
     case 'ready':
     case 'train':
+    case 'checkStability':
       return { type: o.type };
     case 'selectLatent':
     case 'loadDetail':
+    case 'latentEvidence':
       return isLatent(o.latent) ? { type: o.type, latent: o.latent } : undefined;
+    case 'cancelWork':
+      return o.work === 'evidence' || o.work === 'latentEvidence' || o.work === 'stability' ? { type: 'cancelWork', work: o.work } : undefined;
     case 'highlightLatent':
       return o.latent === null || isLatent(o.latent) ? { type: 'highlightLatent', latent: o.latent } : undefined;
     case 'changeLexicon': {

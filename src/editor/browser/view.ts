@@ -151,6 +151,12 @@ class LatentBrowserView implements LatentBrowser, vscode.WebviewViewProvider {
       case 'train':
         await vscode.commands.executeCommand(COMMANDS.trainOnFile);
         return;
+      case 'latentEvidence':
+        return this.host.latentEvidence(m.latent);
+      case 'checkStability':
+        return this.host.checkStability();
+      case 'cancelWork':
+        return this.host.cancelFollowedWork(m.work);
     }
   }
 

@@ -9,10 +9,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { background, reportError } from '../errors/report';
 import type { Lens } from '../lens';
-import { CorpusEta, corpusSummary, filesExcludeGlobs, skippedLines } from '../corpus/corpusText';
+import { corpusSummary, filesExcludeGlobs, skippedLines } from '../corpus/corpusText';
 import { jobSettings } from '../settings/jobSettings';
 import { currentSettings, restrictedNotice, settingsBase } from '../settings/workspaceSettings';
-import { progressPercent } from '../status/progressText';
+import { progressLine, progressPercent } from '../status/progressText';
 
 const SHOW_SKIPPED = 'Show skipped files';
 
@@ -43,7 +43,6 @@ export async function trainOnFolder(lens: Lens, arg?: unknown): Promise<void> {
   const name = path.basename(folder.fsPath);
   const exclude = [settings['corpus.exclude'], ...filesExcludeGlobs(vscode.workspace.getConfiguration('files', folder).get('exclude'))].filter((g) => g !== '');
   const key = folder.toString();
-  const eta = new CorpusEta();
   let report: ((message: string, percent: number) => void) | undefined;
   const started = await lens.client.trainCorpus(
     key,
@@ -57,7 +56,7 @@ export async function trainOnFolder(lens: Lens, arg?: unknown): Promise<void> {
       out: lens.corpora.newRunDir(key),
       settings: jobSettings(settings, settingsBase(), 'corpus'),
     },
-    (p) => report?.(eta.line(p, Date.now()), progressPercent(p)),
+    (p) => report?.(progressLine(p), progressPercent(p)),
   );
   const { jobId, done } = started;
   done.catch(() => undefined); // handled below, inside withProgress

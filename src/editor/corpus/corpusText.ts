@@ -1,7 +1,6 @@
-/** "Train SAE on a folder…" in words and globs, free of `vscode`: the excludes, the progress line with its ETA, the result's summary. */
+/** "Train SAE on a folder…" in words and globs, free of `vscode`: the excludes, the result's summary. */
 import { skipCounts } from '../../core/corpus/scan';
-import type { ProgressEvent, RunView } from '../../shared/protocol';
-import { progressLine } from '../status/progressText';
+import type { RunView } from '../../shared/protocol';
 
 /** The globs of a files.exclude value that are on (`true`; a `{ when }` clause depends on sibling files, which a corpus listing does not look at, so it is left out). */
 export function filesExcludeGlobs(filesExclude: unknown): string[] {
@@ -9,29 +8,7 @@ export function filesExcludeGlobs(filesExclude: unknown): string[] {
   return Object.entries(filesExclude).flatMap(([glob, on]) => (on === true ? [glob] : []));
 }
 
-function duration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
-}
-
 const count = (n: number) => n.toLocaleString('en-US');
-
-/** Remembers when extraction started, to say how long it has left from its pace so far. */
-export class CorpusEta {
-  private start?: { at: number; tokens: number };
-
-  /** The line for `p` at time `now` (ms): files and tokens while reading and extracting, with the time left once some tokens are done; training's line (epoch, loss, ETA) otherwise. */
-  line(p: ProgressEvent, now: number): string {
-    const c = p.corpus;
-    if (!c || (p.phase !== 'extract' && p.phase !== 'scan')) return progressLine(p);
-    if (p.phase === 'scan') return `reading file ${c.files} of ${c.totalFiles}`;
-    this.start ??= { at: now, tokens: c.tokens };
-    const done = c.tokens - this.start.tokens;
-    const left = done > 0 && c.totalTokens > c.tokens ? ` · about ${duration(((now - this.start.at) / done) * (c.totalTokens - c.tokens))} left` : '';
-    const file = c.path ? ` (${c.path})` : '';
-    return `extracting file ${Math.min(c.files + 1, c.totalFiles)} of ${c.totalFiles}${file} · ${count(c.tokens)} of ${count(c.totalTokens)} tokens${left}`;
-  }
-}
 
 /** The notification after a corpus run: files and tokens trained on, what was skipped and why. */
 export function corpusSummary(view: RunView, folder: string): string {

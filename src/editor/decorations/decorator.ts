@@ -1,8 +1,12 @@
 /**
- * Paints a document's tokens: one decoration type per (hue, bucket), all created once, coloured by
- * the theme colours package.json contributes (latentLens.<hue>Tint<bucket>), plus one type for the
+ * Paints a document's tokens: decoration types per (hue, bucket), all created once, coloured by the
+ * theme colours package.json contributes (latentLens.<hue>Tint<bucket>), plus one type for the
  * optional inline `#id` labels. VS Code replaces a type's ranges on every setDecorations call, so a
  * render is a full repaint of the editor.
+ *
+ * Token boundaries stay visible: VS Code draws touching ranges of one decoration type as a single
+ * box, so every (hue, bucket) has two identical types, for even and odd token indices — neighbours
+ * never share one — and each box has a thin edge in the editor's background colour.
  */
 import * as vscode from 'vscode';
 import type { PaintInput } from '../document/docState';
@@ -18,14 +22,18 @@ export class Decorator implements vscode.Disposable {
   constructor() {
     for (const hue of HUES) {
       for (let b = 1; b <= BUCKETS; b++) {
-        this.types.set(
-          key(hue, b),
-          vscode.window.createTextEditorDecorationType({
-            backgroundColor: new vscode.ThemeColor(`latentLens.${hue}Tint${b}`),
-            borderRadius: '2px',
-            rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
-          }),
-        );
+        for (const parity of [0, 1]) {
+          this.types.set(
+            key(hue, b, parity),
+            vscode.window.createTextEditorDecorationType({
+              backgroundColor: new vscode.ThemeColor(`latentLens.${hue}Tint${b}`),
+              borderRadius: '3px',
+              border: '1px solid',
+              borderColor: new vscode.ThemeColor('editor.background'),
+              rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+            }),
+          );
+        }
       }
     }
   }
@@ -39,8 +47,10 @@ export class Decorator implements vscode.Disposable {
     const plan = planTints(input.tints, maxOf(input.tints.map((t) => t.value)));
     for (const hue of HUES) {
       for (let b = 1; b <= BUCKETS; b++) {
-        const ranges = plan[hue][b - 1].map(range).filter((r): r is vscode.Range => r !== undefined);
-        editor.setDecorations(this.types.get(key(hue, b))!, ranges);
+        for (const parity of [0, 1]) {
+          const ranges = plan[hue][b - 1].filter((i) => i % 2 === parity).map(range).filter((r): r is vscode.Range => r !== undefined);
+          editor.setDecorations(this.types.get(key(hue, b, parity))!, ranges);
+        }
       }
     }
     const labels: vscode.DecorationOptions[] = [];
@@ -62,6 +72,6 @@ export class Decorator implements vscode.Disposable {
   }
 }
 
-function key(hue: Hue, bucket: number): string {
-  return `${hue}:${bucket}`;
+function key(hue: Hue, bucket: number, parity: number): string {
+  return `${hue}:${bucket}:${parity}`;
 }

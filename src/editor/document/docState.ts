@@ -3,8 +3,11 @@
  * them, see spanShift.ts), whether the text changed since, and the latent being highlighted.
  * Pure data and functions; the vscode side paints and hovers from it.
  */
-import type { RunView } from '../../shared/protocol';
+import type { StabilityReport } from '../../core/analysis/stability';
+import type { RunView, RunWork } from '../../shared/protocol';
+import { NO_WORK } from '../../shared/work';
 import { runFacts, type RunFacts } from '../../shared/runFacts';
+import { textSha256 as sha256 } from '../../core/corpus/text';
 import { liveIndex, shiftSpans, type Edit, type Span } from './spanShift';
 import { maxOf, type TintInput } from '../decorations/tint';
 
@@ -20,17 +23,49 @@ export interface DocState {
   stale: boolean;
   /** "Highlight latent N": its activation on every token ([T]). */
   highlight?: { latent: number; values: number[] };
+  /** The document's whole text when the run started, by length and sha256: an edit back to it (undo) is fresh again. */
+  trained: TextPrint;
+  /** Work going on in the worker for this run (progress lines). */
+  work: RunWork;
+  /** The last seed-stability check of this run. */
+  stability?: StabilityReport;
 }
 
-export function newDocState(uri: string, view: RunView): DocState {
+export interface TextPrint {
+  length: number;
+  sha256: string;
+}
+
+export function textPrint(text: string): TextPrint {
+  return { length: text.length, sha256: sha256(text) };
+}
+
+function freshSpans(view: RunView): Span[] {
   const offset = view.tokens.offset;
-  const spans = view.tokens.tokens.map((t) => ({ start: t.start + offset, end: t.end + offset }));
-  return { uri, view, facts: runFacts(view), spans, live: liveIndex(spans), stale: false };
+  return view.tokens.tokens.map((t) => ({ start: t.start + offset, end: t.end + offset }));
+}
+
+/** `text`: the document's whole text the run was made on (not only a selection). */
+export function newDocState(uri: string, view: RunView, text: string): DocState {
+  const spans = freshSpans(view);
+  return { uri, view, facts: runFacts(view), spans, live: liveIndex(spans), stale: false, trained: textPrint(text), work: NO_WORK };
+}
+
+/** The state with a new view of the same run (an analysis or evidence that arrived): same spans and staleness. */
+export function withView(s: DocState, view: RunView): DocState {
+  return { ...s, view, facts: runFacts(view) };
 }
 
 export function editDocState(s: DocState, edits: Edit[]): DocState {
   const spans = shiftSpans(s.spans, edits);
   return { ...s, spans, live: liveIndex(spans), stale: true };
+}
+
+/** After edits: a document whose text is again the run's own (undone back to it) is fresh, its tokens where they were. */
+export function settle(s: DocState, text: string): DocState {
+  if (!s.stale || text.length !== s.trained.length || textPrint(text).sha256 !== s.trained.sha256) return s;
+  const spans = freshSpans(s.view);
+  return { ...s, spans, live: liveIndex(spans), stale: false };
 }
 
 export interface PaintInput {

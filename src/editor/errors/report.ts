@@ -6,11 +6,13 @@ import { JobFailure, type FailureCode } from '../worker/client';
 
 const SHOW_LOG = 'Show Log';
 const OPEN_SETTINGS = 'Open Settings';
+/** What a cancel says, once, in the status bar. */
+export const CANCELLED_MESSAGE = 'Latent Lens: run cancelled.';
 
 export async function reportError(e: unknown, log: vscode.LogOutputChannel): Promise<void> {
   try {
     if ((e instanceof JobFailure && e.kind === 'cancelled') || isCancelled(e)) {
-      vscode.window.setStatusBarMessage('Latent Lens: run cancelled.', 4000);
+      vscode.window.setStatusBarMessage(CANCELLED_MESSAGE, 4000);
       return;
     }
     const user = (e instanceof JobFailure && e.kind === 'user') || isUserError(e);

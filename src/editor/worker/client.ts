@@ -15,21 +15,29 @@ import {
   CancelNotification,
   CANCELLED_RPC_CODE,
   CorpusTrainRequest,
+  EvidenceRequest,
+  LatentEvidenceRequest,
   PARENT_PID_ENV,
   ProgressNotification,
   ReanalyzeRequest,
+  StabilityRequest,
   TrainRequest,
   type ActivationsQuery,
   type ApplyJob,
   type CorpusJob,
+  type EvidenceJob,
   type JobErrorCode,
   type JobErrorData,
+  type LatentEvidenceJob,
   type ProgressEvent,
   type ReanalyzeJob,
   type RunView,
+  type StabilityJob,
   type TrainJob,
 } from '../../shared/protocol';
+import type { StabilityReport } from '../../core/analysis/stability';
 import type { AnalysisReport } from '../../core/analysis/types';
+import type { LatentEvidence } from '../../core/evidence/types';
 import { describeExit, type ExitInfo } from './exit';
 
 export interface Log {
@@ -66,16 +74,22 @@ export interface WorkerClientOptions {
   /** Read at the end of every job: the worker stops after this long without work (0: right away). */
   idleTimeoutMs: () => number;
   log: Log;
-  /** How long a cancelled job may take to stop before the worker is killed. */
+  /** How long a cancelled job may take to stop before the worker is killed (default CANCEL_GRACE_MS). */
   cancelGraceMs?: number;
 }
 
-export interface StartedJob {
+export interface StartedJob<R = RunView> {
   jobId: string;
-  /** True when this call cancelled a run of the same key. */
+  /** True when this call cancelled a job of the same key. */
   replaced: boolean;
-  done: Promise<RunView>;
+  done: Promise<R>;
 }
+
+/**
+ * A cancel is checked between steps; loading a model, opening a session or one forward pass over a
+ * window of GPT-2 Small cannot be interrupted and takes up to about a second on a laptop CPU.
+ */
+export const CANCEL_GRACE_MS = 2000;
 
 const STDERR_TAIL_LINES = 40;
 const KILL_AFTER_MS = 300;
@@ -133,6 +147,21 @@ export class WorkerClient {
     return this.start(key, TrainRequest, job, onProgress);
   }
 
+  /** The causal evidence of a run's lists, added to its analysis.json; like `train`, one job per key. */
+  evidence(key: string, job: Omit<EvidenceJob, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob<AnalysisReport>> {
+    return this.start(key, EvidenceRequest, job, onProgress);
+  }
+
+  /** One latent's causal evidence. */
+  latentEvidence(key: string, job: Omit<LatentEvidenceJob, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob<LatentEvidence>> {
+    return this.start(key, LatentEvidenceRequest, job, onProgress);
+  }
+
+  /** Seed stability: more SAEs trained like the run's. */
+  stability(key: string, job: Omit<StabilityJob, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob<StabilityReport>> {
+    return this.start(key, StabilityRequest, job, onProgress);
+  }
+
   /** Starts applying an SAE, like `train`. */
   apply(key: string, job: Omit<ApplyJob, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob> {
     return this.start(key, ApplyRequest, job, onProgress);
@@ -143,7 +172,7 @@ export class WorkerClient {
     return this.start(key, CorpusTrainRequest, job, onProgress);
   }
 
-  private async start<J extends { jobId: string }>(key: string, type: RequestType<J, RunView, JobErrorData>, job: Omit<J, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob> {
+  private async start<J extends { jobId: string }, R>(key: string, type: RequestType<J, R, JobErrorData>, params: Omit<J, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob<R>> {
     const previous = this.byKey.get(key);
     if (previous) await this.cancel(previous, { keepWorker: true });
     const jobId = randomUUID();
@@ -157,11 +186,11 @@ export class WorkerClient {
       if (this.byKey.get(key) === jobId) this.byKey.delete(key);
       finish();
     };
-    const done = this.request(worker, type, { ...job, jobId } as J, () => entry.cancelled).then(
-      (view) => {
+    const done = this.request(worker, type, { ...params, jobId } as J, () => entry.cancelled).then(
+      (result) => {
         end();
         if (entry.cancelled) throw new JobFailure('Cancelled.', 'cancelled', 'E_CANCELLED');
-        return view;
+        return result;
       },
       (e: unknown) => {
         end();
@@ -187,8 +216,10 @@ export class WorkerClient {
     job.cancelled = true;
     const { worker } = job;
     worker.conn.sendNotification(CancelNotification, { jobId }).catch(() => undefined);
-    if (!(await within(job.ended, this.opts.cancelGraceMs ?? 500))) {
-      this.opts.log.warn(`job ${jobId} did not stop within the cancel grace period; stopping the worker`);
+    const grace = this.opts.cancelGraceMs ?? CANCEL_GRACE_MS;
+    if (!(await within(job.ended, grace))) {
+      // Still in a step that cannot be interrupted: stopping the worker is how this cancel completes.
+      this.opts.log.info(`job ${jobId} was still busy ${grace} ms after its cancel; stopping the worker to end it`);
       await this.stop(worker);
     } else if (!opts.keepWorker && this.busy === 0) {
       await this.stop(worker);

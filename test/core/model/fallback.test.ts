@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolveModelOrRandom } from '../../../src/core/model/fallback';
+import { randomStandIn, resolveModelOrRandom } from '../../../src/core/model/fallback';
 import { loadModel } from '../../../src/core/model/load';
 
 const tiny = { layers: 1, dModel: 16, heads: 2, positions: 64 };
@@ -36,4 +36,15 @@ test('an explicitly named model never falls back', async () => {
   const endpoint = `http://127.0.0.1:${await closedPort()}`;
   await assert.rejects(resolveModelOrRandom('openai-community/gpt2-medium', { cacheDir, endpoint, shape: tiny }), /gpt2-medium/);
   await assert.rejects(resolveModelOrRandom('/no/such/dir', { cacheDir, endpoint, shape: tiny }), /no such directory/);
+});
+
+test('the stand-in is made once and found again, the same directory resolveModelOrRandom falls back to', async () => {
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'll-fallback-'));
+  const made = randomStandIn({ cacheDir, shape: tiny });
+  assert.equal(made.made, true);
+  assert.equal(loadModel(made.dir).randomWeights, true);
+  const again = randomStandIn({ cacheDir, shape: tiny });
+  assert.deepEqual(again, { dir: made.dir, made: false });
+  const endpoint = `http://127.0.0.1:${await closedPort()}`;
+  assert.equal((await resolveModelOrRandom(undefined, { cacheDir, endpoint, shape: tiny })).dir, made.dir);
 });

@@ -15,6 +15,11 @@ test('well-formed webview messages pass', () => {
     { type: 'changeLexicon', lexicon: { kind: 'gazetteer' } },
     { type: 'changeLexicon', lexicon: { kind: 'course' } },
     { type: 'customLexicon', terms: 'Hungary\nDanube' },
+    { type: 'latentEvidence', latent: 5 },
+    { type: 'checkStability' },
+    { type: 'cancelWork', work: 'evidence' },
+    { type: 'cancelWork', work: 'latentEvidence' },
+    { type: 'cancelWork', work: 'stability' },
   ]) {
     assert.deepEqual(parseWebviewMessage(m), m);
   }
@@ -28,6 +33,10 @@ test('malformed messages, and a webview naming a file to read, are refused', () 
     [],
     {},
     { type: 'nope' },
+    { type: 'latentEvidence', latent: -1 },
+    { type: 'latentEvidence', latent: '3' },
+    { type: 'cancelWork', work: 'train' },
+    { type: 'cancelWork' },
     { type: 'selectLatent' },
     { type: 'selectLatent', latent: -1 },
     { type: 'selectLatent', latent: 1.5 },

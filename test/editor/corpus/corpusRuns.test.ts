@@ -6,8 +6,7 @@ import { textSha256 } from '../../../src/core/corpus/text';
 import type { RunTokens } from '../../../src/core/run/format';
 import { RUN_FILES } from '../../../src/core/run/runDir';
 import { CorpusRuns } from '../../../src/editor/corpus/corpusRuns';
-import { CorpusEta, corpusSummary, filesExcludeGlobs, skippedLines } from '../../../src/editor/corpus/corpusText';
-import type { ProgressEvent } from '../../../src/shared/protocol';
+import { corpusSummary, filesExcludeGlobs, skippedLines } from '../../../src/editor/corpus/corpusText';
 import { tempRoot } from '../../fixtures/cli';
 import { makeRunView } from '../../fixtures/runView';
 
@@ -61,16 +60,9 @@ test('a remembered corpus run shows any of its files by the sha256 of its text; 
   assert.equal(runs.lookup(B)!.entry.runDir, second, 'a run directory gone from disk is passed over');
 });
 
-test('files.exclude globs that are on; the progress line with files, tokens and the time left; the summary and the skipped files', () => {
+test('files.exclude globs that are on; the summary and the skipped files', () => {
   assert.deepEqual(filesExcludeGlobs({ '**/.git': true, '**/node_modules': true, '**/*.js': { when: '$(basename).ts' }, out: false }), ['**/.git', '**/node_modules']);
   assert.deepEqual(filesExcludeGlobs(undefined), []);
-
-  const eta = new CorpusEta();
-  const ev = (phase: ProgressEvent['phase'], files: number, tokens: number, p = ''): ProgressEvent => ({ jobId: 'j', phase, message: 'm', corpus: { files, totalFiles: 4, tokens, totalTokens: 1000, path: p } });
-  assert.equal(eta.line(ev('scan', 2, 0), 0), 'reading file 2 of 4');
-  assert.equal(eta.line(ev('extract', 0, 0, 'a.md'), 1000), 'extracting file 1 of 4 (a.md) · 0 of 1,000 tokens');
-  assert.equal(eta.line(ev('extract', 1, 250, 'b.md'), 11_000), 'extracting file 2 of 4 (b.md) · 250 of 1,000 tokens · about 30 s left', '250 tokens in 10 s: 750 more in 30 s');
-  assert.equal(eta.line({ jobId: 'j', phase: 'train', message: 'm', epoch: 2, epochs: 10, loss: 0.5, etaMs: 8000 }, 20_000), 'epoch 2/10 · loss 0.500 · about 8 s left');
 
   const view = writeCorpusRun(path.join(root, 'summary'));
   assert.match(corpusSummary(view, 'notes'), /^Latent Lens: trained an SAE on 2 files of notes \(\d+ tokens\), FVE 0\.800; skipped 1 \(1 binary\)\. Open any of its files/);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { editDocState, newDocState, paintInput } from '../../../src/editor/document/docState';
+import { editDocState, newDocState, paintInput, settle } from '../../../src/editor/document/docState';
 import { makeRunView, TEXT } from '../../fixtures/runView';
 
 function withRun(offset: number, fn: (view: ReturnType<typeof makeRunView>) => void): void {
@@ -17,7 +17,7 @@ function withRun(offset: number, fn: (view: ReturnType<typeof makeRunView>) => v
 
 test('spans start at the selection offset and follow edits; an edit marks the state stale', () => {
   withRun(10, (view) => {
-    const s = newDocState('untitled:Untitled-1', view);
+    const s = newDocState('untitled:Untitled-1', view, ' '.repeat(10) + TEXT);
     const hungary = view.tokens.tokens.findIndex((t) => t.text === ' Hungary');
     const t = view.tokens.tokens[hungary];
     assert.deepEqual(s.spans[hungary], { start: t.start + 10, end: t.end + 10 });
@@ -36,7 +36,7 @@ test('spans start at the selection offset and follow edits; an edit marks the st
 
 test('paint input: each token tinted by its most informative latent, painted by its activation in its hue, with why; labels above the threshold', () => {
   withRun(0, (view) => {
-    const s = newDocState('u', view);
+    const s = newDocState('u', view, TEXT);
     const idx = (text: string) => view.tokens.tokens.findIndex((t) => t.text === text);
     const settings = { labels: { enabled: true, threshold: 0.9 }, excludeAlwaysOn: true };
     const p = paintInput(s, settings);
@@ -44,8 +44,8 @@ test('paint input: each token tinted by its most informative latent, painted by 
     assert.deepEqual(p.tints[idx(',')], { value: 2, hue: 'punctuation' });
     assert.deepEqual(p.tints[idx(' and')], { value: 1, hue: 'geography' });
     assert.deepEqual(p.tints[idx('P')], { value: 0, hue: 'other' }, 'only the always-on #2 fires there: no tint');
-    assert.equal(p.why[idx(' Hungary')], 'Tint: #0 at 100 % of its document max (its only latent, each against its own max; always-on and near-always latents skipped)');
-    assert.match(p.why[idx(' and')], /^Tint: #0 at 25 % of its document max/);
+    assert.equal(p.why[idx(' Hungary')], "Tint #0: 100 % of its document max, the token's only candidate (always-on latents left out)");
+    assert.match(p.why[idx(' and')], /^Tint #0: 25 % of its document max/);
     assert.equal(p.why[idx('P')], 'No tint: only always-on or near-always latents fire here');
     const labelled = p.labels.flatMap((l, i) => (l === undefined ? [] : [view.tokens.tokens[i].text]));
     assert.deepEqual(
@@ -61,18 +61,34 @@ test('paint input: each token tinted by its most informative latent, painted by 
     assert.deepEqual(all.tints[idx('P')], { value: 0.5, hue: 'other' });
     assert.deepEqual(all.tints[idx(' and')], { value: 0.5, hue: 'other' }, '#2 at its max beats #0 at 25 % of its own');
     assert.deepEqual(all.tints[idx(' Hungary')], { value: 4, hue: 'geography' }, 'a tie at 100 %: the larger activation');
-    assert.match(all.why[idx(' and')], /^Tint: #2 at 100 % of its document max \(the highest of its 2 strongest latents, each against its own max; always-on latents included\)$/);
+    assert.match(all.why[idx(' and')], /^Tint #2: 100 % of its document max, the highest of the token's 2 strongest latents, always-on ones included$/);
   });
 });
 
 test('highlight mode paints one latent\'s values in the highlight hue, without labels', () => {
   withRun(0, (view) => {
     const values = view.tokens.tokens.map((t) => (t.text === ' from' ? 1 : 0));
-    const p = paintInput({ ...newDocState('u', view), highlight: { latent: 3, values } }, { labels: { enabled: true, threshold: 0 }, excludeAlwaysOn: true });
+    const p = paintInput({ ...newDocState('u', view, TEXT), highlight: { latent: 3, values } }, { labels: { enabled: true, threshold: 0 }, excludeAlwaysOn: true });
     assert.deepEqual(p.tints.map((t) => t.value), values);
     assert.ok(p.tints.every((t) => t.hue === 'highlight'));
     assert.deepEqual(p.labels, []);
     assert.deepEqual(p.why, []);
     assert.equal(TEXT.slice(p.spans[4]!.start, p.spans[4]!.end), ' from');
+  });
+});
+
+test('an edit undone back to the trained text is fresh again, its tokens where they were; any other text stays stale', () => {
+  withRun(0, (view) => {
+    const s = newDocState('u', view, TEXT);
+    const typed = editDocState(s, [{ offset: 5, removed: 0, inserted: 1 }]);
+    const edited = TEXT.slice(0, 5) + 'x' + TEXT.slice(5);
+    assert.equal(settle(typed, edited).stale, true, 'the typed text differs');
+    const undone = settle(editDocState(typed, [{ offset: 5, removed: 1, inserted: 0 }]), TEXT);
+    assert.equal(undone.stale, false, 'the same text hash as when it was trained');
+    assert.deepEqual(undone.spans, s.spans, 'every token back, including the one the edit touched');
+    assert.equal(undone.live.length, view.tokens.tokens.length);
+    const sameLength = TEXT.slice(0, 5) + (TEXT[5] === 'a' ? 'b' : 'a') + TEXT.slice(6);
+    assert.equal(settle(editDocState(s, [{ offset: 5, removed: 1, inserted: 1 }]), sameLength).stale, true, 'same length, other text');
+    assert.equal(settle(s, 'anything'), s, 'a fresh state is left as it is');
   });
 });

@@ -21,6 +21,7 @@ const hostile = [
   '&lt;already escaped&gt; &#x3C;',
   'back\\slash \\[ \\<',
   '| table | row |',
+  '$(eye) $(link-external~spin)',
 ];
 
 test('hostile text renders as exactly itself, with no tags, links or emphasis', () => {
@@ -42,4 +43,10 @@ test('tokenLabel shows whitespace and escapes the rest', () => {
   assert.equal(tokenLabel(' (['), '·\\(\\[');
   assert.equal(tokenLabel(''), '(part of a character)');
   assert.equal(decode(render(tokenLabel('<img onerror=x>'))), '<img·onerror=x>');
+});
+
+test('a $(icon) in the document cannot become an icon: its $ is an entity', () => {
+  const escaped = escapeMarkdown('$(eye) and $(trash)');
+  assert.ok(!escaped.includes('$('), escaped);
+  assert.equal(decode(render(escaped).replace(/&#36;/g, '$')), '$(eye) and $(trash)');
 });

@@ -12,7 +12,7 @@ test('the status bar says running, stale, highlighting or the run summary', () =
     const run = makeRunView(path.join(tmp, 'run'));
     assert.equal(statusView({ stale: false }), undefined);
     const running = statusView({ running: 'epoch 3/100', run, stale: true })!;
-    assert.match(running.text, /sync~spin.*epoch 3\/100/);
+    assert.match(running.text, /beaker.*epoch 3\/100/);
     assert.equal(running.command, 'latentLens.cancelRun');
     const stale = statusView({ run, stale: true })!;
     assert.match(stale.text, /stale/);

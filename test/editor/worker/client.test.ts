@@ -95,7 +95,7 @@ test('an apply job encodes with an SAE folder, no training, and a bad SAE is a u
     const events: ProgressEvent[] = [];
     const started = await c.apply('doc', { ...job(settings()), sae: { spec: sae } }, (p) => events.push(p));
     const view = await started.done;
-    assert.deepEqual([...new Set(events.map((e) => e.phase))], ['download', 'tokenize', 'extract', 'encode', 'write', 'analyze']);
+    assert.deepEqual([...new Set(events.map((e) => e.phase))], ['load', 'tokenize', 'extract', 'encode', 'write', 'analyze'], 'a local SAE and model are loaded, not downloaded');
     assert.equal(view.cfg.train, undefined);
     assert.deepEqual(view.cfg.sae.source, { kind: 'folder', path: sae, format: 'saelens' });
     assert.deepEqual(view.metrics.curve, []);
@@ -117,10 +117,16 @@ test('a job streams progress and returns the run; the worker then answers activa
     assert.equal(started.replaced, false);
     const view = await started.done;
     const phases = [...new Set(events.map((e) => e.phase))];
-    assert.deepEqual(phases, ['download', 'extract', 'train', 'write', 'analyze']);
-    const epochs = events.filter((e) => e.phase === 'train' && e.epoch !== undefined);
-    assert.deepEqual(epochs.map((e) => e.epoch), [1, 2, 3]);
-    assert.ok(epochs.every((e) => e.epochs === 3 && Number.isFinite(e.loss) && e.etaMs !== undefined));
+    assert.deepEqual(phases, ['load', 'extract', 'train', 'write', 'analyze'], 'the pipeline tokenizes as it extracts');
+    assert.ok(events.every((e) => !e.message.includes(tmp)), 'no paths of the run directory or the model in progress lines');
+    // At most one message per 200 ms between a phase's first and last (worker/throttle.ts): these epochs take microseconds.
+    const epochs = events.filter((e) => e.phase === 'train' && e.unit === 'epoch');
+    assert.ok(epochs.length >= 1 && epochs.every((e, i) => i === 0 || e.done! > epochs[i - 1].done!), 'epochs in order');
+    assert.equal(epochs[epochs.length - 1].done, 3, 'the last epoch is always sent');
+    assert.ok(epochs.every((e) => e.total === 3 && Number.isFinite(e.loss)));
+    assert.equal(epochs[epochs.length - 1].etaMs, 0);
+    const extracted = events.filter((e) => e.phase === 'extract' && e.unit === 'token');
+    assert.deepEqual(extracted.map((e) => [e.done, e.total]).slice(-1), [[view.tokens.tokens.length, view.tokens.tokens.length]], 'extraction counts its tokens');
     assert.ok(events.every((e) => e.jobId === started.jobId));
 
     const T = view.tokens.tokens.length;
@@ -142,6 +148,61 @@ test('a job streams progress and returns the run; the worker then answers activa
     assert.equal(report.concept.lexicon.name, 'course');
     assert.equal(JSON.parse(fs.readFileSync(path.join(view.runDir, ANALYSIS_FILE), 'utf8')).concept.lexicon.name, 'course');
   } finally {
+    await c.dispose();
+  }
+});
+
+test('after a run: its causal evidence, one more latent\'s evidence and seed stability, each a job with progress', async () => {
+  const c = client();
+  try {
+    const view = await (await c.train('doc', job(settings()), () => {})).done;
+    assert.equal(view.analysis.evidence, undefined, 'the run comes back before its evidence');
+
+    const events: ProgressEvent[] = [];
+    const report = await (await c.evidence('evidence:doc', { runDir: view.runDir, threads: 1 }, (p) => events.push(p))).done;
+    assert.ok(report.evidence && 'fidelity' in report.evidence, JSON.stringify(report.evidence)?.slice(0, 300));
+    const ev = report.evidence;
+    assert.ok(Number.isFinite(ev.fidelity.ceClean));
+    const listed = new Set([...report.conceptList, ...report.conceptCandidates, ...report.punctuationList].map((e) => e.latent));
+    assert.ok(ev.latents.length > 0 && ev.latents.every((l) => listed.has(l.latent)), 'the top latents of the lists');
+    assert.ok(JSON.parse(fs.readFileSync(path.join(view.runDir, ANALYSIS_FILE), 'utf8')).evidence.fidelity, 'written to analysis.json');
+    const forwards = events.filter((e) => e.phase === 'evidence' && e.unit === 'forward');
+    assert.ok(forwards.length > 0 && forwards[forwards.length - 1].done === forwards[forwards.length - 1].total, 'counts its forward passes to the end');
+
+    const other = Array.from({ length: 128 }, (_, l) => l).find((l) => !ev.latents.some((x) => x.latent === l))!;
+    const one = await (await c.latentEvidence('latentEvidence:doc', { runDir: view.runDir, latent: other, threads: 1 }, () => {})).done;
+    assert.equal(one.latent, other);
+    assert.ok(Number.isFinite(one.ablation.meanDeltaLoss));
+    const bad = await failure((await c.latentEvidence('latentEvidence:doc', { runDir: view.runDir, latent: 128 }, () => {})).done);
+    assert.equal(bad.code, 'E_LATENT');
+
+    const seeds: ProgressEvent[] = [];
+    const stability = await (await c.stability('stability:doc', { runDir: view.runDir, seeds: 2, analysis: { lexicon: { kind: 'gazetteer' }, punctuationShare: 0.5, proxyShare: 0.3 }, engine: 'ort', threads: 1 }, (p) => seeds.push(p))).done;
+    assert.deepEqual(stability.seeds, [0, 1]);
+    assert.ok(fs.existsSync(path.join(view.runDir, 'stability.json')));
+    assert.ok(seeds.some((e) => e.phase === 'stability' && /training seed 1/.test(e.message)));
+  } finally {
+    await c.dispose();
+  }
+});
+
+test('offline with the stand-in chosen: the run uses the random-weights stand-in, and says so', async () => {
+  const saved = { ...process.env };
+  process.env.LATENT_LENS_HF_ENDPOINT = 'http://127.0.0.1:1';
+  const cache = path.join(tmp, 'standin-cache');
+  process.env.LATENT_LENS_CACHE = cache;
+  delete process.env.LATENT_LENS_MODEL_DIR;
+  // The stand-in's folder, made small for the test (the product generates GPT-2 Small's shapes there).
+  makeTestModel({ out: path.join(cache, 'models', 'random-gpt2-l12-d768-seed0'), layers: 2, dModel: 64, heads: 4, seed: 0 });
+  const c = client();
+  try {
+    const events: ProgressEvent[] = [];
+    const view = await (await c.train('a', job(settings({}, { modelDir: undefined, standIn: true })), (p) => events.push(p))).done;
+    assert.equal(view.cfg.model.random_weights, true);
+    assert.ok(events.some((e) => e.phase === 'standIn'), 'the stand-in is named in the progress');
+    assert.ok(events.some((e) => e.phase === 'load' && e.message === 'loading the random-weights stand-in'));
+  } finally {
+    process.env = saved;
     await c.dispose();
   }
 });
