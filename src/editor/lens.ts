@@ -16,6 +16,7 @@ import type { LatentBrowser, LatentBrowserHost } from './browser/api';
 import type { BrowserState, LexiconChoice, ProgressEvent, RunView, RunWork } from '../shared/protocol';
 import { RunCache } from './runCache';
 import type { CorpusRuns } from './corpus/corpusRuns';
+import { withAnalysis } from '../shared/corpusView';
 import type { Edit } from './document/spanShift';
 import { RunStatusBar } from './status/statusBar';
 import { progressLine } from './status/progressText';
@@ -256,7 +257,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
         'evidence',
         (key, runDir, p) => this.client.evidence(key, { runDir, threads: this.threads() }, p),
         (text) => text,
-        (s, analysis) => withView(s, { ...s.view, analysis }),
+        (s, analysis) => withView(s, withAnalysis(s.view, analysis)),
       ),
     );
   }
@@ -415,7 +416,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     await this.stopWork(s.uri, 'evidence', 'latentEvidence', 'stability');
     const analysis = { ...analysisSettings(currentSettings().settings, settingsBase()), lexicon };
     const report = await this.client.reanalyze({ runDir: s.view.runDir, analysis });
-    if (!this.updateRun(s.uri, s.view.runDir, (now) => ({ ...withView(now, { ...now.view, analysis: report }), stability: undefined }))) return;
+    if (!this.updateRun(s.uri, s.view.runDir, (now) => ({ ...withView(now, withAnalysis(now.view, report)), stability: undefined }))) return;
     this.paintDoc(s.uri);
     this.startEvidence(s.uri);
   }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { textSha256 } from '../../src/core/corpus/text';
-import { corpusFileView, fileView } from '../../src/shared/corpusView';
+import { corpusFileView, fileView, withAnalysis } from '../../src/shared/corpusView';
 import { runFacts } from '../../src/shared/runFacts';
 import { tempRoot } from '../fixtures/cli';
 import { makeRunView } from '../fixtures/runView';
@@ -45,6 +45,12 @@ test('a file of a corpus run is found by the sha256 of its text; its view is the
   const whole = runFacts(run);
   const part = runFacts(b);
   for (let i = 0; i < b.tokens.tokens.length; i++) assert.deepEqual(part.tint(i, true), whole.tint(10 + i, true));
+
+  // A new analysis of the run (another lexicon, or with its evidence) reaches the file's view cut the same way.
+  const again = withAnalysis(b, { ...run.analysis, evidence: { unavailable: 'a corpus' } });
+  assert.deepEqual(again.analysis.perToken, b.analysis.perToken);
+  assert.deepEqual(again.analysis.evidence, { unavailable: 'a corpus' });
+  assert.equal(withAnalysis(run, b.analysis).analysis, b.analysis, 'a whole run takes the analysis as it is');
 
   const a = fileView(run, run.tokens.files[0]);
   assert.deepEqual(a.tokens.tokens, run.tokens.tokens.slice(0, 10));
