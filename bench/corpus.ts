@@ -18,7 +18,9 @@ import { countTokens } from '../src/core/tokenizer';
  * and a corpus of ~200k tokens built from the README and Markdown files in node_modules (copied
  * into .cache/bench-corpus, the first time). Prints wall time, extraction and training tokens/s,
  * the peak RSS of each phase and of the process, then the analysis's time and RSS.
- * Target: peak RSS ≤ 2 GB. `--tokens N` builds a smaller corpus (a quick check), `--threads N` (default 2).
+ * Target: peak RSS ≤ 2 GB. `--tokens N` builds a smaller corpus (a quick check), `--threads N` (default 2),
+ * `--steps N` trains only N steps (the peak comes from the final encode of every token, not the steps),
+ * `--reuse-shards` keeps the shards of an earlier (cancelled) bench run instead of extracting again.
  */
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -27,6 +29,7 @@ const flag = (name: string, fallback: number) => {
 };
 const TARGET = flag('tokens', CORPUS_MAX_TOKENS - 10);
 const THREADS = flag('threads', 2);
+const STEPS = flag('steps', 0);
 const CACHE = path.join(__dirname, '..', '.cache');
 const MODEL_DIR = path.join(CACHE, 'bench-gpt2-small');
 const CORPUS_DIR = path.join(CACHE, `bench-corpus-${TARGET}`);
@@ -73,7 +76,7 @@ async function main() {
   buildCorpus();
   const corpus = listCorpus([CORPUS_DIR]);
   const shardsDir = path.join(CACHE, 'bench-corpus-shards');
-  fs.rmSync(shardsDir, { recursive: true, force: true });
+  if (!args.includes('--reuse-shards')) fs.rmSync(shardsDir, { recursive: true, force: true });
   const out = path.join(os.tmpdir(), `bench-corpus-run-${process.pid}`);
   const load = os.loadavg().map((l) => l.toFixed(2)).join(', ');
   console.log(`corpus ${CORPUS_DIR}: ${corpus.files.length} files; model ${MODEL_DIR} (random weights, GPT-2 Small shapes); ${THREADS} threads; load average ${load} on ${os.cpus().length} CPUs`);
@@ -84,7 +87,7 @@ async function main() {
   const r = await runPipeline({
     corpus: { ...corpus, limits: { maxTokens: { value: CORPUS_MAX_TOKENS, setting: 'CORPUS_MAX_TOKENS' }, maxFileBytes: { value: CORPUS_MAX_FILE_BYTES, setting: 'CORPUS_MAX_FILE_BYTES' } } },
     modelSpec: MODEL_DIR,
-    sae: saeConfig({}, 'corpus'),
+    sae: saeConfig(STEPS ? { steps: STEPS } : {}, 'corpus'),
     out,
     shardsDir,
     threads: THREADS,

@@ -6,6 +6,7 @@ import { registerHover } from './editor/hover/provider';
 import { registerLatentBrowser } from './editor/browser/view';
 import { Lens } from './editor/lens';
 import { RunCache } from './editor/runCache';
+import { CorpusRuns } from './editor/corpus/corpusRuns';
 import { WorkerClient } from './editor/worker/client';
 
 let client: WorkerClient | undefined;
@@ -19,7 +20,7 @@ export function activate(context: vscode.ExtensionContext): void {
     log,
   });
   const storage = (context.storageUri ?? context.globalStorageUri).fsPath;
-  const lens = new Lens(client, new RunCache(path.join(storage, 'runs')), log);
+  const lens = new Lens(client, new RunCache(path.join(storage, 'runs')), new CorpusRuns(path.join(storage, 'corpus-runs')), log);
   context.subscriptions.push(channel, lens, registerHover(lens), ...registerCommands(lens));
   context.subscriptions.push(registerLatentBrowser(context, lens));
   // test/e2e/harness.ts waits for this line: the commands, hover and browser are registered.

@@ -7,17 +7,17 @@ import type { RunScope } from '../core/sae/config';
 import { num, readTextFile } from './args';
 
 export const CORPUS_FLAGS = {
-  include: { type: 'string' },
-  exclude: { type: 'string' },
+  include: { type: 'string', multiple: true },
+  exclude: { type: 'string', multiple: true },
   'no-gitignore': { type: 'boolean' },
   'max-tokens': { type: 'string' },
   'max-file-bytes': { type: 'string' },
   shards: { type: 'string' },
 } as const;
 
-export const CORPUS_USAGE = `[--include GLOB] [--exclude GLOB] [--no-gitignore] [--max-tokens ${CORPUS_MAX_TOKENS}] [--max-file-bytes ${CORPUS_MAX_FILE_BYTES}] [--shards DIR]`;
+export const CORPUS_USAGE = `[--include GLOB]... [--exclude GLOB]... [--no-gitignore] [--max-tokens ${CORPUS_MAX_TOKENS}] [--max-file-bytes ${CORPUS_MAX_FILE_BYTES}] [--shards DIR]`;
 
-type CorpusFlagValues = { include?: string; exclude?: string; 'no-gitignore'?: boolean; 'max-tokens'?: string; 'max-file-bytes'?: string };
+type CorpusFlagValues = { include?: string[]; exclude?: string[]; 'no-gitignore'?: boolean; 'max-tokens'?: string; 'max-file-bytes'?: string };
 
 /** One input that is a file, with no folder options: a one-document run (the presets exactly). */
 function isDocument(positionals: string[], v: CorpusFlagValues): boolean {

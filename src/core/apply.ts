@@ -3,6 +3,8 @@ import { CancelledError, isCancelled, isUserError, throwIfAborted, UserError } f
 import { parseHook, type Hook } from './hooks';
 import { resolveModel, type DownloadProgress, type ResolveOptions } from './model/download';
 import { checkFinite, loadModel, type Gpt2Model } from './model/load';
+import { textSha256 } from './corpus/text';
+import { corpusFileOf, readRunFiles } from './run/corpusFiles';
 import { RUN_FORMAT_VERSION, type RunCfg, type RunMetrics } from './run/format';
 import { appliedCfg } from './run/runCfg';
 import { checkRunTarget, writeRun } from './run/runDir';
@@ -47,6 +49,15 @@ export interface ApplyResult {
   /** What the SAE's files left to assumption, and where a release's cfg.json disagreed with the registry. */
   notes: string[];
   extract: { provider: string; ms: number };
+}
+
+/** A note when the SAE is a corpus run's and the text one of its files: its numbers are in-sample. */
+function inSampleNote(sae: ResolvedSae, text: string, source: string): string[] {
+  if (sae.format !== 'latent-lens') return [];
+  const files = readRunFiles(sae.dir);
+  const file = files && corpusFileOf({ files }, textSha256(text));
+  if (!file) return [];
+  return [`${source} is ${file.path} of the ${files.length}-file corpus this SAE was trained on (tokens ${file.first}–${file.first + file.tokens - 1} of its run): FVE and L0 here are in-sample.`];
 }
 
 /** The SAE's hook in this model; it must exist and have the SAE's width. */
@@ -144,7 +155,7 @@ async function run(o: ApplyOptions): Promise<ApplyResult> {
   const inputs = await saeInput(tokens, model, hook, sae.model.site, { threads: o.threads, signal: o.signal });
   const info = { name: model.label, dir: path.resolve(model.dir), random_weights: model.randomWeights };
   const { cfg, metrics } = await encodePrepared(sae, hook, inputs.acts, tokens, info, o);
-  return { out: o.out, cfg, metrics, nTokens: tokens.length, notes: sae.notes, extract: { provider: inputs.provider, ms: inputs.ms } };
+  return { out: o.out, cfg, metrics, nTokens: tokens.length, notes: [...sae.notes, ...inSampleNote(sae, o.text, o.source)], extract: { provider: inputs.provider, ms: inputs.ms } };
 }
 
 /**

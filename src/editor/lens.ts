@@ -16,6 +16,8 @@ import { analysisSettings } from './settings/jobSettings';
 import type { LatentBrowser, LatentBrowserHost } from './browser/api';
 import type { BrowserState, LexiconChoice, ProgressEvent, RunView, RunWork } from '../shared/protocol';
 import { RunCache } from './runCache';
+import type { CorpusRuns } from './corpus/corpusRuns';
+import { withAnalysis } from '../shared/corpusView';
 import type { Edit } from './document/spanShift';
 import { RunStatusBar } from './status/statusBar';
 import { progressLine } from './status/progressText';
@@ -59,6 +61,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
   constructor(
     readonly client: WorkerClient,
     readonly cache: RunCache,
+    readonly corpora: CorpusRuns,
     readonly log: vscode.LogOutputChannel,
   ) {
     this.subscriptions.push(
@@ -152,11 +155,20 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     this.refresh();
   }
 
+  /** A corpus run finished: every open document that is one of its files shows it (a document's own run stays). */
+  showCorpusRun(): void {
+    for (const doc of vscode.workspace.textDocuments) {
+      if (this.states.get(doc.uri.toString())?.view.corpusFile) this.states.delete(doc.uri.toString());
+      this.restore(doc);
+    }
+  }
+
+  /** The document's own cached run, else the file's view of a corpus run that has this text. */
   private restore(doc: vscode.TextDocument): void {
     const uri = doc.uri.toString();
     if (this.states.has(uri) || doc.uri.scheme === 'output') return;
     const text = doc.getText();
-    const hit = this.cache.lookup(uri, text);
+    const hit = this.cache.lookup(uri, text) ?? this.corpora.lookup(text);
     if (!hit) return;
     try {
       this.states.set(uri, newDocState(uri, hit.view, text));
@@ -286,7 +298,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
         'evidence',
         (key, runDir, p) => this.client.evidence(key, { runDir, threads: this.threads() }, p),
         (text) => text,
-        (s, analysis) => withView(s, { ...s.view, analysis }),
+        (s, analysis) => withView(s, withAnalysis(s.view, analysis)),
       ),
     );
   }
@@ -405,13 +417,19 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     }
   }
 
+  /** The latent on every token the view shows (a corpus run's file: that file's tokens). */
+  private latentValues(view: RunView, latent: number): Promise<number[]> {
+    const f = view.corpusFile;
+    return this.client.activations({ runDir: view.runDir, latent, range: f && { first: f.first, tokens: f.tokens } });
+  }
+
   async highlight(latent: number | null, uri?: string): Promise<void> {
     const s = this.target(uri);
     if (latent === null) {
       this.states.set(s.uri, { ...s, highlight: undefined });
     } else {
       this.checkLatent(s, latent);
-      const values = await this.client.activations({ runDir: s.view.runDir, latent });
+      const values = await this.latentValues(s.view, latent);
       const now = this.states.get(s.uri);
       if (!now || now.view.runDir !== s.view.runDir) return; // retrained or closed meanwhile
       this.states.set(s.uri, { ...now, highlight: { latent, values } });
@@ -430,7 +448,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     const s = this.target();
     this.checkLatent(s, latent);
     if (s.highlight?.latent === latent) return s.highlight.values; // fetched a moment ago by highlight()
-    return this.client.activations({ runDir: s.view.runDir, latent });
+    return this.latentValues(s.view, latent);
   }
 
   /** Re-analyses the followed run with another lexicon; its lists change, so its evidence is computed again. */
@@ -439,7 +457,7 @@ export class Lens implements vscode.Disposable, LatentBrowserHost {
     await this.stopWork(s.uri, 'evidence', 'latentEvidence', 'stability');
     const analysis = { ...analysisSettings(currentSettings().settings, settingsBase()), lexicon };
     const report = await this.client.reanalyze({ runDir: s.view.runDir, analysis });
-    if (!this.updateRun(s.uri, s.view.runDir, (now) => ({ ...withView(now, { ...now.view, analysis: report }), stability: undefined }))) return;
+    if (!this.updateRun(s.uri, s.view.runDir, (now) => ({ ...withView(now, withAnalysis(now.view, report)), stability: undefined }))) return;
     this.paintDoc(s.uri);
     this.startEvidence(s.uri);
   }

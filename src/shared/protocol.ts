@@ -16,7 +16,8 @@ import type { StabilityReport } from '../core/analysis/stability';
 import type { AnalysisReport } from '../core/analysis/types';
 import type { LatentEvidence } from '../core/evidence/types';
 import type { ErrorCode } from '../core/errors';
-import type { RunCfg, RunMetrics, RunTokens } from '../core/run/format';
+import type { CorpusLimits } from '../core/corpus/scan';
+import type { RunCfg, RunFile, RunMetrics, RunTokens } from '../core/run/format';
 import type { SaeConfig } from '../core/sae/config';
 import type { SaeRequest } from '../core/sae/source';
 import type { ScanJson } from '../core/scan/format';
@@ -95,6 +96,26 @@ export interface ScanView {
   kept: number[];
 }
 
+/** Train one SAE on a corpus: files, folders and globs, listed as `latent-lens train DIR|FILE|GLOB...` lists them (corpus/list.ts). */
+export interface CorpusJob {
+  jobId: string;
+  /** Absolute paths of files and folders, or globs. */
+  inputs: string[];
+  /** Globs over the paths below each folder: a file is kept when one of `include` matches (none: every file), dropped when one of `exclude` matches it or a folder above it. */
+  include: string[];
+  exclude: string[];
+  /** What messages call the include and exclude globs (the settings they come from). */
+  globNames: { include: string; exclude: string };
+  /** The corpus's token cap and file size limit, each with the setting that sets it. */
+  limits: CorpusLimits;
+  /** What the corpus is, for messages: e.g. "the workspace folder notes". */
+  label: string;
+  /** Where the run directory goes; it must not exist yet. */
+  out: string;
+  /** settings.sae is the corpus's SaeConfig (sae/config.ts corpusDefaults under the settings); settings.maxTokens does not apply (limits.maxTokens does). */
+  settings: JobSettings;
+}
+
 /** A run as the editor shows it: the run directory's JSON files. */
 export interface RunView {
   runDir: string;
@@ -102,6 +123,15 @@ export interface RunView {
   cfg: RunCfg;
   metrics: RunMetrics;
   analysis: AnalysisReport;
+  /** Set when the view shows one file of a corpus run (shared/corpusView.ts): tokens and per-token top latents are the run's rows of that file. */
+  corpusFile?: CorpusFileOfRun;
+}
+
+/** Which file of which corpus run a view shows. */
+export interface CorpusFileOfRun extends RunFile {
+  /** The corpus's root folder (tokens.json source) and its number of files. */
+  root: string;
+  files: number;
 }
 
 /**
@@ -169,17 +199,21 @@ export interface StabilityJob {
 export interface ActivationsQuery {
   runDir: string;
   latent: number;
+  /** Only these tokens of the run, [first, first + tokens) (the file a corpus run's view shows); default all. */
+  range?: { first: number; tokens: number };
 }
 
 export const TrainRequest = new RequestType<TrainJob, RunView, JobErrorData>('latentLens/train');
 export const ApplyRequest = new RequestType<ApplyJob, RunView, JobErrorData>('latentLens/apply');
 export const ScanRequest = new RequestType<ScanJob, ScanView, JobErrorData>('latentLens/scan');
+/** The result's tokens hold the corpus's files (path, sha256, token range) and the files skipped, with why. */
+export const CorpusTrainRequest = new RequestType<CorpusJob, RunView, JobErrorData>('latentLens/trainCorpus');
 export const ReanalyzeRequest = new RequestType<ReanalyzeJob, AnalysisReport, JobErrorData>('latentLens/reanalyze');
 /** The run's analysis with its `evidence` (or why there is none), as written to analysis.json. */
 export const EvidenceRequest = new RequestType<EvidenceJob, AnalysisReport, JobErrorData>('latentLens/evidence');
 export const LatentEvidenceRequest = new RequestType<LatentEvidenceJob, LatentEvidence, JobErrorData>('latentLens/latentEvidence');
 export const StabilityRequest = new RequestType<StabilityJob, StabilityReport, JobErrorData>('latentLens/stability');
-/** Activation of the latent on every token of the run, [T] (0 where it does not fire). */
+/** Activation of the latent on every token of the run, [T] (or of the range, [range.tokens]; 0 where it does not fire). */
 export const ActivationsRequest = new RequestType<ActivationsQuery, number[], JobErrorData>('latentLens/activations');
 export const ProgressNotification = new NotificationType<ProgressEvent>('latentLens/progress');
 export const CancelNotification = new NotificationType<{ jobId: string }>('latentLens/cancel');

@@ -1,5 +1,5 @@
 /**
- * What the worker does for each request: train (pipeline + analysis) or apply an SAE (apply +
+ * What the worker does for each request: train on a document or a corpus (pipeline + analysis) or apply an SAE (apply +
  * analysis), the causal evidence of a run (its lists' top latents, or one latent on demand), seed
  * stability, a layer scan (one run per layer), re-analysing a run with other analysis settings, and reading one latent's activations.
  * Runs read from disk stay cached in the process, as do the pipeline's model sessions. Progress
@@ -15,6 +15,7 @@ import { seedStability, STABILITY_FILE, type StabilityReport, type StabilityRun 
 import { ANALYSIS_FILE, type AnalysisReport } from '../core/analysis/types';
 import { isUserError, throwIfAborted, UserError } from '../core/errors';
 import { applySae, type ApplyProgress } from '../core/apply';
+import { listCorpus } from '../core/corpus/list';
 import { openRunModel, runEvidence, selectionFromReport } from '../core/evidence/runEvidence';
 import type { LatentEvidence } from '../core/evidence/types';
 import { extractActivations } from '../core/extract';
@@ -33,6 +34,7 @@ import type {
   ActivationsQuery,
   AnalysisSettings,
   ApplyJob,
+  CorpusJob,
   EvidenceJob,
   JobSettings,
   LatentEvidenceJob,
@@ -116,7 +118,9 @@ function pipelineProgress(say: Say, modelName: string): (p: PipelineProgress) =>
       case 'scan':
         return say('scan', 'reading the files', p.corpus && { done: p.corpus.files, total: p.corpus.totalFiles, unit: 'file' });
       case 'extract':
-        return say('extract', extracting(p.message), p.corpus && { done: p.corpus.tokens, total: p.corpus.totalTokens, unit: 'token' });
+        if (!p.corpus) return say('extract', extracting(p.message));
+        // A corpus: which file of how many, in the message; the count is in tokens, over all files.
+        return say('extract', `${extracting(p.message)}${p.corpus.path ? `: file ${p.corpus.files + 1} of ${p.corpus.totalFiles} (${p.corpus.path})` : ''}`, { done: p.corpus.tokens, total: p.corpus.totalTokens, unit: 'token' });
       case 'train':
         if (!p.epoch) return say('train', (training = p.message));
         return say('train', training, { done: p.epoch.epoch, total: p.epoch.epochs, unit: 'epoch', loss: p.epoch.metrics.loss });
@@ -149,15 +153,19 @@ function applyProgress(say: Say, modelName: string): (p: ApplyProgress) => void 
 }
 
 /**
- * What training and applying share: the token cap and the lexicon checked before any download or
- * work; the model resolved here, not by the pipeline, so that a failed download is an error the
+ * What every run shares: the lexicon checked before any download or work (the caller checks its
+ * input first: a document's token cap, a corpus's listing); the model resolved here, not by the pipeline, so that a failed download is an error the
  * editor shows with its choices (instead of the pipeline's silent fallback to the random-weights
  * stand-in); then `make` writes the run directory, which is analysed and returned. A cancel after
  * the run directory was written leaves nothing behind either.
  */
-async function runJob(job: TrainJob, signal: AbortSignal, progress: (p: ProgressEvent) => void, make: (model: { dir: string; name: string }, say: Say) => Promise<unknown>): Promise<RunView> {
+async function runJob(
+  job: { jobId: string; out: string; settings: JobSettings },
+  signal: AbortSignal,
+  progress: (p: ProgressEvent) => void,
+  make: (model: { dir: string; name: string }, say: Say) => Promise<unknown>,
+): Promise<RunView> {
   const { settings } = job;
-  checkTokenCount(tokenize(job.text).length, settings.maxTokens, job.label);
   const concept = conceptOf(settings.analysis.lexicon);
   const say = progressReporter(job.jobId, progress);
   try {
@@ -176,8 +184,9 @@ async function runJob(job: TrainJob, signal: AbortSignal, progress: (p: Progress
   }
 }
 
-export function runTrainJob(job: TrainJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
+export async function runTrainJob(job: TrainJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
   const { settings } = job;
+  checkTokenCount(tokenize(job.text).length, settings.maxTokens, job.label);
   return runJob(job, signal, progress, (model, say) =>
     runPipeline({
       text: job.text,
@@ -195,7 +204,8 @@ export function runTrainJob(job: TrainJob, signal: AbortSignal, progress: (p: Pr
 }
 
 /** Applies the job's SAE (downloading it when needed) instead of training one. */
-export function runApplyJob(job: ApplyJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
+export async function runApplyJob(job: ApplyJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
+  checkTokenCount(tokenize(job.text).length, job.settings.maxTokens, job.label);
   return runJob(job, signal, progress, (model, say) =>
     applySae({
       text: job.text,
@@ -267,6 +277,29 @@ export async function runScanJob(job: ScanJob, signal: AbortSignal, progress: (p
   return { scanDir: job.out, scan: r.scan, made: r.made, reanalysed: r.reanalysed, kept: r.kept };
 }
 
+/**
+ * Trains one SAE on a corpus: lists its files (empty folders and globs matching nothing fail here,
+ * before any model work), then the pipeline reads them (skipping binary, oversized and empty files,
+ * refusing a corpus over limits.maxTokens), extracts them file by file into shards (reused when the
+ * same files were extracted before, e.g. by a cancelled run) and trains.
+ */
+export async function runCorpusJob(job: CorpusJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
+  const corpus = listCorpus(job.inputs, { include: job.include, exclude: job.exclude, names: job.globNames });
+  const { settings } = job;
+  return runJob(job, signal, progress, (model, say) =>
+    runPipeline({
+      corpus: { ...corpus, limits: job.limits },
+      modelSpec: model.dir,
+      sae: settings.sae,
+      out: job.out,
+      engine: settings.engine,
+      threads: settings.threads,
+      signal,
+      onProgress: pipelineProgress(say, model.name),
+    }),
+  );
+}
+
 /** Progress of a forward-pass count (evidence), in the evidence's phase. */
 const forwards = (say: Say, message: string) => (done: number, total: number) => say('evidence', message, { done, total, unit: 'forward' });
 
@@ -335,16 +368,20 @@ export function reanalyzeRun(job: ReanalyzeJob): AnalysisReport {
   return writeRunAnalysis(run, analysisOptions(job.analysis, conceptOf(job.analysis.lexicon))).report;
 }
 
-/** The latent's activation on every token of the run ([T], 0 where it does not fire). */
+/** The latent's activation on every token of the run ([T]) or of the query's range ([range.tokens]); 0 where it does not fire. */
 export function latentActivations(q: ActivationsQuery): number[] {
   const { codes, cfg } = openRun(q.runDir);
   const n = cfg.sae.d_sae;
   if (!Number.isInteger(q.latent) || q.latent < 0 || q.latent >= n) {
     throw new UserError(`there is no latent ${q.latent}: this run has ${n} latents, numbered 0 to ${n - 1}.`, 'E_LATENT');
   }
-  const out = new Array<number>(cfg.n_tokens).fill(0);
-  for (let t = 0; t < cfg.n_tokens; t++) {
-    for (let j = codes.rowPtr[t]; j < codes.rowPtr[t + 1]; j++) if (codes.index[j] === q.latent) out[t] = codes.value[j];
+  const { first, tokens } = q.range ?? { first: 0, tokens: cfg.n_tokens };
+  if (!(Number.isInteger(first) && Number.isInteger(tokens) && first >= 0 && tokens >= 0 && first + tokens <= cfg.n_tokens)) {
+    throw new UserError(`tokens ${first}–${first + tokens - 1} are not tokens of this run (it has ${cfg.n_tokens}); its tokens.json may have been replaced: train again.`, 'E_RUN');
+  }
+  const out = new Array<number>(tokens).fill(0);
+  for (let t = 0; t < tokens; t++) {
+    for (let j = codes.rowPtr[first + t]; j < codes.rowPtr[first + t + 1]; j++) if (codes.index[j] === q.latent) out[t] = codes.value[j];
   }
   return out;
 }

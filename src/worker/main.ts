@@ -1,6 +1,6 @@
 /**
  * The worker process (dist/worker.js): forked by the extension host, it runs training jobs off the
- * host's thread (training, or applying an SAE of the field) and keeps models, ONNX sessions and run codes cached between jobs. Started as
+ * host's thread (training on a document or a corpus, or applying an SAE of the field) and keeps models, ONNX sessions and run codes cached between jobs. Started as
  * `worker.js <parent pid>`; exits when the parent goes away. The host stops it when idle.
  */
 import { ResponseError } from 'vscode-jsonrpc';
@@ -11,6 +11,7 @@ import {
   ApplyRequest,
   CancelNotification,
   CANCELLED_RPC_CODE,
+  CorpusTrainRequest,
   EvidenceRequest,
   LatentEvidenceRequest,
   PARENT_PID_ENV,
@@ -23,7 +24,7 @@ import {
   type JobErrorData,
   type ProgressEvent,
 } from '../shared/protocol';
-import { latentActivations, reanalyzeRun, runApplyJob, runEvidenceJob, runLatentEvidenceJob, runScanJob, runStabilityJob, runTrainJob } from './jobs';
+import { latentActivations, reanalyzeRun, runApplyJob, runCorpusJob, runEvidenceJob, runLatentEvidenceJob, runScanJob, runStabilityJob, runTrainJob } from './jobs';
 import { watchParent } from './parentWatch';
 import { throttled } from './throttle';
 
@@ -81,6 +82,7 @@ function main(): void {
     });
   conn.onRequest(TrainRequest, job(runTrainJob));
   conn.onRequest(ApplyRequest, job(runApplyJob));
+  conn.onRequest(CorpusTrainRequest, job(runCorpusJob));
   conn.onRequest(EvidenceRequest, job(runEvidenceJob));
   conn.onRequest(LatentEvidenceRequest, job(runLatentEvidenceJob));
   conn.onRequest(StabilityRequest, job(runStabilityJob));

@@ -7,6 +7,7 @@ import { isCancelled } from '../../src/core/errors';
 import { makeTestModel } from '../../src/core/model/testModel';
 import { runPipeline } from '../../src/core/pipeline';
 import { saeConfig } from '../../src/core/sae/config';
+import { fileRows } from '../../src/core/run/corpusFiles';
 import { readRun } from '../../src/core/run/runDir';
 import { tokenize } from '../../src/core/tokenizer';
 import { repo, runCli, tempRoot } from '../fixtures/cli';
@@ -165,6 +166,17 @@ test('train DIR: a corpus run with the corpus defaults; the summary lists the fi
   const per = readRun(applied);
   const own = run.tokens.files![0];
   assert.deepEqual(Array.from(per.codes.index), Array.from(run.codes.index.subarray(run.codes.rowPtr[own.first], run.codes.rowPtr[own.first + own.tokens])), 'the file’s codes are its codes in the corpus run');
+  const values = run.codes.value.subarray(run.codes.rowPtr[own.first], run.codes.rowPtr[own.first + own.tokens]);
+  per.codes.value.forEach((v, j) => assert.ok(Math.abs(v - values[j]) <= 1e-5 * Math.max(1, v), `value ${j}: ${v} vs ${values[j]}`));
+  assert.deepEqual(per.tokens.tokens, fileRows(run.tokens.tokens, own), 'and its tokens, offsets within the file');
+  assert.match(a.out, /^SAE {7}the SAE of run .*run-corpus\n {10}top-k 8 of 128 latents on blocks\.1\.hook_mlp_out/m);
+  assert.match(a.out, new RegExp(`^note {6}.*a\\.md is a\\.md of the 2-file corpus this SAE was trained on \\(tokens 0–${own.tokens - 1} of its run\\): FVE and L0 here are in-sample\\.$`, 'm'));
+  // A text outside the corpus is held out: no such note.
+  const other = path.join(root, 'held-out.md');
+  fs.writeFileSync(other, `${TEXT}\nOne more line.\n`);
+  const h = runCli('apply', other, '--sae', out, '--model', modelDir, '--threads', '1', '--no-evidence', '--out', path.join(root, 'run-held-out'));
+  assert.equal(h.code, 0, h.err);
+  assert.doesNotMatch(h.out, /in-sample/);
 });
 
 test('train GLOB and several files are corpus runs too; an explicit --epochs runs exactly that many', () => {

@@ -3,9 +3,10 @@
  * folder is every file under it, a file is itself, a glob (quoted, so the shell leaves it) is every
  * file it matches below its literal leading folders. Folders and globs skip hidden files and
  * folders (names starting with ".", such as .git and .gitignore) and what the .gitignore files say
- * (those of the enclosing git work tree too), then keep what `include` matches and drop what
- * `exclude` matches (globs over the path below the folder). Whether a file is text is decided when
- * it is read (scan.ts).
+ * (those of the enclosing git work tree too) and what an `exclude` glob matches (a file or a folder,
+ * by its path below the folder: `b` or `**\/b` drops folder b and all it holds, as VS Code's
+ * files.exclude does), then keep what an `include` glob matches. Whether a file is text is decided
+ * when it is read (scan.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -27,12 +28,14 @@ export interface Corpus {
 }
 
 export interface ListOptions {
-  /** Keep only files under a folder or glob whose path below it matches (default: all). */
-  include?: string;
-  /** Drop files whose path below the folder matches. */
-  exclude?: string;
+  /** Keep only files under a folder or glob whose path below it matches one of these (default: all). */
+  include?: readonly string[];
+  /** Drop files and folders whose path below the folder matches one of these. */
+  exclude?: readonly string[];
   /** Honour .gitignore files (default true). */
   gitignore?: boolean;
+  /** What messages call the include and exclude globs (default the CLI's --include and --exclude). */
+  names?: { include: string; exclude: string };
 }
 
 const posix = (p: string) => p.split(path.sep).join('/');
@@ -45,8 +48,8 @@ function gitRoot(dir: string): string {
   }
 }
 
-/** Every file below `dir` (absolute, sorted), without hidden entries and, when `ignores` is given, what it ignores. */
-function walk(dir: string, ignores: Gitignores | undefined): string[] {
+/** Every file below `dir` (absolute, sorted), without hidden entries, what `ignores` ignores and what `excluded` matches (paths below `dir`). */
+function walk(dir: string, ignores: Gitignores | undefined, excluded: (rel: string) => boolean): string[] {
   const out: string[] = [];
   const seen = new Set<string>();
   const visit = (d: string) => {
@@ -62,7 +65,7 @@ function walk(dir: string, ignores: Gitignores | undefined): string[] {
       } catch {
         continue; // a dangling symlink, or gone meanwhile
       }
-      if (ignores?.ignoresEntry(posix(path.relative(ignores.root, abs)), st.isDirectory())) continue;
+      if (ignores?.ignoresEntry(posix(path.relative(ignores.root, abs)), st.isDirectory()) || excluded(posix(path.relative(dir, abs)))) continue;
       if (st.isDirectory()) visit(abs);
       else if (st.isFile()) out.push(abs);
     }
@@ -79,12 +82,19 @@ function splitGlob(glob: string): { base: string; pattern: string } {
   return { base: parts[0] === '' && first === 1 ? '/' : base, pattern: parts.slice(first).join('/') };
 }
 
-function filterBelow(dir: string, files: string[], o: ListOptions, pattern?: string): string[] {
-  const keep = [pattern, o.include].filter((p): p is string => p !== undefined).map(globMatcher);
-  const drop = o.exclude === undefined ? undefined : globMatcher(o.exclude);
+/** Whether a path matches any of the globs. */
+function anyOf(globs: readonly string[]): (rel: string) => boolean {
+  const matchers = globs.map(globMatcher);
+  return (rel) => matchers.some((m) => m(rel));
+}
+
+/** The files below `dir` that the glob's pattern (if any) and an include glob (if any) match. */
+function keptBelow(dir: string, files: string[], include: readonly string[] | undefined, pattern?: string): string[] {
+  const included = include?.length ? anyOf(include) : () => true;
+  const matched = pattern === undefined ? () => true : globMatcher(pattern);
   return files.filter((abs) => {
     const rel = posix(path.relative(dir, abs));
-    return keep.every((m) => m(rel)) && !drop?.(rel);
+    return matched(rel) && included(rel);
   });
 }
 
@@ -100,7 +110,9 @@ export function listCorpus(inputs: string[], o: ListOptions = {}): Corpus {
   if (inputs.length === 0) throw new UserError('give at least one input: a text FILE, a folder or a glob such as "docs/**/*.md".', 'E_USAGE');
   const bases: string[] = [];
   const found: string[] = [];
-  const filtered = [o.gitignore !== false && '.gitignore', o.include !== undefined && `--include ${o.include}`, o.exclude !== undefined && `--exclude ${o.exclude}`].filter(Boolean);
+  const names = o.names ?? { include: '--include', exclude: '--exclude' };
+  const filtered = [o.gitignore !== false && '.gitignore', o.include?.length && `${names.include} ${o.include.join(' ')}`, o.exclude?.length && `${names.exclude} ${o.exclude.join(' ')}`].filter(Boolean);
+  const excluded = anyOf(o.exclude ?? []);
   const after = filtered.length ? ` (after ${filtered.join(', ')})` : '';
   for (const input of inputs) {
     const abs = path.resolve(input);
@@ -115,7 +127,7 @@ export function listCorpus(inputs: string[], o: ListOptions = {}): Corpus {
     const dir = glob ? path.resolve(glob.base) : abs;
     if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError(`the glob ${input} matches no file: its folder ${glob!.base} does not exist.`, 'E_INPUT');
     const ignores = o.gitignore === false ? undefined : new Gitignores(gitRoot(dir));
-    const files = filterBelow(dir, walk(dir, ignores), o, glob?.pattern);
+    const files = keptBelow(dir, walk(dir, ignores, excluded), o.include, glob?.pattern);
     if (files.length === 0) {
       throw glob
         ? new UserError(`the glob ${input} matches no file${after}; check the pattern (** spans folders, * stays within one) and quote it so the shell leaves it to Latent Lens.`, 'E_INPUT')

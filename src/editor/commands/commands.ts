@@ -7,6 +7,7 @@ import { parseLatentArg } from './latentArg';
 import { applySaeToFile } from './applySae';
 import { scanLayersOfFile } from './scanLayers';
 import { trainOnFile } from './trainOnFile';
+import { trainOnFolder } from './trainOnFolder';
 
 async function askLatent(): Promise<number | undefined> {
   const input = await vscode.window.showInputBox({
@@ -25,6 +26,7 @@ export function registerCommands(lens: Lens): vscode.Disposable[] {
   };
   const handlers: Record<CommandName, (arg?: unknown) => Promise<void> | void> = {
     trainOnFile: (uri) => trainOnFile(lens, uri),
+    trainOnFolder: (uri) => trainOnFolder(lens, uri),
     applySae: (uri) => applySaeToFile(lens, uri),
     scanLayers: (uri) => scanLayersOfFile(lens, uri),
     cancelRun: async () => {

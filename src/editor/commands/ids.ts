@@ -5,6 +5,7 @@
  */
 export const COMMANDS = {
   trainOnFile: 'latentLens.trainOnFile',
+  trainOnFolder: 'latentLens.trainOnFolder',
   applySae: 'latentLens.applySae',
   scanLayers: 'latentLens.scanLayers',
   cancelRun: 'latentLens.cancelRun',

@@ -2,7 +2,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../core/errors';
-import { saeConfig } from '../../core/sae/config';
+import { saeConfig, type RunScope } from '../../core/sae/config';
 import { findRelease } from '../../core/sae/releases';
 import type { AnalysisSettings, JobSettings, LexiconChoice } from '../../shared/protocol';
 import type { Settings } from './schema';
@@ -39,8 +39,8 @@ export function defaultSaeSpec(s: Settings, base: string | undefined): string {
   return settingPath(spec, base);
 }
 
-/** `base`: the workspace folder that relative paths in settings are resolved against. */
-export function jobSettings(s: Settings, base: string | undefined): JobSettings {
+/** `base`: the workspace folder that relative paths in settings are resolved against; `scope`: a corpus gets the corpus defaults under the settings (sae/config.ts corpusDefaults). */
+export function jobSettings(s: Settings, base: string | undefined, scope: RunScope = 'document'): JobSettings {
   let modelDir: string | undefined;
   if (s['model.source'] === 'localDirectory') {
     if (s['model.directory'] === '') {
@@ -62,7 +62,7 @@ export function jobSettings(s: Settings, base: string | undefined): JobSettings 
       epochs: orUndefined(s.epochs),
       lr: orUndefined(s.lr),
       seed: orUndefined(s.seed),
-    }),
+    }, scope),
     engine: s.engine,
     modelDir,
     analysis: analysisSettings(s, base),

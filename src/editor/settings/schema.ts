@@ -44,6 +44,11 @@ export const SETTINGS = {
   'worker.idleTimeoutSeconds': { kind: 'integer', min: 0, max: 86400, default: 300 },
   threads: { kind: 'integer', min: 0, max: 256, default: 0 },
   'tints.excludeAlwaysOn': { kind: 'boolean', default: true },
+  /** "Train SAE on a folder…": a glob of the files to keep ('' every file), one of files and folders to drop besides files.exclude and .gitignore. */
+  'corpus.include': { kind: 'string', default: '' },
+  'corpus.exclude': { kind: 'string', default: '' },
+  'corpus.maxTokens': { kind: 'integer', min: 2, max: 1000000, default: 200000 },
+  'corpus.maxFileBytes': { kind: 'integer', min: 2, max: 1073741824, default: 1048576 },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTINGS;

@@ -23,6 +23,13 @@ export interface StatusView {
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 
+/** What a view of one file of a corpus run is (shared/corpusView.ts), or nothing. */
+function corpusLines(v: RunView): string[] {
+  const c = v.corpusFile;
+  if (!c) return [];
+  return [`${c.path} of a corpus run: tokens ${c.first}–${c.first + c.tokens - 1} of the ${v.cfg.n_tokens} of ${c.files} files in ${c.root} it was trained on; metrics and latent statistics are the corpus's`];
+}
+
 /** CE recovered, or where the causal evidence stands. */
 export function ceText(v: RunView, computing?: string | null): string {
   const e = v.analysis.evidence;
@@ -37,7 +44,8 @@ export function ceText(v: RunView, computing?: string | null): string {
 export function runSummary(v: RunView, evidence?: string | null): string {
   const f = v.metrics.final;
   return [
-    `${v.cfg.n_tokens} tokens · ${saeKindText(v.cfg.sae)} · ${v.cfg.sae.hook_name}`,
+    ...corpusLines(v),
+    `${v.tokens.tokens.length} tokens · ${saeKindText(v.cfg.sae)} · ${v.cfg.sae.hook_name}`,
     `FVE ${f.fve.toFixed(3)} · L0 ${f.l0.toFixed(1)} · dead ${pct(f.dead_fraction)} · layer density ${f.layer_density.toFixed(1)} %`,
     ceText(v, evidence),
     `model ${v.cfg.model.name} · engine ${v.metrics.engine} (${v.metrics.device}) · ${(v.metrics.total_ms / 1000).toFixed(1)} s`,
@@ -68,5 +76,6 @@ export function statusView(s: StatusInput): StatusView | undefined {
   if (s.highlighted !== undefined) {
     return { text: `$(eye) Latent Lens: latent #${s.highlighted}`, tooltip: `Highlighting latent #${s.highlighted}. Click to show all latents again.\n\n${summary}`, command: COMMANDS.clearHighlight, warning: false };
   }
-  return { text: `$(symbol-color) Latent Lens: ${s.run.cfg.n_tokens} tokens${random}`, tooltip: summary, warning: false };
+  const corpus = s.run.corpusFile ? ' · corpus SAE' : '';
+  return { text: `$(symbol-color) Latent Lens: ${s.run.tokens.tokens.length} tokens${corpus}${random}`, tooltip: summary, warning: false };
 }

@@ -14,6 +14,7 @@ import {
   ApplyRequest,
   CancelNotification,
   CANCELLED_RPC_CODE,
+  CorpusTrainRequest,
   EvidenceRequest,
   LatentEvidenceRequest,
   PARENT_PID_ENV,
@@ -24,6 +25,7 @@ import {
   TrainRequest,
   type ActivationsQuery,
   type ApplyJob,
+  type CorpusJob,
   type EvidenceJob,
   type JobErrorCode,
   type JobErrorData,
@@ -171,6 +173,11 @@ export class WorkerClient {
   /** Starts applying an SAE, like `train`. */
   apply(key: string, job: Omit<ApplyJob, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob> {
     return this.start(key, ApplyRequest, job, onProgress);
+  }
+
+  /** Starts training on a corpus, like `train` (`key`: the corpus's folder). */
+  trainCorpus(key: string, job: Omit<CorpusJob, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob> {
+    return this.start(key, CorpusTrainRequest, job, onProgress);
   }
 
   private async start<J extends { jobId: string }, R>(key: string, type: RequestType<J, R, JobErrorData>, params: Omit<J, 'jobId'>, onProgress: (p: ProgressEvent) => void): Promise<StartedJob<R>> {

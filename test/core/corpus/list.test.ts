@@ -38,7 +38,18 @@ test('a folder: every file below it in path order, without hidden ones and what 
   assert.equal(c.root, path.join(repo, 'docs'));
   assert.deepEqual(c.files.map((f) => f.path), ['a.md', 'b/c.txt', 'keep.log']);
   assert.deepEqual(listCorpus([path.join(repo, 'docs')], { gitignore: false }).files.map((f) => f.path), ['a.md', 'b/c.txt', 'draft.md', 'keep.log', 'run.log', 'secret/x.md']);
-  assert.deepEqual(listCorpus([path.join(repo, 'docs')], { include: '**/*.{md,txt}', exclude: 'b/**' }).files.map((f) => f.path), ['a.md']);
+  assert.deepEqual(listCorpus([path.join(repo, 'docs')], { include: ['**/*.{md,txt}'], exclude: ['b/**'] }).files.map((f) => f.path), ['a.md']);
+});
+
+test('several include and exclude globs: a file is kept when any include matches and dropped when any exclude matches it or a folder above it (as files.exclude)', () => {
+  const dir = tree(path.join(root, 'globs'), { 'a.md': 'a', 'b.txt': 'b', 'c.rst': 'c', 'node_modules/m/x.md': 'x', 'out/y.md': 'y', 'src/out/z.md': 'z', 'src/w.md': 'w' });
+  const paths = (o: Parameters<typeof listCorpus>[1]) => listCorpus([dir], o).files.map((f) => f.path);
+  assert.deepEqual(paths({ include: ['**/*.md', '*.txt'], exclude: ['**/node_modules', 'out'] }), ['a.md', 'b.txt', 'src/out/z.md', 'src/w.md'], 'out matches only the top folder, **/node_modules any depth');
+  assert.deepEqual(paths({ exclude: ['**/out', '*.{txt,rst}'] }), ['a.md', 'node_modules/m/x.md', 'src/w.md']);
+  assert.throws(
+    () => listCorpus([dir], { include: ['*.tex'], exclude: ['**/node_modules'], names: { include: 'latentLens.corpus.include', exclude: 'latentLens.corpus.exclude or files.exclude' } }),
+    userError(/has no files to train on \(after \.gitignore, latentLens\.corpus\.include \*\.tex, latentLens\.corpus\.exclude or files\.exclude \*\*\/node_modules\)/, 'E_EMPTY'),
+  );
 });
 
 test('files, folders and globs together: paths relative to their common parent, each file once', () => {
@@ -54,7 +65,7 @@ test('bad input: an empty folder, a folder left empty by the excludes, a glob ma
   fs.mkdirSync(empty);
   assert.throws(() => listCorpus([empty]), userError(/the folder .*empty has no files to train on \(after \.gitignore\)/, 'E_EMPTY'));
   const only = tree(path.join(root, 'only-md'), { 'a.md': 'a' });
-  assert.throws(() => listCorpus([only], { exclude: '*.md' }), userError(/has no files to train on \(after \.gitignore, --exclude \*\.md\)/, 'E_EMPTY'));
+  assert.throws(() => listCorpus([only], { exclude: ['*.md'] }), userError(/has no files to train on \(after \.gitignore, --exclude \*\.md\)/, 'E_EMPTY'));
   assert.throws(() => listCorpus([`${only}/**/*.rst`]), userError(/the glob .*\*\*\/\*\.rst matches no file .*quote it/, 'E_INPUT'));
   assert.throws(() => listCorpus([path.join(root, 'nope', '*.md')]), userError(/matches no file: its folder .*nope does not exist/, 'E_INPUT'));
   assert.throws(() => listCorpus([path.join(root, 'missing.md')]), userError(/cannot read .*missing\.md: there is no such file or folder/, 'E_INPUT'));
