@@ -120,7 +120,7 @@ function pipelineProgress(say: Say, modelName: string): (p: PipelineProgress) =>
       case 'extract':
         if (!p.corpus) return say('extract', extracting(p.message));
         // A corpus: which file of how many, in the message; the count is in tokens, over all files.
-        return say('extract', `${extracting(p.message)}${p.corpus.path ? `: file ${p.corpus.files + 1} of ${p.corpus.totalFiles} (${p.corpus.path})` : ''}`, { done: p.corpus.tokens, total: p.corpus.totalTokens, unit: 'token' });
+        return say('extract', `${extracting(p.message)}${p.corpus.path && p.corpus.totalFiles > 1 ? `: file ${p.corpus.files + 1} of ${p.corpus.totalFiles} (${p.corpus.path})` : ''}`, { done: p.corpus.tokens, total: p.corpus.totalTokens, unit: 'token' });
       case 'train':
         if (!p.epoch) return say('train', (training = p.message));
         return say('train', training, { done: p.epoch.epoch, total: p.epoch.epochs, unit: 'epoch', loss: p.epoch.metrics.loss });
