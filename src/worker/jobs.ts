@@ -21,7 +21,7 @@ import type { LatentEvidence } from '../core/evidence/types';
 import { extractActivations } from '../core/extract';
 import { DEFAULT_REPO, MODEL_FILES, modelCacheDir, resolveModel } from '../core/model/download';
 import { randomStandIn } from '../core/model/fallback';
-import { runPipeline, type PipelineProgress } from '../core/pipeline';
+import { runPipeline, type PipelineOptions, type PipelineProgress } from '../core/pipeline';
 import { runScan, type ScanProgress } from '../core/scan/scan';
 import { saeConfigOf } from '../core/run/runCfg';
 import { readRun, type RunContents } from '../core/run/runDir';
@@ -185,13 +185,16 @@ async function runJob(
 }
 
 export async function runTrainJob(job: TrainJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
+  checkTokenCount(tokenize(job.text).length, job.settings.maxTokens, job.label);
+  return trainOn({ text: job.text, source: job.source, offset: job.offset }, job, signal, progress);
+}
+
+/** Trains the job's SAE on a document or a corpus through the pipeline (runJob: model, analysis, cancel). */
+function trainOn(input: Pick<PipelineOptions, 'text' | 'source' | 'offset' | 'corpus'>, job: { jobId: string; out: string; settings: JobSettings }, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
   const { settings } = job;
-  checkTokenCount(tokenize(job.text).length, settings.maxTokens, job.label);
   return runJob(job, signal, progress, (model, say) =>
     runPipeline({
-      text: job.text,
-      source: job.source,
-      offset: job.offset,
+      ...input,
       modelSpec: model.dir,
       sae: settings.sae,
       out: job.out,
@@ -285,19 +288,7 @@ export async function runScanJob(job: ScanJob, signal: AbortSignal, progress: (p
  */
 export async function runCorpusJob(job: CorpusJob, signal: AbortSignal, progress: (p: ProgressEvent) => void): Promise<RunView> {
   const corpus = listCorpus(job.inputs, { include: job.include, exclude: job.exclude, names: job.globNames });
-  const { settings } = job;
-  return runJob(job, signal, progress, (model, say) =>
-    runPipeline({
-      corpus: { ...corpus, limits: job.limits },
-      modelSpec: model.dir,
-      sae: settings.sae,
-      out: job.out,
-      engine: settings.engine,
-      threads: settings.threads,
-      signal,
-      onProgress: pipelineProgress(say, model.name),
-    }),
-  );
+  return trainOn({ corpus: { ...corpus, limits: job.limits } }, job, signal, progress);
 }
 
 /** Progress of a forward-pass count (evidence), in the evidence's phase. */

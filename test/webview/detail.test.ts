@@ -11,7 +11,8 @@ import type { BrowserState, RunView } from '../../src/shared/protocol';
 import { NO_WORK } from '../../src/shared/work';
 import { activationHistogram, contextRows, hurtMost, renderDetail } from '../../webview/detail';
 import { detailPlacement, editorMessage, LIST_SHOWN, renderLegend, renderLexicon, renderLists, renderStatus, renderSummary, type PanelView } from '../../webview/render';
-import type { Child, VNode } from '../../webview/vnode';
+import type { VNode } from '../../webview/vnode';
+import { all, byTestId, textOf } from '../fixtures/vnodes';
 import { makeRunView } from '../fixtures/runView';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'latent-lens-detail-'));
@@ -35,14 +36,6 @@ function panel(run: RunView, over: Partial<PanelView> = {}, state: Partial<Brows
   };
 }
 
-function* walk(n: Child): Generator<VNode> {
-  if (typeof n === 'string') return;
-  yield n;
-  for (const c of n.children) yield* walk(c);
-}
-const all = (nodes: Child[]) => nodes.flatMap((n) => [...walk(n)]);
-const byTestId = (nodes: Child[], id: string) => all(nodes).filter((n) => n.attrs['data-testid'] === id);
-const textOf = (n: Child): string => (typeof n === 'string' ? n : n.children.map(textOf).join(''));
 
 function latentEvidence(run: RunView, latent: number): LatentEvidence {
   const T = run.tokens.tokens.length;

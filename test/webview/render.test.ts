@@ -9,6 +9,7 @@ import { fmt } from '../../webview/parts';
 import { lexiconModeOf, renderEmpty, renderLexicon, renderLists, renderNotices, renderStatus, renderSummary, type PanelView } from '../../webview/render';
 import { NO_WORK } from '../../src/shared/work';
 import type { Child, VNode } from '../../webview/vnode';
+import { all, byTestId, textOf } from '../fixtures/vnodes';
 import { makeRunView, N_LATENTS } from '../fixtures/runView';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'latent-lens-render-'));
@@ -28,14 +29,6 @@ function panel(run: RunView | undefined, over: Partial<PanelView> = {}): PanelVi
   return { state, selected: null, selectedIn: null, detail: null, busy: null, error: null, collapsed: [], expanded: [], lexiconMode: 'course', customTerms: '', ...over };
 }
 
-function* walk(n: Child): Generator<VNode> {
-  if (typeof n === 'string') return;
-  yield n;
-  for (const c of n.children) yield* walk(c);
-}
-const all = (nodes: Child[]) => nodes.flatMap((n) => [...walk(n)]);
-const byTestId = (nodes: Child[], id: string) => all(nodes).filter((n) => n.attrs['data-testid'] === id);
-const textOf = (n: Child): string => (typeof n === 'string' ? n : n.children.map(textOf).join(''));
 const textChildren = (nodes: Child[]): string[] => all(nodes).flatMap((n) => n.children.filter((c): c is string => typeof c === 'string'));
 
 test('the empty state offers the train command', () => {
