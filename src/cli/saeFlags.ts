@@ -70,7 +70,7 @@ export function saeRunFlags(v: SaeFlagValues, scope: RunScope = 'document'): { s
     },
     scope,
   );
-  // 0, as in the editor's setting: onnxruntime's choice (one per physical core).
+  // 0, as in the editor's setting: automatic (EngineOptions.threads; GPT-2's sessions: onnxruntime's choice).
   const threads = num('threads', v.threads) ?? 2;
   return { sae, engine, threads: threads === 0 ? undefined : threads };
 }

@@ -62,7 +62,7 @@ export interface PipelineOptions {
   /** Run directory to write. */
   out: string;
   engine?: EngineChoice;
-  /** Intra-op threads of extraction and training; undefined: onnxruntime's choice. */
+  /** Threads of extraction and training; undefined: automatic (onnxruntime's choice for GPT-2, EngineOptions.threads for training). */
   threads?: number;
   onProgress?: (p: PipelineProgress) => void;
   signal?: AbortSignal;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { readReport } from '../../src/core/analysis/reportFile';
 import { isCancelled } from '../../src/core/errors';
@@ -87,12 +88,14 @@ test('train --activations: trains on saved activations; a preset for another hoo
   assert.equal(fs.existsSync(path.join(root, 'run-bad')), false);
 });
 
-test('train --threads 0 leaves the thread count to onnxruntime, as the editor setting does', () => {
+test('train --threads 0 chooses the thread count, as the editor setting does: training one per CPU', () => {
   const out = path.join(root, 'run-threads0');
   const r = runCli('train', doc, '--model', modelDir, ...SMALL, '--epochs', '1', '--threads', '0', '--out', out);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /engine {4}ort on cpu \(onnxruntime's default threads\)/);
-  assert.equal(readRun(out).cfg.train?.device, "cpu (onnxruntime's default threads)");
+  const n = os.availableParallelism();
+  const device = `cpu (${n} thread${n === 1 ? '' : 's'})`;
+  assert.ok(r.out.includes(`engine    ort on ${device}`), r.out);
+  assert.equal(readRun(out).cfg.train?.device, device);
 });
 
 test('train: bad flags fail with exit code 2 before any work and write nothing', () => {

@@ -3,6 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { GraphBuilder } from '../onnx/builder';
 import { addNoCopyOutput, runInPlace } from '../ortInPlace';
 import { DeadLatents, type AuxkStep } from './deadLatents';
+import { transpose } from './model';
 import { totalVariance } from './metrics';
 import { buildKernels, MAX_PAGES, paddedWidth, selectScratchBytes, type KernelName } from './wasm/kernels';
 import { KernelPool } from './wasm/pool';
@@ -28,6 +29,8 @@ export interface KernelStep {
   step(x: Float32Array, n: number): Promise<StepResult>;
   /** Top-k codes (rows by descending value, the lower latent first among equal values) and Σ‖x̂ − x‖² with the current W. */
   encode(x: Float32Array, n: number): Promise<{ codes: SparseCodes; sse: number }>;
+  /** The threads it runs on (the kernels and onnxruntime's product alike). */
+  readonly threads: number;
   /** Wᵀ [L, dIn] as onnxruntime reads it (refreshed after each step). */
   readonly wt: Float32Array;
   /** ∇Wᵀ [L, dIn] of the last step, when created with gradOutput. */
@@ -160,18 +163,22 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
     }
   };
 
-  const pool = await KernelPool.create(new WebAssembly.Module(buildKernels({ dp, L, fma })), memory, nThreads);
-  const session = await ort.InferenceSession.create(buildPreactGraph(d, L), {
-    ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    // Spinning pool threads would take the cores the kernels need right after the product.
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  });
+  // The pool's threads start and onnxruntime builds its session while this thread lays out Wᵀ.
+  const started = Promise.all([
+    KernelPool.create(new WebAssembly.Module(buildKernels({ dp, L, fma })), memory, nThreads),
+    ort.InferenceSession.create(buildPreactGraph(d, L), {
+      // As many threads as the kernels: onnxruntime's own default pins its threads to cores, where they
+      // then contend with the kernels' threads (measured 15 % slower per step on 2 cores).
+      intraOpNumThreads: nThreads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      // Spinning pool threads would take the cores the kernels need right after the product.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    }),
+  ]);
 
   // Wᵀ into the memory (padded rows) and into onnxruntime's copy.
-  const wtOrt = new Float32Array(L * d);
-  for (let j = 0; j < L; j++) for (let i = 0; i < d; i++) wtOrt[j * d + i] = w0[i * L + j];
+  const wtOrt = transpose(w0, d, L);
   /** Copies `rows` rows of d floats from `from` into padded rows of the memory at byte offset `at` (one copy when d = dp). */
   const toPadded = (from: Float32Array, rows: number, at: number) => {
     if (dp === d) f32.set(from.subarray(0, rows * d), at / 4);
@@ -183,6 +190,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
     else for (let j = 0; j < rows; j++) to.set(f32.subarray(at / 4 + j * dp, at / 4 + j * dp + d), j * d);
   };
   toPadded(wtOrt, L, R.wt);
+  const [pool, session] = await started;
 
   const rOrt = new Float32Array(C * L);
   const dead = new DeadLatents(h);
@@ -252,6 +260,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
   };
 
   return {
+    threads: nThreads,
     wt: wtOrt,
 
     async step(x: Float32Array, n: number): Promise<StepResult> {

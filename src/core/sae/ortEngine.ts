@@ -3,6 +3,7 @@ import { cudaProviderInstalled, deviceText, openSessions } from '../ortSessions'
 import { runInPlace } from '../ortInPlace';
 import { DeadLatents } from './deadLatents';
 import { createKernelStep } from './kernelEngine';
+import { transpose } from './model';
 import { totalVariance } from './metrics';
 import { blockRows, buildEncodeGraph, buildTrainGraph, nextNames, STAT_NAMES, stateNames } from './trainGraph';
 import { auxkOf, type EngineOptions, type SaeHyper, type SparseCodes, type StepResult, type TrainEngine } from './types';
@@ -114,23 +115,18 @@ async function createKernelEngine(opts: OrtEngineOptions): Promise<OrtEngine> {
   const { dIn: d, nLatents: L } = h;
   if (opts.w0.length !== d * L) throw new Error(`w0 has ${opts.w0.length} values, expected dIn·nLatents = ${d * L}`);
   const kernels = await createKernelStep(h, opts.w0, { threads: opts.threads, gradOutput: opts.gradOutput, fma: opts.fma });
-  const transpose = (a: Float32Array) => {
-    const w = new Float32Array(d * L);
-    for (let j = 0; j < L; j++) for (let i = 0; i < d; i++) w[i * L + j] = a[j * d + i];
-    return w;
-  };
   return {
     kind: 'ort',
-    device: deviceText('cpu', opts.threads),
+    device: deviceText('cpu', kernels.threads),
     async step(x: Float32Array, n: number): Promise<StepResult> {
       checkBatch(h, x, n, 1);
       return kernels.step(x, n);
     },
     async weights() {
-      return transpose(kernels.wt);
+      return transpose(kernels.wt, L, d);
     },
     lastGradient() {
-      return transpose(kernels.lastGradient());
+      return transpose(kernels.lastGradient(), L, d);
     },
     async encode(x: Float32Array, n: number) {
       checkBatch(h, x, n, 1);

@@ -87,6 +87,9 @@ export interface EngineOptions {
   hyper: SaeHyper;
   /** Initial W [dIn, nLatents]. */
   w0: Float32Array;
-  /** Intra-op threads (CPU); undefined: onnxruntime's choice (one per physical core). */
+  /**
+   * Threads on the CPU; undefined: automatic — the kernels and onnxruntime's product one per CPU
+   * (os.availableParallelism), the train graph onnxruntime's choice (one per physical core).
+   */
   threads?: number;
 }

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as os from 'node:os';
 import { isCancelled, UserError } from '../../../src/core/errors';
 import { totalVariance } from '../../../src/core/sae/metrics';
 import { saeConfig, type SaeShape } from '../../../src/core/sae/config';
@@ -162,10 +163,11 @@ test('T = 3 with a batch limit of 2 trains with the covariance term (no 1-token 
   assert.ok(Math.abs(f.loss - (f.mse + 0.0005 * f.decor)) <= 1e-9 * f.loss, 'the final loss adds the covariance term with its weight');
 });
 
-test('without a thread count the ORT engine runs on onnxruntime\'s own choice (setting threads = 0), and says so', async () => {
+test('without a thread count (setting threads = 0) the ORT engine on the CPU runs one thread per CPU, and says how many', async () => {
   const x = activations(T);
   const own = await trainSae(x, T, dIn, shape, { ...cfg, epochs: 1 }, { engine: 'ort' });
-  assert.equal(own.metrics.device, "cpu (onnxruntime's default threads)");
+  const n = os.availableParallelism();
+  assert.equal(own.metrics.device, `cpu (${n} thread${n === 1 ? '' : 's'})`);
   const two = await trainSae(x, T, dIn, shape, { ...cfg, epochs: 1 }, { engine: 'ort', threads: 2 });
   assert.equal(two.metrics.device, 'cpu (2 threads)');
 });
