@@ -17,7 +17,7 @@ export const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
 
 export interface TrainOptions {
   engine?: EngineChoice;
-  /** Intra-op threads of the CPU engine; undefined: onnxruntime's choice (one per physical core). */
+  /** Threads of the CPU engine; undefined: automatic (EngineOptions.threads). */
   threads?: number;
   /** After each epoch; `epochs` is the most the schedule allows (early stopping may end sooner), etaMs the time left until then. */
   onProgress?: (epoch: number, epochs: number, metrics: EpochMetrics, etaMs: number) => void;
@@ -126,8 +126,17 @@ export async function trainRows(src: RowSource, shape: SaeShape, cfg: TrainField
   checkShape(shape);
   checkTrainFields(cfg);
   validateTrainOptions(opts);
-  return trainChecked(src, checkRows(src, shape, opts.signal), shape, cfg, opts);
+  const sst = checkRows(src, shape, opts.signal);
+  const rows = src.T * src.dIn * 4 <= RESIDENT_BYTES ? { ...memoryRows(src.range(0, src.T).slice(), src.T, src.dIn), describe: src.describe } : src;
+  return trainChecked(rows, sst, shape, cfg, opts);
 }
+
+/**
+ * Rows up to this size are read into memory once for the whole training instead of a positioned
+ * read per token per minibatch (an 11k-token file: 34 MB, 5 % of its training time); larger corpora
+ * keep streaming from their shards, so memory stays bounded.
+ */
+const RESIDENT_BYTES = 256 * 2 ** 20;
 
 async function trainChecked(src: RowSource, sst: number, shape: SaeShape, cfg: TrainFields, opts: TrainOptions): Promise<TrainResult> {
   const { T, dIn } = src;
