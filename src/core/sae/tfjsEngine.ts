@@ -1,4 +1,4 @@
-import type * as TfTypes from '@tensorflow/tfjs';
+import type * as TfTypes from '@tensorflow/tfjs-core';
 import { DeadLatents } from './deadLatents';
 import { totalVariance } from './metrics';
 import { auxkOf, type EngineOptions, type SaeHyper, type SparseCodes, type StepResult, type TrainEngine } from './types';
@@ -49,7 +49,10 @@ async function load(): Promise<TfjsBackend> {
     await nodeBuild.ready();
     return { tf: nodeBuild, device: 'tfjs-node (CPU)', gpu: false };
   }
-  const tf = require('@tensorflow/tfjs') as Tf;
+  // Only the core and its cpu backend: the whole @tensorflow/tfjs (layers, converter, webgl) would be
+  // 3 MB more of every bundle that Node compiles at each start.
+  const tf = require('@tensorflow/tfjs-core') as Tf;
+  require('@tensorflow/tfjs-backend-cpu');
   tf.env().set('PROD', true); // silences the "install tfjs-node" banner; the device string says what ran
   await tf.setBackend('cpu');
   await tf.ready();
