@@ -55,6 +55,8 @@ export interface PipelineOptions {
   shardsDir?: string;
   /** Bytes of activations per shard (default corpus/shards.ts SHARD_BYTES); smaller shards resume at a finer grain. */
   shardBytes?: number;
+  /** Activations up to this size are held in memory while training (TrainOptions.residentBytes). */
+  residentBytes?: number;
   /** Model directory or hub name (e.g. "gpt2"); undefined downloads GPT-2 Small. */
   modelSpec?: string;
   /** The SAE to train, resolved by the caller (sae/config.ts saeConfig). */
@@ -224,7 +226,7 @@ function fromFile(file: string, c: SaeConfig): Prepared {
 }
 
 /** What training prepared activations needs besides them: the SAE and where the run goes. */
-export type TrainPreparedOptions = Pick<PipelineOptions, 'sae' | 'out' | 'engine' | 'threads' | 'onProgress' | 'signal'>;
+export type TrainPreparedOptions = Pick<PipelineOptions, 'sae' | 'out' | 'engine' | 'threads' | 'residentBytes' | 'onProgress' | 'signal'>;
 
 /** Trains the SAE on prepared activations (closing their rows after) and writes the run directory `o.out` atomically. */
 export async function trainPrepared(prep: Prepared, o: TrainPreparedOptions): Promise<{ cfg: TrainedCfg; metrics: TrainedMetrics }> {
@@ -236,6 +238,7 @@ export async function trainPrepared(prep: Prepared, o: TrainPreparedOptions): Pr
     const result = await trainRows(prep.rows, shape, o.sae, {
       engine: o.engine,
       threads: o.threads,
+      residentBytes: o.residentBytes,
       signal: o.signal,
       onProgress: (epoch, epochs, metrics, etaMs) =>
         progress({ phase: 'train', message: `epoch ${epoch}/${epochs}`, fraction: epoch / epochs, epoch: { epoch, epochs, metrics, etaMs } }),

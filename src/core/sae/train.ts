@@ -19,6 +19,12 @@ export interface TrainOptions {
   engine?: EngineChoice;
   /** Threads of the CPU engine; undefined: automatic (EngineOptions.threads). */
   threads?: number;
+  /**
+   * Rows of at most this many bytes are read into memory once for the whole training instead of a
+   * positioned read per token per minibatch from their shards (an 11k-token file: 34 MB, 5 % of its
+   * training time); larger corpora keep streaming, so memory stays bounded. Default 256 MiB; 0 always streams.
+   */
+  residentBytes?: number;
   /** After each epoch; `epochs` is the most the schedule allows (early stopping may end sooner), etaMs the time left until then. */
   onProgress?: (epoch: number, epochs: number, metrics: EpochMetrics, etaMs: number) => void;
   /** After each step (one batch) of an epoch of `steps`. */
@@ -127,15 +133,10 @@ export async function trainRows(src: RowSource, shape: SaeShape, cfg: TrainField
   checkTrainFields(cfg);
   validateTrainOptions(opts);
   const sst = checkRows(src, shape, opts.signal);
-  const rows = src.T * src.dIn * 4 <= RESIDENT_BYTES ? { ...memoryRows(src.range(0, src.T).slice(), src.T, src.dIn), describe: src.describe } : src;
+  const rows = src.T * src.dIn * 4 <= (opts.residentBytes ?? RESIDENT_BYTES) ? { ...memoryRows(src.range(0, src.T).slice(), src.T, src.dIn), describe: src.describe } : src;
   return trainChecked(rows, sst, shape, cfg, opts);
 }
 
-/**
- * Rows up to this size are read into memory once for the whole training instead of a positioned
- * read per token per minibatch (an 11k-token file: 34 MB, 5 % of its training time); larger corpora
- * keep streaming from their shards, so memory stays bounded.
- */
 const RESIDENT_BYTES = 256 * 2 ** 20;
 
 async function trainChecked(src: RowSource, sst: number, shape: SaeShape, cfg: TrainFields, opts: TrainOptions): Promise<TrainResult> {

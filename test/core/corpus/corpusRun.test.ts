@@ -88,10 +88,13 @@ test('each file is extracted as its own document: its windows restart, so its ro
   fs.mkdirSync(single);
   fs.copyFileSync(path.join(dir, c.path), path.join(single, 'c.md'));
   const cfg = { ...SAE, epochs: 2 };
-  await corpusRun(single, { out: path.join(root, 'run-single'), sae: cfg });
+  await corpusRun(single, { out: path.join(root, 'run-single'), sae: cfg, residentBytes: 0 });
   const viaShards = readRun(path.join(root, 'run-single'));
+  await corpusRun(single, { out: path.join(root, 'run-single-resident'), sae: cfg });
+  const heldInMemory = readRun(path.join(root, 'run-single-resident'));
   const inMemory = await trainSae(x, c.tokens, 64, { dIn: 64, nLatents: 128, k: 8 }, cfg, { threads: 1 });
   assert.deepEqual(viaShards.sae.wEnc, inMemory.w, 'streaming from shards trains exactly as from memory');
+  assert.deepEqual(heldInMemory.sae.wEnc, inMemory.w, 'so does reading the shards into memory once');
 });
 
 test('a document run is the special case of one file: the presets exactly, the same SAE as training in memory', async () => {
