@@ -91,6 +91,7 @@ async function main() {
     out,
     shardsDir,
     threads: THREADS,
+    releaseSessions: true, // as `latent-lens train` does
     onProgress: (p) => {
       peak.set(p.phase, Math.max(peak.get(p.phase) ?? 0, process.memoryUsage.rss()));
       const now = performance.now();

@@ -59,6 +59,7 @@ async function main() {
     out,
     shardsDir: path.join(os.tmpdir(), `bench-train-file-shards-${process.pid}`),
     threads: THREADS,
+    releaseSessions: true, // as `latent-lens train` does
     onProgress: (p) => peak.set(p.phase, Math.max(peak.get(p.phase) ?? 0, process.memoryUsage.rss())),
   });
   const trained = performance.now();

@@ -100,6 +100,7 @@ export const trainCommand: Command = {
         shardsDir: values.shards,
         engine,
         threads,
+        releaseSessions: true,
         signal,
         onProgress,
       }),

@@ -10,6 +10,7 @@ import { hookKindOf, hookWidth, type Hook } from './hooks';
 import type { DownloadProgress } from './model/download';
 import { resolveModelOrRandom } from './model/fallback';
 import { checkFinite, loadModel, type Gpt2Model } from './model/load';
+import { releaseGpt2Sessions } from './model/sessions';
 import { RUN_FORMAT_VERSION, type EpochMetrics, type RunCfg, type RunToken, type RunTokens, type SkippedFile, type TrainedMetrics } from './run/format';
 import { runCfg, type TrainedCfg } from './run/runCfg';
 import { checkRunTarget, writeRun } from './run/runDir';
@@ -57,6 +58,8 @@ export interface PipelineOptions {
   shardBytes?: number;
   /** Activations up to this size are held in memory while training (TrainOptions.residentBytes). */
   residentBytes?: number;
+  /** Release GPT-2's sessions once the activations are extracted (a one-job process, such as the CLI: they hold 0.5 GB while training and analysis need the memory). */
+  releaseSessions?: boolean;
   /** Model directory or hub name (e.g. "gpt2"); undefined downloads GPT-2 Small. */
   modelSpec?: string;
   /** The SAE to train, resolved by the caller (sae/config.ts saeConfig). */
@@ -199,6 +202,7 @@ async function fromText(o: PipelineOptions): Promise<Prepared> {
   const what = o.corpus ? `${scan.files.length} files` : (o.source ?? 'the text');
   progress({ phase: 'extract', message: `extracting ${hook.name} of ${what} (${scan.tokens} tokens)` });
   const ex: CorpusExtraction = await extractCorpus(scan, read, model, [{ hook, store }], { threads: o.threads, signal: o.signal, onProgress: extractProgress(hook.name, progress) });
+  if (o.releaseSessions) await releaseGpt2Sessions();
   const skipped = [...scan.skipped, ...ex.skipped];
   return {
     hookName: hook.name,

@@ -7,6 +7,7 @@ import { UserError } from '../../src/core/errors';
 import { extractActivations, planWindows } from '../../src/core/extract';
 import { HOOK_KINDS, hookName, parseHook } from '../../src/core/hooks';
 import { loadModel } from '../../src/core/model/load';
+import { releaseGpt2Sessions } from '../../src/core/model/sessions';
 import { makeTestModel } from '../../src/core/model/testModel';
 import { cudaProviderInstalled } from '../../src/core/ortSessions';
 import { tokenize, type Token } from '../../src/core/tokenizer';
@@ -154,4 +155,13 @@ test('bad input: token ids outside the model vocabulary, invalid thread count, a
   await assert.rejects(extractActivations(TEXT, loadModel(small), ['blocks.0.hook_mlp_out']), (e: unknown) => e instanceof UserError && /outside .* vocabulary of 100/.test(e.message));
   await assert.rejects(extractActivations(TEXT, tiny, ['blocks.0.hook_mlp_out'], { threads: 0 }), (e: unknown) => e instanceof UserError && /threads/.test(e.message));
   await assert.rejects(extractActivations(TEXT, tiny, ['blocks.0.hook_mlp_out'], { signal: AbortSignal.abort() }), { name: 'AbortError' });
+});
+
+test('releasing the cached sessions frees them for good: the next extraction builds a new session and gets the same activations', async () => {
+  const hook = 'blocks.1.hook_mlp_out';
+  const first = (await extractActivations(TEXT, tiny, [hook], { threads: 1 })).acts.get(hook)!;
+  await releaseGpt2Sessions();
+  await releaseGpt2Sessions(); // nothing left to release
+  const again = (await extractActivations(TEXT, tiny, [hook], { threads: 1 })).acts.get(hook)!;
+  assert.deepEqual(again, first);
 });

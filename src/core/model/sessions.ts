@@ -54,3 +54,14 @@ export function gpt2Session(model: Gpt2Model, graphKey: string, build: () => Gpt
   }
   return loaded;
 }
+
+/**
+ * Releases every cached session (their weights and arenas: about 0.5 GB for GPT-2 Small's first
+ * seven layers). For a process that runs one job, once its forward passes are done; the worker keeps
+ * its sessions for the next job.
+ */
+export async function releaseGpt2Sessions(): Promise<void> {
+  const all = [...sessions.values()];
+  sessions.clear();
+  await Promise.all(all.map((s) => s.then((g) => g.session.release(), () => undefined)));
+}
