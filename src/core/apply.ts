@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { CancelledError, isCancelled, isUserError, throwIfAborted, UserError } from './errors';
+import { cancelledAs, isUserError, throwIfAborted, UserError } from './errors';
 import { parseHook, type Hook } from './hooks';
 import { resolveModel, type DownloadProgress, type ResolveOptions } from './model/download';
 import { checkFinite, loadModel, type Gpt2Model } from './model/load';
@@ -165,11 +165,6 @@ async function run(o: ApplyOptions): Promise<ApplyResult> {
  * metrics are FVE, L0 and MSE of this SAE on this document. Aborting `signal` throws CancelledError
  * and leaves no run directory.
  */
-export async function applySae(o: ApplyOptions): Promise<ApplyResult> {
-  try {
-    return await run(o);
-  } catch (e) {
-    if (o.signal?.aborted && !isCancelled(e)) throw new CancelledError('applying the SAE');
-    throw e;
-  }
+export function applySae(o: ApplyOptions): Promise<ApplyResult> {
+  return cancelledAs(o.signal, 'applying the SAE', () => run(o));
 }

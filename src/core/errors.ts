@@ -89,3 +89,16 @@ export function isCancelled(e: unknown): e is CancelledError {
 export function throwIfAborted(signal: AbortSignal | undefined, what?: string): void {
   if (signal?.aborted) throw new CancelledError(what);
 }
+
+/**
+ * Runs `work`; whatever it throws once `signal` has been aborted (a fetch's AbortError, a session's
+ * error) is reported as CancelledError(what), so every cancel reads the same.
+ */
+export async function cancelledAs<T>(signal: AbortSignal | undefined, what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    if (signal?.aborted && !isCancelled(e)) throw new CancelledError(what);
+    throw e;
+  }
+}

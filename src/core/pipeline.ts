@@ -5,7 +5,7 @@ import type { Corpus } from './corpus/list';
 import { readCorpusFile, scanCorpus, type CorpusLimits, type CorpusScan } from './corpus/scan';
 import { shardCacheDir, shardKey, ShardStore, type ShardSpec } from './corpus/shards';
 import { textSha256 } from './corpus/text';
-import { CancelledError, isCancelled, throwIfAborted, UserError } from './errors';
+import { cancelledAs, throwIfAborted, UserError } from './errors';
 import { hookKindOf, hookWidth, type Hook } from './hooks';
 import type { DownloadProgress } from './model/download';
 import { resolveModelOrRandom } from './model/fallback';
@@ -274,12 +274,6 @@ async function run(o: PipelineOptions): Promise<PipelineResult> {
  * aborting `signal` throws CancelledError and leaves no run directory behind, only the shards
  * written so far, which the same command run again reuses.
  */
-export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
-  try {
-    return await run(o);
-  } catch (e) {
-    // Extraction aborts with the platform's AbortError; report every cancel the same way.
-    if (o.signal?.aborted && !isCancelled(e)) throw new CancelledError('training run');
-    throw e;
-  }
+export function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
+  return cancelledAs(o.signal, 'training run', () => run(o));
 }

@@ -5,7 +5,7 @@
  */
 import { ResponseError } from 'vscode-jsonrpc';
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
-import { CancelledError, isCancelled, isUserError } from '../core/errors';
+import { cancelledAs, isCancelled, isUserError } from '../core/errors';
 import {
   ActivationsRequest,
   ApplyRequest,
@@ -74,11 +74,7 @@ function main(): void {
       running.set(params.jobId, abort);
       const progress = throttled((p) => void conn.sendNotification(ProgressNotification, p).catch(() => undefined), PROGRESS_MS);
       try {
-        return await run(params, abort.signal, progress.send);
-      } catch (e) {
-        // Whatever an aborted job threw (a fetch's AbortError, a session's error), it was cancelled.
-        if (abort.signal.aborted && !isCancelled(e)) throw new CancelledError('job');
-        throw e;
+        return await cancelledAs(abort.signal, 'job', () => run(params, abort.signal, progress.send));
       } finally {
         progress.end();
         running.delete(params.jobId);

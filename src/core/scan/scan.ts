@@ -31,7 +31,7 @@ import { writeRunAnalysis, writeRunEvidence } from '../analysis/runAnalysis';
 import { DEFAULT_RECUR_COSINE } from '../analysis/stability';
 import { ANALYSIS_FILE, REPORT_HTML_FILE } from '../analysis/types';
 import { checkApplyTokens, encodePrepared, siteHook } from '../apply';
-import { CancelledError, isCancelled, isUserError, throwIfAborted, UserError } from '../errors';
+import { cancelledAs, isUserError, throwIfAborted, UserError } from '../errors';
 import { hookKindOf, parseHook, type Hook } from '../hooks';
 import { resolveModel, type ResolveOptions } from '../model/download';
 import { checkFinite, loadModel } from '../model/load';
@@ -480,11 +480,6 @@ async function scan(o: ScanOptions): Promise<ScanResult> {
  * resumes what an earlier identical command left, and on a cancel (CancelledError) keeps the
  * finished layers and leaves no trace of the unfinished one.
  */
-export async function runScan(o: ScanOptions): Promise<ScanResult> {
-  try {
-    return await scan(o);
-  } catch (e) {
-    if (o.signal?.aborted && !isCancelled(e)) throw new CancelledError('scan');
-    throw e;
-  }
+export function runScan(o: ScanOptions): Promise<ScanResult> {
+  return cancelledAs(o.signal, 'scan', () => scan(o));
 }
