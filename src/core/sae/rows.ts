@@ -15,6 +15,8 @@ export interface RowSource {
   gather(order: Int32Array, from: number, n: number, out: Float32Array): Float32Array;
   /** Names row t in messages, e.g. "token 12 of notes/a.md". */
   describe(t: number): string;
+  /** Set when the rows are held in memory (memoryRows), so reading them costs no I/O. */
+  readonly resident?: boolean;
 }
 
 /** x [T, dIn] in memory. */
@@ -28,7 +30,17 @@ export function memoryRows(x: Float32Array, T: number, dIn: number): RowSource {
       return out.subarray(0, n * dIn);
     },
     describe: (t) => `token ${t}`,
+    resident: true,
   };
+}
+
+/** The rows of `src` held in memory: `src` itself when they already are, else a copy read PASS_ROWS at a time. */
+export function residentRows(src: RowSource): RowSource {
+  if (src.resident) return src;
+  const { T, dIn } = src;
+  const x = new Float32Array(T * dIn);
+  for (let from = 0; from < T; from += PASS_ROWS) x.set(src.range(from, Math.min(PASS_ROWS, T - from)), from * dIn);
+  return { ...memoryRows(x, T, dIn), describe: src.describe };
 }
 
 /** Rows per read of a sequential pass. */

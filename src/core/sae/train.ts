@@ -3,7 +3,7 @@ import { Rng } from '../rng';
 import { RUN_FORMAT_VERSION, type EpochMetrics, type TrainedMetrics } from '../run/format';
 import { initWeights } from './init';
 import { codeStats, deadFraction, fve, offDiagonalCovSq } from './metrics';
-import { checkRows, memoryRows, type RowSource } from './rows';
+import { checkRows, memoryRows, residentRows, type RowSource } from './rows';
 import { budgetSpent, maxEpochs, stopAfterEpoch, type ScheduleDone } from './schedule';
 import { createTfjsEngine, tfjsGpuAvailable } from './tfjsEngine';
 import { checkShape, checkTrainFields, type SaeConfig, type SaeShape } from './config';
@@ -133,7 +133,7 @@ export async function trainRows(src: RowSource, shape: SaeShape, cfg: TrainField
   checkTrainFields(cfg);
   validateTrainOptions(opts);
   const sst = checkRows(src, shape, opts.signal);
-  const rows = src.T * src.dIn * 4 <= (opts.residentBytes ?? RESIDENT_BYTES) ? { ...memoryRows(src.range(0, src.T).slice(), src.T, src.dIn), describe: src.describe } : src;
+  const rows = src.T * src.dIn * 4 <= (opts.residentBytes ?? RESIDENT_BYTES) ? residentRows(src) : src;
   return trainChecked(rows, sst, shape, cfg, opts);
 }
 
