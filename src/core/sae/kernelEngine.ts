@@ -3,6 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { GraphBuilder } from '../onnx/builder';
 import { addNoCopyOutput, runInPlace } from '../ortInPlace';
 import { DeadLatents, type AuxkStep } from './deadLatents';
+import { buildDenseDecodeGraph, buildDenseGradGraph, DENSE_SHARE, pickDenseLatents } from './denseLatents';
 import { transpose } from './model';
 import { totalVariance } from './metrics';
 import { buildKernels, MAX_PAGES, paddedWidth, selectScratchBytes, type KernelName } from './wasm/kernels';
@@ -15,13 +16,15 @@ import { auxkOf, type SaeHyper, type SparseCodes, type StepResult } from './type
  * the fastest there is here), the WebAssembly kernels (wasm/kernels.ts) do the rest with each
  * token's kept latents only. So a step costs, per token, 2·d·L for X·W, about L for the top-k
  * selection and 8·k·d for the decoder product, ∂loss/∂z and the two gradient products, plus 10·d·L
- * per step for Adam — no term grows with the batch. Tokens go through in chunks of CHUNK, which
- * bounds the [tokens, L] pre-activations; ∇W adds up over the chunks and Adam runs once per step.
- * Each chunk streams Wᵀ and ∇Wᵀ through the cores once and has onnxruntime pack Wᵀ once, so bigger
- * chunks cost less per token until the chunk's rows leave the cache: 1024 tokens measured 6 % less
- * CPU per token than 256, 512 and 2048 at workload S. The math is the train graph's (trainGraph.ts,
- * the oracle of the tests); only the order of float additions differs, and whether multiply-adds
- * are fused (relaxedSimd.ts). The covariance term is not here (the engine runs the graph when λc > 0).
+ * per step for Adam — no term grows with the batch. Latents that most tokens of a chunk keep take
+ * their share of those 8·k·d through onnxruntime's GEMM instead (denseLatents.ts). Tokens go through
+ * in chunks of CHUNK, which bounds the [tokens, L] pre-activations; ∇W adds up over the chunks and
+ * Adam runs once per step. Each chunk streams Wᵀ and ∇Wᵀ through the cores once and has onnxruntime
+ * pack Wᵀ once, so bigger chunks cost less per token until the chunk's rows leave the cache: 1024
+ * tokens measured 6 % less CPU per token than 256, 512 and 2048 at workload S (1536 and 2048 within
+ * the noise of 1024 once the dense latents came). The math is the train graph's (trainGraph.ts, the
+ * oracle of the tests); only the order of float additions differs, and whether multiply-adds are
+ * fused (relaxedSimd.ts). The covariance term is not here (the engine runs the graph when λc > 0).
  */
 export const CHUNK = 1024;
 
@@ -92,9 +95,11 @@ export interface KernelStepOptions {
   gradOutput?: boolean;
   /** Fused multiply-adds (default: where the runtime has relaxed SIMD); false: separate multiply and add. */
   fma?: boolean;
+  /** Share of a chunk's tokens from which a latent goes dense (default DENSE_SHARE; above 1: never). */
+  denseShare?: number;
 }
 
-export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads, gradOutput = false, fma = relaxedSimd() }: KernelStepOptions): Promise<KernelStep> {
+export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads, gradOutput = false, fma = relaxedSimd(), denseShare = DENSE_SHARE }: KernelStepOptions): Promise<KernelStep> {
   const { dIn: d, nLatents: L, k } = h;
   const dp = paddedWidth(d);
   const rowBytes = 4 * dp;
@@ -115,6 +120,9 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
     dead: region(4 * L),
     fired: region(L),
     touched: region(L),
+    slot: region(4 * L), // s + 1 for the chunk's dense latent ids[s] (denseLatents.ts), 0 for the others
+    ids: region(4 * L),
+    dense: region(L * rowBytes), // the dense latents' gradient rows
     colPtr: region(4 * (L + 1)),
     next: region(4), // the shared block counter of the kernels that split their work dynamically
     cursor: region(4 * L),
@@ -133,6 +141,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
       thr: two(),
       cnt: two(),
       rowPtr: [region(4 * (C + 1)), region(4 * (C + 1))] as const,
+      rowEnd: region(4 * C), // where each token's entries end once the dense latents' are dropped
       rowCursor: region(4 * C),
       absSum: two(),
       sse: region(8 * C), // main [C], then AuxK [C]
@@ -164,17 +173,20 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
   };
 
   // The pool's threads start and onnxruntime builds its session while this thread lays out Wᵀ.
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    // As many threads as the kernels: onnxruntime's own default pins its threads to cores, where they
+    // then contend with the kernels' threads (measured 15 % slower per step on 2 cores).
+    intraOpNumThreads: nThreads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    // Spinning pool threads would take the cores the kernels need right after the product.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
   const started = Promise.all([
     KernelPool.create(new WebAssembly.Module(buildKernels({ dp, L, fma })), memory, nThreads),
-    ort.InferenceSession.create(buildPreactGraph(d, L), {
-      // As many threads as the kernels: onnxruntime's own default pins its threads to cores, where they
-      // then contend with the kernels' threads (measured 15 % slower per step on 2 cores).
-      intraOpNumThreads: nThreads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      // Spinning pool threads would take the cores the kernels need right after the product.
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-    }),
+    ort.InferenceSession.create(buildPreactGraph(d, L), sessionOptions),
+    ort.InferenceSession.create(buildDenseDecodeGraph(d, L), sessionOptions),
+    ort.InferenceSession.create(buildDenseGradGraph(d, L, h.l1 > 0), sessionOptions),
   ]);
 
   // Wᵀ into the memory (padded rows) and into onnxruntime's copy.
@@ -190,7 +202,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
     else for (let j = 0; j < rows; j++) to.set(f32.subarray(at / 4 + j * dp, at / 4 + j * dp + d), j * d);
   };
   toPadded(wtOrt, L, R.wt);
-  const [pool, session] = await started;
+  const [pool, session, decodeSession, gradSession] = await started;
 
   const rOrt = new Float32Array(C * L);
   const dead = new DeadLatents(h);
@@ -208,7 +220,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
     return Array.from({ length: parts }, (_, p) => [Math.floor((p * n) / parts), Math.floor(((p + 1) * n) / parts)]);
   };
   /** Runs `work` on each chunk of x [n, d] after putting x and r = ReLU(x·W) (onnxruntime) into the kernels' memory. */
-  const chunks = async (x: Float32Array, n: number, work: (c0: number, c: number) => void) => {
+  const chunks = async (x: Float32Array, n: number, work: (c0: number, c: number, xc: Float32Array) => void | Promise<void>) => {
     for (let c0 = 0; c0 < n; c0 += C) {
       const c = Math.min(C, n - c0);
       const xc = x.subarray(c0 * d, (c0 + c) * d);
@@ -216,15 +228,16 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
       await runInPlace(session, { x: new ort.Tensor('float32', xc, [c, d]), wt: new ort.Tensor('float32', wtOrt, [L, d]) }, { r: new ort.Tensor('float32', r, [c, L]) });
       f32.set(r, lay.r / 4);
       toPadded(xc, c, lay.x);
-      work(c0, c);
+      await work(c0, c, xc);
     }
   };
 
   /**
    * Top-k selection, codes and decoder residuals of chunk rows [0, c), and for a train step the
-   * codes by latent (columns) for the gradient; returns the codes' entry counts.
+   * codes by latent (columns) for the gradient and the dense latents' part of x̂; returns the codes'
+   * entry counts and how many latents went dense.
    */
-  const forwardChunk = (c: number, aux: AuxkStep | undefined, train: boolean) => {
+  const forwardChunk = async (c: number, aux: AuxkStep | undefined, train: boolean) => {
     const sets = aux ? ([[0, 0, k], [1, R.dead, aux.k]] as const) : ([[0, 0, k]] as const);
     for (const [s, mask, kk] of sets) {
       shared('select', (p) => [lay.r, R.next, c, kk, mask, lay.thr[s], lay.cnt[s], R.scratch[p]]);
@@ -248,9 +261,57 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
       const spare = s === 0 ? cap.main : cap.aux;
       shared('gather', (p) => [lay.r, R.next, c, mask, lay.thr[s], lay.rowPtr[s], lay.idx[s], lay.val[s], lay.absSum[s], spare + SPARE * p]);
     }
-    if (train) pool.run('columns', [[c, aux ? c : 0, lay.rowPtr[0], lay.idx[0], lay.val[0], lay.rowPtr[1], lay.idx[1], lay.val[1], R.colPtr, R.cursor, lay.colTok, lay.colVal, R.fired, R.touched]]);
-    pool.run('decode', even(c).map(([a, b]) => [R.wt, a, b, c, lay.rowPtr[0], lay.idx[0], lay.val[0], lay.rowPtr[1], lay.idx[1], lay.val[1], lay.rowCursor, lay.x, lay.res, lay.sse, aux ? 1 : 0]));
-    return totals;
+    let m = 0;
+    if (train) {
+      pool.run('columns', [[c, aux ? c : 0, lay.rowPtr[0], lay.idx[0], lay.val[0], lay.rowPtr[1], lay.idx[1], lay.val[1], R.colPtr, R.cursor, lay.colTok, lay.colVal, R.fired, R.touched]]);
+      m = await denseDecode(c);
+    }
+    const ends = m > 0 ? lay.rowEnd : lay.rowPtr[0] + 4;
+    pool.run('decode', even(c).map(([a, b]) => [R.wt, a, b, c, lay.rowPtr[0], ends, lay.idx[0], lay.val[0], lay.rowPtr[1], lay.idx[1], lay.val[1], lay.rowCursor, lay.x, lay.res, lay.sse, aux ? 1 : 0, m > 0 ? 1 : 0]));
+    return { totals, m };
+  };
+
+  // onnxruntime reads and writes its own buffers, not the kernels' shared memory: the dense latents'
+  // codes and sums are copied across (2–3 MB per chunk each way at workload S).
+  const dense = { ids: new BigInt64Array(L), zt: new Float32Array(0), rows: new Float32Array(C * d), grad: new Float32Array(0) };
+  /**
+   * After `columns`: picks the chunk's dense latents (R.ids, R.slot), puts their part of x̂ into the
+   * residual rows for decode to start from, and drops their entries from the rows decode reads
+   * (rowEnd); returns how many.
+   */
+  const denseDecode = async (c: number): Promise<number> => {
+    const ids = i32.subarray(R.ids / 4, R.ids / 4 + L);
+    const m = pickDenseLatents(i32.subarray(R.colPtr / 4, R.colPtr / 4 + L + 1), i32.subarray(lay.colTok / 4), c, denseShare, ids);
+    if (m === 0) return 0;
+    for (let s = 0; s < m; s++) {
+      i32[R.slot / 4 + ids[s]] = s + 1;
+      dense.ids[s] = BigInt(ids[s]);
+    }
+    // The r rows are spent once the codes are gathered: zᵀ [m, c] goes there.
+    shared('densify', () => [R.next, R.colPtr, lay.colTok, lay.colVal, R.ids, m, c, lay.r]);
+    if (dense.zt.length < m * c) dense.zt = new Float32Array(Math.min(L, Math.ceil(1.25 * m)) * C);
+    dense.zt.set(f32.subarray(lay.r / 4, lay.r / 4 + m * c));
+    const y = dense.rows.subarray(0, c * d);
+    await runInPlace(decodeSession, { zt: new ort.Tensor('float32', dense.zt.subarray(0, m * c), [m, c]), wt: new ort.Tensor('float32', wtOrt, [L, d]), ids: new ort.Tensor('int64', dense.ids.subarray(0, m), [m]) }, { y: new ort.Tensor('float32', y, [c, d]) });
+    toPadded(y, c, lay.res);
+    shared('sparseOnly', () => [R.next, c, lay.rowPtr[0], lay.idx[0], lay.val[0], R.slot, lay.rowEnd]);
+    return m;
+  };
+  /** After decode: the m dense latents' gradient rows into R.dense, for the backward kernel to add (times c). */
+  const denseGradient = async (xc: Float32Array, c: number, m: number, l1c: number): Promise<void> => {
+    fromPadded(lay.res, c, dense.rows);
+    if (dense.grad.length < m * d) dense.grad = new Float32Array(Math.min(L, Math.ceil(1.25 * m)) * d);
+    const grad = dense.grad.subarray(0, m * d);
+    const feeds: Record<string, ort.Tensor> = {
+      res: new ort.Tensor('float32', dense.rows.subarray(0, c * d), [c, d]),
+      x: new ort.Tensor('float32', xc, [c, d]),
+      zt: new ort.Tensor('float32', dense.zt.subarray(0, m * c), [m, c]),
+      wt: new ort.Tensor('float32', wtOrt, [L, d]),
+      ids: new ort.Tensor('int64', dense.ids.subarray(0, m), [m]),
+    };
+    if (h.l1 > 0) feeds.l1_grad = new ort.Tensor('float32', Float32Array.of(l1c), [1]);
+    await runInPlace(gradSession, feeds, { grad: new ort.Tensor('float32', grad, [m, d]) });
+    toPadded(grad, m, R.dense);
   };
 
   const sum = (at: number, c: number) => {
@@ -278,13 +339,18 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
       let auxSse = 0;
       let absSum = 0;
       let nnz = 0;
-      await chunks(x, n, (_, c) => {
-        const [mainEntries] = forwardChunk(c, useAux ? aux : undefined, true);
+      await chunks(x, n, async (_, c, xc) => {
+        const {
+          totals: [mainEntries],
+          m,
+        } = await forwardChunk(c, useAux ? aux : undefined, true);
         nnz += mainEntries;
         sse += sum(lay.sse, c);
         absSum += sum(lay.absSum[0], c);
         if (useAux) auxSse += sum(lay.sse + 4 * c, c);
-        shared('backward', () => [R.wt, R.next, R.colPtr, lay.colTok, lay.colVal, lay.res, lay.x, c, cMain, cAux, l1Grad, R.grad]);
+        if (m > 0) await denseGradient(xc, c, m, l1Grad / cMain);
+        shared('backward', () => [R.wt, R.next, R.colPtr, lay.colTok, lay.colVal, lay.res, lay.x, c, cMain, cAux, l1Grad, R.grad, R.slot, R.dense]);
+        for (let s = 0; s < m; s++) i32[R.slot / 4 + i32[R.ids / 4 + s]] = 0;
       });
       if (gradOutput) {
         fromPadded(R.grad, L, gradCopy);
@@ -307,8 +373,10 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
       const rowPtr = new Int32Array(n + 1);
       const parts: { index: Int32Array; value: Float32Array }[] = [];
       let sse = 0;
-      await chunks(x, n, (c0, c) => {
-        const [entries] = forwardChunk(c, undefined, false);
+      await chunks(x, n, async (c0, c) => {
+        const {
+          totals: [entries],
+        } = await forwardChunk(c, undefined, false);
         const ptr = i32.subarray(lay.rowPtr[0] / 4, lay.rowPtr[0] / 4 + c + 1);
         for (let i = 1; i <= c; i++) rowPtr[c0 + i] = rowPtr[c0] + ptr[i];
         parts.push({ index: i32.slice(lay.idx[0] / 4, lay.idx[0] / 4 + entries), value: f32.slice(lay.val[0] / 4, lay.val[0] / 4 + entries) });
@@ -332,6 +400,8 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
 
     async dispose(): Promise<void> {
       await session.release();
+      await decodeSession.release();
+      await gradSession.release();
       await pool.dispose();
     },
   };

@@ -25,6 +25,8 @@ export interface OrtEngineOptions extends EngineOptions {
   step?: 'auto' | 'graph';
   /** The kernels' multiply-adds fused (default: where the runtime has relaxed SIMD) or not (tests check both). */
   fma?: boolean;
+  /** The kernels' dense-latent share (denseLatents.ts; default DENSE_SHARE, above 1: all sparse; tests check both). */
+  denseShare?: number;
 }
 
 /** The ort engine, plus what tests need to look inside. */
@@ -99,9 +101,11 @@ function checkBatch(h: SaeHyper, x: Float32Array, n: number, min: number): void 
 
 /**
  * The SAE trainer on onnxruntime-node. On the CPU without the covariance term: onnxruntime's dense
- * X·W and the sparse WebAssembly kernels (kernelEngine.ts), whose cost per token does not grow with
- * the batch. Otherwise (CUDA, or λc > 0): the generated train-step graph (trainGraph.ts). Same
- * inputs, seed and thread count give bit-identical results (checked in the tests).
+ * X·W, the dense latents' products (denseLatents.ts) and the sparse WebAssembly kernels
+ * (kernelEngine.ts), whose cost per token does not grow with the batch. Otherwise (CUDA, or λc > 0):
+ * the generated train-step graph (trainGraph.ts). Same inputs, seed and thread count give
+ * bit-identical results; other thread counts agree to float rounding, since onnxruntime's GEMM
+ * blocks its sums by the part of the output each thread gets (checked in the tests).
  */
 export async function createOrtEngine(opts: OrtEngineOptions): Promise<OrtEngine> {
   const provider = opts.provider ?? 'auto';
@@ -114,7 +118,7 @@ async function createKernelEngine(opts: OrtEngineOptions): Promise<OrtEngine> {
   const h = opts.hyper;
   const { dIn: d, nLatents: L } = h;
   if (opts.w0.length !== d * L) throw new Error(`w0 has ${opts.w0.length} values, expected dIn·nLatents = ${d * L}`);
-  const kernels = await createKernelStep(h, opts.w0, { threads: opts.threads, gradOutput: opts.gradOutput, fma: opts.fma });
+  const kernels = await createKernelStep(h, opts.w0, { threads: opts.threads, gradOutput: opts.gradOutput, fma: opts.fma, denseShare: opts.denseShare });
   return {
     kind: 'ort',
     device: deviceText('cpu', kernels.threads),

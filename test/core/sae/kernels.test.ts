@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { cudaProviderInstalled } from '../../../src/core/ortSessions';
 import { Rng } from '../../../src/core/rng';
 import { CHUNK } from '../../../src/core/sae/kernelEngine';
+import { DENSE_SHARE } from '../../../src/core/sae/denseLatents';
 import { createOrtEngine, type OrtEngine } from '../../../src/core/sae/ortEngine';
 import type { SaeHyper } from '../../../src/core/sae/types';
 import { buildKernels } from '../../../src/core/sae/wasm/kernels';
@@ -26,24 +27,26 @@ const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).re
 
 /** The kernels' variants: fused multiply-adds where the runtime has them, and separate multiply and add. */
 const FMA = relaxedSimd() ? [true, false] : [false];
+/** Dense-latent shares: the default, every latent with an entry dense (but AuxK's), none dense. */
+const SHARES = [DENSE_SHARE, 0, 2];
 
 async function compare(h: SaeHyper, n: number, steps: number, seed: number, tweak?: (w0: Float32Array) => void) {
   let sawAux = false;
-  for (const fma of FMA) sawAux = (await compareVariant(h, n, steps, seed, fma, tweak)).sawAux || sawAux;
+  for (const fma of FMA) for (const denseShare of SHARES) sawAux = (await compareVariant(h, n, steps, seed, fma, denseShare, tweak)).sawAux || sawAux;
   return { sawAux };
 }
 
-async function compareVariant(h: SaeHyper, n: number, steps: number, seed: number, fma: boolean, tweak?: (w0: Float32Array) => void) {
+async function compareVariant(h: SaeHyper, n: number, steps: number, seed: number, fma: boolean, denseShare: number, tweak?: (w0: Float32Array) => void) {
   const { x, w0 } = data(seed, n, h.dIn, h.nLatents);
   tweak?.(w0);
   const engines: OrtEngine[] = [];
-  for (const step of ['auto', 'graph'] as const) engines.push(await createOrtEngine({ hyper: h, w0, threads: 2, provider: 'cpu', gradOutput: true, step, fma }));
+  for (const step of ['auto', 'graph'] as const) engines.push(await createOrtEngine({ hyper: h, w0, threads: 2, provider: 'cpu', gradOutput: true, step, fma, denseShare }));
   const [kernels, graph] = engines;
   let sawAux = false;
   for (let s = 1; s <= steps; s++) {
     const a = await kernels.step(x, n);
     const b = await graph.step(x, n);
-    const variant = fma ? 'fused multiply-add' : 'multiply and add';
+    const variant = `${fma ? 'fused multiply-add' : 'multiply and add'}, dense share ${denseShare}`;
     for (const key of ['loss', 'mse', 'l1', 'auxk', 'l0', 'sse'] as const) {
       assert.ok(Math.abs(a[key] - b[key]) <= 1e-5 * Math.abs(b[key]), `step ${s} ${key} (${variant}): kernels ${a[key]}, graph ${b[key]}`);
     }
@@ -98,23 +101,30 @@ test('kernels = train graph to 1e-5 when fewer than k values are positive (thres
   await compare(hyper({ dIn: d, nLatents: L, k: 30 }), 20, 2, 4);
 });
 
-test('the kernels give bit-identical results on 1 and 2 threads', async () => {
+test('the sparse kernels give bit-identical results on 1 and 2 threads; with dense latents, the same thread count does, and 1 and 2 threads agree to float rounding', async () => {
   const h = hyper({ dIn: 32, nLatents: 128, k: 8, l1: 0.1, auxk: 1 / 32, deadTokens: 200 });
   const n = CHUNK + 100;
   const { x, w0 } = data(5, n, h.dIn, h.nLatents);
-  const run = async (threads: number, fma: boolean) => {
-    const e = await createOrtEngine({ hyper: h, w0, threads, provider: 'cpu', fma });
+  const run = async (threads: number, fma: boolean, denseShare: number) => {
+    const e = await createOrtEngine({ hyper: h, w0, threads, provider: 'cpu', fma, denseShare });
     const losses: number[] = [];
     for (let s = 0; s < 4; s++) losses.push((await e.step(x, n)).loss);
     const w = await e.weights();
     await e.dispose();
     return { losses, w };
   };
+  const same = (a: { w: Float32Array }, b: { w: Float32Array }) => Buffer.from(a.w.buffer).equals(Buffer.from(b.w.buffer));
   for (const fma of FMA) {
-    const one = await run(1, fma);
-    const two = await run(2, fma);
+    // The kernels split their work so that sums never depend on it.
+    const one = await run(1, fma, 2);
+    const two = await run(2, fma, 2);
     assert.deepEqual(two.losses, one.losses, `fma ${fma}`);
-    assert.ok(Buffer.from(two.w.buffer).equals(Buffer.from(one.w.buffer)), `weights differ between 1 and 2 threads (fma ${fma})`);
+    assert.ok(same(two, one), `weights differ between 1 and 2 threads (fma ${fma})`);
+    // onnxruntime's GEMM blocks its sums by how much of the output each thread gets (small products here).
+    const dense = [await run(2, fma, DENSE_SHARE), await run(2, fma, DENSE_SHARE), await run(1, fma, DENSE_SHARE)];
+    assert.deepEqual(dense[1].losses, dense[0].losses, `fma ${fma}, dense`);
+    assert.ok(same(dense[1], dense[0]), `weights differ between two runs on 2 threads (fma ${fma}, dense)`);
+    assert.ok(maxDiff(dense[2].w, dense[0].w) <= 1e-5 * maxAbs(dense[0].w), `1 and 2 threads (fma ${fma}, dense): max |ΔW| = ${maxDiff(dense[2].w, dense[0].w)}`);
   }
 });
 

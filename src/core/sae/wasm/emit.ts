@@ -91,6 +91,7 @@ export const i32 = {
   eq: bin(0x46),
   ne: bin(0x47),
   ltS: bin(0x48),
+  ltU: bin(0x49),
   leS: bin(0x4c),
   geS: bin(0x4e),
   geU: bin(0x4f),

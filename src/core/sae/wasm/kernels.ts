@@ -37,7 +37,9 @@ const addr = (base: Local, index: Code, bytes: number): Code => i32.add(get(base
  * address `next` (the caller zeroes it before the threads start): a thread that starts late or is
  * slowed down takes fewer blocks. What an index computes does not depend on which thread takes it.
  */
-function sharedBlocks(next: Local, end: Code, size: number, lo: Local, hi: Local, i: Local, body: Code): Code {
+function sharedBlocks(fn: FnBuilder, next: Local, end: Code, size: number, i: Local, body: Code): Code {
+  const lo = fn.local('i32');
+  const hi = fn.local('i32');
   return whileLoop(
     i32.ltS(tee(lo, i32.atomicAdd(get(next), i32.c(size))), end),
     seq(set(hi, i32.add(get(lo), i32.c(size))), when(i32.gtU(get(hi), end), set(hi, end)), forRange(i, get(lo), get(hi), 1, body)),
@@ -61,8 +63,6 @@ function selectKernel({ L }: KernelSizes) {
   const fn = new FnBuilder('select', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
   const [r, next, n, k, mask, thr, cnt, scratch] = fn.params;
   const t = fn.local('i32');
-  const t0 = fn.local('i32');
-  const t1 = fn.local('i32');
   const j = fn.local('i32');
   const q = fn.local('i32');
   const row = fn.local('i32');
@@ -127,11 +127,10 @@ function selectKernel({ L }: KernelSizes) {
     set(gsize, i32.mul(i32.shrU(i32.add(get(k), i32.c(3)), i32.c(2)), i32.c(16))),
     when(i32.gtU(get(gsize), i32.c(4 * L4)), set(gsize, i32.c(0))),
     sharedBlocks(
+      fn,
       next,
       get(n),
       SELECT_BLOCK,
-      t0,
-      t1,
       t,
       seq(
         set(row, addr(r, get(t), 4 * L)),
@@ -211,8 +210,6 @@ function gatherKernel({ L }: KernelSizes) {
   const fn = new FnBuilder('gather', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
   const [r, next, n, mask, thr, rowPtr, idx, val, absSum, spare] = fn.params;
   const t = fn.local('i32');
-  const t0 = fn.local('i32');
-  const t1 = fn.local('i32');
   const j = fn.local('i32');
   const row = fn.local('i32');
   const p = fn.local('i32');
@@ -231,11 +228,10 @@ function gatherKernel({ L }: KernelSizes) {
   const append = (jj: Code, value: Code, keep: Code) =>
     seq(set(bits, keep), set(at, i32.select(get(p), get(spare), get(bits))), i32.store(addr(idx, get(at), 4), jj), f32.store(addr(val, get(at), 4), value), set(p, i32.add(get(p), get(bits))));
   const body = sharedBlocks(
+    fn,
     next,
     get(n),
     GATHER_BLOCK,
-    t0,
-    t1,
     t,
     seq(
       set(row, addr(r, get(t), 4 * L)),
@@ -287,23 +283,26 @@ const DECODE_BLOCK = 256;
 const SELECT_BLOCK = 8;
 const GATHER_BLOCK = 16;
 const BACKWARD_BLOCK = 32;
+const DENSIFY_BLOCK = 4;
 const ADAM_BLOCK = 64;
 
 /** a·b + c: fused where the runtime has relaxed SIMD (relaxedSimd.ts), else a multiply and an add. */
 const multiplyAdd = (fma: boolean | undefined) => (a: Code, b: Code, c: Code): Code => (fma ? v4.relaxedMadd(a, b, c) : v4.add(c, v4.mul(a, b)));
 
 /**
- * decode(wt, t0, t1, c, rowPtr, idx, val, auxPtr, auxIdx, auxVal, cursor, x, res, sse, aux): the
- * residuals of tokens [t0, t1) of a chunk of c tokens, from their entries by token (rows, latents in order):
- *   res[t] = x̂_t − x_t,  x̂_t = Σ_j z_tj·Wᵀ_j;   with aux ≠ 0 also res[c + t] = ê_t − e_t = ê_t + res[t],
+ * decode(wt, t0, t1, c, rowPtr, rowEnd, idx, val, auxPtr, auxIdx, auxVal, cursor, x, res, sse, aux, init): the
+ * residuals of tokens [t0, t1) of a chunk of c tokens, from their entries by token (token t's are
+ * rowPtr[t] … rowEnd[t] − 1, latents in order):
+ *   res[t] = y_t + x̂_t − x_t,  x̂_t = Σ_j z_tj·Wᵀ_j,  y_t = res[t] as given when init ≠ 0 (the dense
+ *   latents' part, kernelEngine.ts), else 0;   with aux ≠ 0 also res[c + t] = ê_t − e_t = ê_t + res[t],
  *   ê_t = Σ_j a_tj·Wᵀ_j (the AuxK code's rows); sse[t] = ‖res[t]‖², sse[c + t] = ‖res[c + t]‖².
  * Latents go in blocks of DECODE_BLOCK, so a block's rows of Wᵀ stay in cache while every token
  * takes its entries from it; a token's sum is built TILE floats at a time in registers, its terms
- * added in latent order (−x_t first), as a plain loop over its entries would. `cursor` is c ints of scratch.
+ * added in latent order (y_t − x_t first), as a plain loop over its entries would. `cursor` is c ints of scratch.
  */
 function decodeKernel({ dp, L, fma }: KernelSizes) {
-  const fn = new FnBuilder('decode', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [wt, t0, t1, c, rowPtr, idx, val, auxPtr, auxIdx, auxVal, cursor, x, res, sse, aux] = fn.params;
+  const fn = new FnBuilder('decode', Array.from({ length: 17 }, () => 'i32' as const));
+  const [wt, t0, t1, c, rowPtr, rowEnd, idx, val, auxPtr, auxIdx, auxVal, cursor, x, res, sse, aux, init] = fn.params;
   const t = fn.local('i32');
   const i = fn.local('i32');
   const e = fn.local('i32');
@@ -336,8 +335,8 @@ function decodeKernel({ dp, L, fma }: KernelSizes) {
       groups((g) => seq(set(ov, v4.load(i32.add(get(o), get(i)), 16 * g)), set(sq, v4.add(get(sq), v4.mul(get(ov), get(ov)))))),
       f32.store(at, lanes(sq, f32.add)),
     );
-  /** Adds Σ_j v_tj·Wᵀ_j to rows out + t·rowBytes for the entries (ptr, ix, vals) of each token, block by block. */
-  const accumulate = (ptr: Local, ix: Local, vals: Local, out: Code) =>
+  /** Adds Σ_j v_tj·Wᵀ_j to rows out + t·rowBytes for the entries (ix, vals) of each token, ptr[t] … end(t) − 1, block by block. */
+  const accumulate = (ptr: Local, end: (tt: Code) => Code, ix: Local, vals: Local, out: Code) =>
     seq(
       tokens(i32.store(addr(cursor, get(t), 4), i32.load(addr(ptr, get(t), 4)))),
       forRange(
@@ -350,7 +349,7 @@ function decodeKernel({ dp, L, fma }: KernelSizes) {
           tokens(
             seq(
               set(e0, i32.load(addr(cursor, get(t), 4))),
-              set(eEnd, i32.load(addr(ptr, get(t), 4), 4)),
+              set(eEnd, end(get(t))),
               set(e1, get(e0)),
               whileLoop(i32.and(i32.ltS(get(e1), get(eEnd)), i32.ltS(i32.load(addr(ix, get(e1), 4)), get(jEnd))), set(e1, i32.add(get(e1), i32.c(1)))),
               i32.store(addr(cursor, get(t), 4), get(e1)),
@@ -394,12 +393,16 @@ function decodeKernel({ dp, L, fma }: KernelSizes) {
       seq(
         set(o, addr(res, get(t), rowBytes)),
         set(b, addr(x, get(t), rowBytes)),
-        groups((g) => v4.store(i32.add(get(o), get(i)), v4.sub(v4.zero(), v4.load(i32.add(get(b), get(i)), 16 * g)), 16 * g)),
+        when(
+          get(init),
+          groups((g) => v4.store(i32.add(get(o), get(i)), v4.sub(v4.load(i32.add(get(o), get(i)), 16 * g), v4.load(i32.add(get(b), get(i)), 16 * g)), 16 * g)),
+          groups((g) => v4.store(i32.add(get(o), get(i)), v4.sub(v4.zero(), v4.load(i32.add(get(b), get(i)), 16 * g)), 16 * g)),
+        ),
         when(get(aux), seq(set(o, addr(res, i32.add(get(t), get(c)), rowBytes)), groups((g) => v4.store(i32.add(get(o), get(i)), v4.zero(), 16 * g)))),
       ),
     ),
-    accumulate(rowPtr, idx, val, get(res)),
-    when(get(aux), accumulate(auxPtr, auxIdx, auxVal, addr(res, get(c), rowBytes))),
+    accumulate(rowPtr, (tt) => i32.load(addr(rowEnd, tt, 4)), idx, val, get(res)),
+    when(get(aux), accumulate(auxPtr, (tt) => i32.load(addr(auxPtr, tt, 4), 4), auxIdx, auxVal, addr(res, get(c), rowBytes))),
     tokens(
       seq(
         when(
@@ -413,6 +416,79 @@ function decodeKernel({ dp, L, fma }: KernelSizes) {
         ),
         rowSse(addr(res, get(t), rowBytes), addr(sse, get(t), 4)),
       ),
+    ),
+  );
+  return { fn, body };
+}
+
+/**
+ * densify(next, colPtr, colTok, colVal, ids, m, c, zt): the codes of latents ids[0 … m − 1] (i32) as
+ * dense rows: zt [m, c] (f32), zt[s][t] = the value of token t's entry of latent ids[s], 0 where it has
+ * none (main entries only: tokens < c).
+ */
+function densifyKernel() {
+  const fn = new FnBuilder('densify', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [next, colPtr, colTok, colVal, ids, m, c, zt] = fn.params;
+  const s = fn.local('i32');
+  const e = fn.local('i32');
+  const j = fn.local('i32');
+  const row = fn.local('i32');
+  const q = fn.local('i32');
+  const body = sharedBlocks(
+    fn,
+    next,
+    get(m),
+    DENSIFY_BLOCK,
+    s,
+    seq(
+      set(row, i32.add(get(zt), i32.mul(get(s), i32.mul(get(c), i32.c(4))))),
+      forRange(q, i32.c(0), i32.mul(get(c), i32.c(4)), 4, f32.store(i32.add(get(row), get(q)), f32.c(0))),
+      set(j, i32.load(addr(ids, get(s), 4))),
+      forRange(
+        e,
+        i32.load(addr(colPtr, get(j), 4)),
+        i32.load(addr(colPtr, get(j), 4), 4),
+        1,
+        when(i32.ltS(tee(q, i32.load(addr(colTok, get(e), 4))), get(c)), f32.store(addr(row, get(q), 4), f32.load(addr(colVal, get(e), 4)))),
+      ),
+    ),
+  );
+  return { fn, body };
+}
+
+/**
+ * sparseOnly(next, n, rowPtr, idx, val, slot, rowEnd): drops from each token's entries (rowPtr[t] …
+ * rowPtr[t + 1] − 1, compacted in place, order kept) those of latents with slot[j] ≠ 0 (i32), the
+ * latents the dense products handle; rowEnd[t] is where the token's kept entries end.
+ */
+function sparseOnlyKernel() {
+  const fn = new FnBuilder('sparseOnly', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [next, n, rowPtr, idx, val, slot, rowEnd] = fn.params;
+  const t = fn.local('i32');
+  const e = fn.local('i32');
+  const p = fn.local('i32');
+  const j = fn.local('i32');
+  const body = sharedBlocks(
+    fn,
+    next,
+    get(n),
+    GATHER_BLOCK,
+    t,
+    seq(
+      set(p, i32.load(addr(rowPtr, get(t), 4))),
+      forRange(
+        e,
+        get(p),
+        i32.load(addr(rowPtr, get(t), 4), 4),
+        1,
+        seq(
+          set(j, i32.load(addr(idx, get(e), 4))),
+          i32.store(addr(idx, get(p), 4), get(j)),
+          f32.store(addr(val, get(p), 4), f32.load(addr(val, get(e), 4))),
+          set(p, i32.add(get(p), i32.eqz(i32.load(addr(slot, get(j), 4))))),
+        ),
+      ),
+      i32.store(addr(rowEnd, get(t), 4), get(p)),
     ),
   );
   return { fn, body };
@@ -488,92 +564,122 @@ function columnsKernel({ L }: KernelSizes) {
 }
 
 /**
- * backward(wt, next, colPtr, colTok, colVal, res, x, n, cMain, cAux, l1Grad, grad): for each latent j,
- * each entry (token t', value z) of its column adds to ∇Wᵀ_j (grad rows, accumulated):
+ * `body(g)` for g < G, then every pointer moves on by G v128s, until ptrs[0] has moved one row
+ * (rowBytes, a multiple of 16·G): a row loop whose loads and stores address `pointer + constant`,
+ * one instruction each, instead of `base + i` (an add per access); `end` is scratch.
+ */
+function rowLoop(rowBytes: number, G: number, ptrs: Local[], end: Local, body: (g: number) => Code): Code {
+  return seq(
+    set(end, i32.add(get(ptrs[0]), i32.c(rowBytes))),
+    whileLoop(i32.ltU(get(ptrs[0]), get(end)), seq(...Array.from({ length: G }, (_, g) => body(g)), ...ptrs.map((p) => set(p, i32.add(get(p), i32.c(16 * G)))))),
+  );
+}
+
+/**
+ * backward(wt, next, colPtr, colTok, colVal, res, x, n, cMain, cAux, l1Grad, grad, slot, dense): adds each
+ * latent j's terms of the chunk to ∇Wᵀ_j (grad rows, accumulated). A dense latent (slot[j] = s > 0,
+ * i32) adds cMain·dense[s − 1], its row from the dense products (denseLatents.ts; padded like the
+ * others). For any other latent, each entry (token t', value z) of its column adds
  *   ρ = c·res[t'],  δ = ρ·Wᵀ_j + l1Grad (main entries only),  ∇Wᵀ_j += z·ρ + δ·x[t]
  * with c = cMain, t = t' for main entries (t' < n) and c = cAux, t = t' − n for AuxK entries: the
  * decoder part z·∂loss/∂x̂ and the encoder part (∂loss/∂z)·x of the tied weights. Entries go four
- * at a time: one pass over Wᵀ_j for four dot products (two partial sums each, so eight independent
- * chains keep the multipliers busy), then one read-modify-write of ∇Wᵀ_j adding the eight terms in
- * entry order.
+ * at a time: one pass over Wᵀ_j for four dot products, then one read-modify-write of ∇Wᵀ_j adding
+ * the eight terms in entry order. Both passes step pointers (rowLoop) and keep few values live per
+ * step: V8 issues a step's loads before its arithmetic, so wider steps spill registers (measured:
+ * one v128 per dot-product step and two per gradient step are 20 % faster than four and four).
  */
 function backwardKernel({ dp, L, fma }: KernelSizes) {
-  const fn = new FnBuilder('backward', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'i32']);
-  const [wt, next, colPtr, colTok, colVal, res, x, n, cMain, cAux, l1Grad, grad] = fn.params;
+  const fn = new FnBuilder('backward', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'i32', 'i32', 'i32']);
+  const [wt, next, colPtr, colTok, colVal, res, x, n, cMain, cAux, l1Grad, grad, slot, dense] = fn.params;
   const j = fn.local('i32');
-  const j0 = fn.local('i32');
-  const j1 = fn.local('i32');
   const e = fn.local('i32');
   const e1 = fn.local('i32');
-  const i = fn.local('i32');
   const w = fn.local('i32');
   const gr = fn.local('i32');
+  const p = fn.local('i32'); // the row loops' pointer into Wᵀ_j, then ∇Wᵀ_j
+  const q = fn.local('i32'); // … into the dense row
+  const s = fn.local('i32');
+  const end = fn.local('i32');
+  const cv = fn.local('v128');
   const wv = fn.local('v128');
   const gv = fn.local('v128');
   const rowBytes = 4 * dp;
   const madd = multiplyAdd(fma);
   const B = 4; // entries per pass
-  const G = 4; // v128 groups per unrolled step
   const lane = Array.from({ length: B }, () => ({
     tok: fn.local('i32'),
     aux: fn.local('i32'),
     rr: fn.local('i32'),
     xr: fn.local('i32'),
     c: fn.local('f32'),
-    acc: [fn.local('v128'), fn.local('v128')],
+    acc: fn.local('v128'),
     a: fn.local('v128'),
     dz: fn.local('v128'),
   }));
+  const rowOf = (base: Local, t: Code) => addr(base, t, rowBytes);
 
-  /** The entries e … e + size − 1 of the current column. */
+  /** The entries e … e + size − 1 of the current column (latent j, Wᵀ_j at w, ∇Wᵀ_j at gr). */
   const entries = (size: number) => {
     const ls = lane.slice(0, size);
-    const unrolled = (f: (g: number) => Code) => forRange(i, i32.c(0), i32.c(rowBytes), 16 * G, seq(...Array.from({ length: G }, (_, g) => f(g))));
-    const load = (base: Local, g: number) => v4.load(i32.add(get(base), get(i)), 16 * g);
+    const at = (p: Local, g: number) => v4.load(get(p), 16 * g);
     return seq(
       ...ls.map((l, b) =>
         seq(
           set(l.tok, i32.load(addr(colTok, i32.add(get(e), i32.c(b)), 4))),
           set(l.aux, i32.geS(get(l.tok), get(n))),
           set(l.c, f32.select(get(cAux), get(cMain), get(l.aux))),
-          set(l.rr, addr(res, get(l.tok), rowBytes)),
-          set(l.xr, addr(x, i32.sub(get(l.tok), i32.select(get(n), i32.c(0), get(l.aux))), rowBytes)),
-          set(l.acc[0], v4.zero()),
-          set(l.acc[1], v4.zero()),
+          set(l.rr, rowOf(res, get(l.tok))),
+          set(l.acc, v4.zero()),
         ),
       ),
-      unrolled((g) => seq(set(wv, load(w, g)), ...ls.map((l) => set(l.acc[g % 2], madd(get(wv), load(l.rr, g), get(l.acc[g % 2])))))),
+      set(p, get(w)),
+      rowLoop(rowBytes, 1, [p, ...ls.map((l) => l.rr)], end, () => seq(set(wv, at(p, 0)), ...ls.map((l) => set(l.acc, madd(get(wv), at(l.rr, 0), get(l.acc)))))),
       ...ls.map((l, b) =>
         seq(
-          set(l.dz, v4.splat(f32.add(f32.mul(get(l.c), f32.add(lanes(l.acc[0], f32.add), lanes(l.acc[1], f32.add))), f32.select(f32.c(0), get(l1Grad), get(l.aux))))),
+          set(l.dz, v4.splat(f32.add(f32.mul(get(l.c), lanes(l.acc, f32.add)), f32.select(f32.c(0), get(l1Grad), get(l.aux))))),
           set(l.a, v4.splat(f32.mul(get(l.c), f32.load(addr(colVal, i32.add(get(e), i32.c(b)), 4))))),
+          set(l.rr, rowOf(res, get(l.tok))),
+          set(l.xr, rowOf(x, i32.sub(get(l.tok), i32.select(get(n), i32.c(0), get(l.aux))))),
         ),
       ),
-      unrolled((g) => {
-        const at = i32.add(get(gr), get(i));
-        return seq(
-          set(gv, v4.load(at, 16 * g)),
-          ...ls.map((l) => seq(set(gv, madd(get(l.a), load(l.rr, g), get(gv))), set(gv, madd(get(l.dz), load(l.xr, g), get(gv))))),
-          v4.store(at, get(gv), 16 * g),
-        );
-      }),
+      set(p, get(gr)),
+      rowLoop(rowBytes, 2, [p, ...ls.flatMap((l) => [l.rr, l.xr])], end, (g) =>
+        seq(
+          set(gv, at(p, g)),
+          ...ls.map((l) => seq(set(gv, madd(get(l.a), at(l.rr, g), get(gv))), set(gv, madd(get(l.dz), at(l.xr, g), get(gv))))),
+          v4.store(get(p), get(gv), 16 * g),
+        ),
+      ),
       set(e, i32.add(get(e), i32.c(size))),
     );
   };
-  const body = sharedBlocks(
-    next,
-    i32.c(L),
-    BACKWARD_BLOCK,
-    j0,
-    j1,
-    j,
-    seq(
-      set(w, addr(wt, get(j), rowBytes)),
-      set(gr, addr(grad, get(j), rowBytes)),
-      set(e, i32.load(addr(colPtr, get(j), 4))),
-      set(e1, i32.load(addr(colPtr, get(j), 4), 4)),
-      whileLoop(i32.leS(i32.add(get(e), i32.c(B)), get(e1)), entries(B)),
-      whileLoop(i32.ltS(get(e), get(e1)), entries(1)),
+  const body = seq(
+    set(cv, v4.splat(get(cMain))),
+    sharedBlocks(
+      fn,
+      next,
+      i32.c(L),
+      BACKWARD_BLOCK,
+      j,
+      seq(
+        set(gr, rowOf(grad, get(j))),
+        set(s, i32.load(addr(slot, get(j), 4))),
+        when(
+          get(s),
+          seq(
+            set(p, get(gr)),
+            set(q, rowOf(dense, i32.sub(get(s), i32.c(1)))),
+            rowLoop(rowBytes, 2, [p, q], end, (g) => v4.store(get(p), madd(get(cv), v4.load(get(q), 16 * g), v4.load(get(p), 16 * g)), 16 * g)),
+          ),
+          seq(
+            set(w, rowOf(wt, get(j))),
+            set(e, i32.load(addr(colPtr, get(j), 4))),
+            set(e1, i32.load(addr(colPtr, get(j), 4), 4)),
+            whileLoop(i32.leS(i32.add(get(e), i32.c(B)), get(e1)), entries(B)),
+            whileLoop(i32.ltS(get(e), get(e1)), entries(1)),
+          ),
+        ),
+      ),
     ),
   );
   return { fn, body };
@@ -589,8 +695,6 @@ function adamKernel({ dp, L }: KernelSizes) {
   const fn = new FnBuilder('adam', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'f32', 'f32']);
   const [wt, next, grad, m, v, touched, ratio1, coef1, ratio2, kappa, eps] = fn.params;
   const j = fn.local('i32');
-  const j0 = fn.local('i32');
-  const j1 = fn.local('i32');
   const i = fn.local('i32');
   const off = fn.local('i32');
   const end = fn.local('i32');
@@ -619,11 +723,10 @@ function adamKernel({ dp, L }: KernelSizes) {
     set(kp, v4.splat(get(kappa))),
     set(ep, v4.splat(get(eps))),
     sharedBlocks(
+      fn,
       next,
       i32.c(L),
       ADAM_BLOCK,
-      j0,
-      j1,
       j,
       seq(
         set(off, i32.mul(get(j), i32.c(rowBytes))),
@@ -635,12 +738,12 @@ function adamKernel({ dp, L }: KernelSizes) {
   return { fn, body };
 }
 
-export const KERNEL_NAMES = ['select', 'gather', 'decode', 'columns', 'backward', 'adam'] as const;
+export const KERNEL_NAMES = ['select', 'gather', 'decode', 'columns', 'densify', 'sparseOnly', 'backward', 'adam'] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
 /** The kernels' module for one SAE shape. */
 export function buildKernels(sizes: KernelSizes): Uint8Array<ArrayBuffer> {
   if (sizes.dp % 32 !== 0) throw new Error(`padded width ${sizes.dp} is not a multiple of 32`);
-  return buildModule([selectKernel(sizes), gatherKernel(sizes), decodeKernel(sizes), columnsKernel(sizes), backwardKernel(sizes), adamKernel(sizes)], MAX_PAGES);
+  return buildModule([selectKernel(sizes), gatherKernel(sizes), decodeKernel(sizes), columnsKernel(sizes), densifyKernel(), sparseOnlyKernel(), backwardKernel(sizes), adamKernel(sizes)], MAX_PAGES);
 }
 

@@ -8,7 +8,7 @@ import { KERNEL_NAMES, type KernelName } from './kernels';
  * Hand-off is a sequence number per worker in a shared Int32Array (Atomics.wait/notify), so a call
  * costs microseconds, not a message round trip.
  */
-const MAX_ARGS = 16;
+const MAX_ARGS = 20;
 const SLOT = 4; // ints per worker: [sequence, done, kernel index (−1: stop), argument count]
 
 // The worker's whole program (run with eval, so the bundle needs no extra entry file).
