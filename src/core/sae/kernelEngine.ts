@@ -6,7 +6,7 @@ import { DeadLatents, type AuxkStep } from './deadLatents';
 import { buildDenseDecodeGraph, buildDenseGradGraph, DENSE_SHARE, pickDenseLatents } from './denseLatents';
 import { transpose } from './model';
 import { totalVariance } from './metrics';
-import { buildKernels, MAX_PAGES, paddedWidth, selectScratchBytes, type KernelName } from './wasm/kernels';
+import { buildKernels, MAX_PAGES, PACK_TABLE_BYTES, packTable, paddedWidth, selectGroups, selectScratchBytes, type KernelName } from './wasm/kernels';
 import { KernelPool } from './wasm/pool';
 import { relaxedSimd } from './wasm/relaxedSimd';
 import { auxkOf, type SaeHyper, type SparseCodes, type StepResult } from './types';
@@ -42,8 +42,6 @@ export interface KernelStep {
 }
 
 const align = (bytes: number) => Math.ceil(bytes / 64) * 64;
-/** Entries between the threads' spare entries: 16 × 4 bytes, one cache line. */
-const SPARE = 16;
 
 /** Adam's coefficients for step t + 1 in the stored form of trainGraph.ts (m holds lr·m̂, v holds v̂). */
 function adamCoefficients(h: SaeHyper, t: number) {
@@ -127,6 +125,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
     next: region(4), // the shared block counter of the kernels that split their work dynamically
     cursor: region(4 * L),
     scratch: Array.from({ length: nThreads }, () => region(selectScratchBytes(L))),
+    pack: region(PACK_TABLE_BYTES),
   };
   const chunkBase = top;
   const C = CHUNK;
@@ -145,9 +144,8 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
       rowCursor: region(4 * C),
       absSum: two(),
       sse: region(8 * C), // main [C], then AuxK [C]
-      // Past each capacity, a spare entry per thread (a cache line apart): where gather writes the lanes it does not keep.
-      idx: [region(4 * (capMain + SPARE * nThreads)), region(4 * (capAux + SPARE * nThreads))] as const,
-      val: [region(4 * (capMain + SPARE * nThreads)), region(4 * (capAux + SPARE * nThreads))] as const,
+      idx: [region(4 * capMain), region(4 * capAux)] as const,
+      val: [region(4 * capMain), region(4 * capAux)] as const,
       colTok: region(4 * (capMain + capAux)),
       colVal: region(4 * (capMain + capAux)),
       end: top,
@@ -202,6 +200,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
     else for (let j = 0; j < rows; j++) to.set(f32.subarray(at / 4 + j * dp, at / 4 + j * dp + d), j * d);
   };
   toPadded(wtOrt, L, R.wt);
+  u8.set(packTable(), R.pack);
   const [pool, session, decodeSession, gradSession] = await started;
 
   const rOrt = new Float32Array(C * L);
@@ -240,7 +239,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
   const forwardChunk = async (c: number, aux: AuxkStep | undefined, train: boolean) => {
     const sets = aux ? ([[0, 0, k], [1, R.dead, aux.k]] as const) : ([[0, 0, k]] as const);
     for (const [s, mask, kk] of sets) {
-      shared('select', (p) => [lay.r, R.next, c, kk, mask, lay.thr[s], lay.cnt[s], R.scratch[p]]);
+      shared('select', (p) => [lay.r, R.next, c, kk, mask, lay.thr[s], lay.cnt[s], R.scratch[p], selectGroups(L, kk), R.pack]);
     }
     const totals = [0, 0];
     for (const [s] of sets) {
@@ -258,8 +257,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
       ensure(lay.end);
     }
     for (const [s, mask] of sets) {
-      const spare = s === 0 ? cap.main : cap.aux;
-      shared('gather', (p) => [lay.r, R.next, c, mask, lay.thr[s], lay.rowPtr[s], lay.idx[s], lay.val[s], lay.absSum[s], spare + SPARE * p]);
+      shared('gather', (p) => [lay.r, R.next, c, mask, lay.thr[s], lay.rowPtr[s], lay.idx[s], lay.val[s], lay.absSum[s], R.pack, R.scratch[p]]);
     }
     let m = 0;
     if (train) {

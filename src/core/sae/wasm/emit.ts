@@ -97,6 +97,7 @@ export const i32 = {
   geU: bin(0x4f),
   gtU: bin(0x4b),
   eqz: un(0x45),
+  popcnt: un(0x69),
   load: (addr: Code, offset = 0): Code => cat(addr, [0x28], memarg(2, offset)),
   store: (addr: Code, v: Code, offset = 0): Code => cat(addr, v, [0x36], memarg(2, offset)),
   load8: (addr: Code, offset = 0): Code => cat(addr, [0x2d], memarg(0, offset)),
@@ -140,6 +141,10 @@ export const v4 = {
   /** Lane `lane` of a v128 read as i32x4 (the float's bits). */
   laneBits: (v: Code, lane: number): Code => cat(v, simd(0x1b), [lane]),
   splatI32: vun(0x11),
+  /** i32x4.add: lane-wise integer sum. */
+  addI32: vbin(0xae),
+  /** i8x16.swizzle: byte i of the result is byte s_i of a (0 where s_i ≥ 16). */
+  swizzle: vbin(0x0e),
   add: vbin(0xe4),
   sub: vbin(0xe5),
   mul: vbin(0xe6),

@@ -22,7 +22,35 @@ export interface KernelSizes {
   fma?: boolean;
 }
 
-/** Bytes of per-thread scratch that `select` needs (histogram + two candidate lists). */
+/**
+ * v128s per lane-group of select's lower bound for the top-k of rows of L values: about 2k groups of
+ * 4·groupV values, and 0 (no bound) when fewer than k whole groups fit in a row.
+ */
+export function selectGroups(L: number, k: number): number {
+  const v128s = Math.floor(L / 4);
+  const groupV = Math.floor(v128s / Math.ceil(k / 2));
+  return groupV >= 1 && 4 * Math.floor(v128s / groupV) >= k ? groupV : 0;
+}
+
+/**
+ * The left-pack table select and gather read (at a 16-byte aligned address of the memory): for each
+ * 4-bit lane mask m, the i8x16.swizzle that moves the lanes set in m to the front in order, then the
+ * i32x4 [0, 1, 2, 3]. With it a v128's kept lanes are stored in one v128 store and the count moves on
+ * by popcnt(m): no per-lane branch or store (the lanes past the count are scratch, overwritten next).
+ */
+export function packTable(): Uint8Array {
+  const table = new Uint8Array(PACK_TABLE_BYTES);
+  for (let m = 0; m < 16; m++) {
+    let at = 16 * m;
+    for (let lane = 0; lane < 4; lane++) if (m & (1 << lane)) for (let byte = 0; byte < 4; byte++) table[at++] = 4 * lane + byte;
+    table.fill(0x80, at, 16 * (m + 1));
+  }
+  new Int32Array(table.buffer, 256, 4).set([0, 1, 2, 3]);
+  return table;
+}
+export const PACK_TABLE_BYTES = 16 * 17;
+
+/** Bytes of per-thread scratch that `select` needs (histogram + two candidate lists); gather stages a token's entries there. */
 export const selectScratchBytes = (L: number) => 4 * (2048 + 2 * L);
 
 export const paddedWidth = (d: number) => Math.ceil(d / 32) * 32;
@@ -50,18 +78,20 @@ function sharedBlocks(fn: FnBuilder, next: Local, end: Code, size: number, i: Lo
 const lanes = (v: Local, op: (a: Code, b: Code) => Code) => op(op(v4.lane(get(v), 0), v4.lane(get(v), 1)), op(v4.lane(get(v), 2), v4.lane(get(v), 3)));
 
 /**
- * select(r, next, n, k, mask, thr, cnt, scratch): for each token row of r [n, L] (values ≥ 0), the
- * k-th largest of v_j = r_j·mask_j counting equal values separately (thr[t], f32) and how many v_j
- * are kept by the top-k rule, v_j ≥ thr and v_j > 0 (cnt[t], i32); mask = 0 means no mask.
- * Exact: first a lower bound of the k-th largest, the smallest of the maxima of at least k disjoint
- * groups of values (k distinct values are ≥ it), by lanes of v128s taken at a stride so that a
- * group's maximum is one pseudo-max per v128; only values ≥ it become candidates; then radix
- * select on the candidates' float bits (non-negative floats order like their bit patterns): 2048
- * buckets on bits 30…20, and the boundary bucket's keys ranked on bits 19…10, then 9…0.
+ * select(r, next, n, k, mask, thr, cnt, scratch, groupV, pack): for each token row of r [n, L] (values ≥ 0),
+ * the k-th largest of v_j = r_j·mask_j counting equal values separately (thr[t], f32) and how many
+ * v_j are kept by the top-k rule, v_j ≥ thr and v_j > 0 (cnt[t], i32); mask = 0 means no mask.
+ * Exact: first a lower bound of the k-th largest from the maxima of disjoint groups of values (lane
+ * l of groupV consecutive v128s; selectGroups): the floor of the 2048-bucket histogram bucket (bits
+ * 30…20) holding the k-th largest maximum, since at least k groups, so k distinct values, reach it
+ * (groupV = 0: no bound). With about 2k groups it keeps ~10 % of the values of real rows at k = L/16
+ * (the smallest of ⌈k/4⌉·4 group maxima kept a third). Only values ≥ it become candidates; then
+ * radix select on the candidates' float bits (non-negative floats order like their bit patterns):
+ * 2048 buckets on bits 30…20, and the boundary bucket's keys ranked on bits 19…10, then 9…0.
  */
 function selectKernel({ L }: KernelSizes) {
-  const fn = new FnBuilder('select', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [r, next, n, k, mask, thr, cnt, scratch] = fn.params;
+  const fn = new FnBuilder('select', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [r, next, n, k, mask, thr, cnt, scratch, groupV, pack] = fn.params;
   const t = fn.local('i32');
   const j = fn.local('i32');
   const q = fn.local('i32');
@@ -76,7 +106,7 @@ function selectKernel({ L }: KernelSizes) {
   const kept = fn.local('i32');
   const bits = fn.local('i32');
   const top = fn.local('i32'); // highest non-empty bucket
-  const gsize = fn.local('i32'); // bytes per group of the lower bound (a multiple of 16), 0: no bound
+  const gsize = fn.local('i32'); // values per step of the lower bound's groups (4·groupV), 0: no bound
   const lb = fn.local('f32');
   const vv = fn.local('v128');
   const gm = fn.local('v128');
@@ -122,10 +152,7 @@ function selectKernel({ L }: KernelSizes) {
   const body = seq(
     set(cand, i32.add(get(scratch), i32.c(4 * 2048))),
     set(cand2, i32.add(get(cand), i32.c(4 * L))),
-    // The lower bound's groups: lane l of the v128s g, g + G, g + 2G, … for g < G = ⌈k/4⌉ (bytes gsize = 16·G),
-    // at least k non-empty groups when the row has G whole v128s; their maxima are kept in cand2.
-    set(gsize, i32.mul(i32.shrU(i32.add(get(k), i32.c(3)), i32.c(2)), i32.c(16))),
-    when(i32.gtU(get(gsize), i32.c(4 * L4)), set(gsize, i32.c(0))),
+    set(gsize, i32.mul(get(groupV), i32.c(4))), // values per lane-group step
     sharedBlocks(
       fn,
       next,
@@ -138,24 +165,24 @@ function selectKernel({ L }: KernelSizes) {
         when(
           get(gsize),
           seq(
-            forRange(q, i32.c(0), get(gsize), 16, v4.store(i32.add(get(cand2), get(q)), v4.zero())),
-            set(q, i32.c(0)),
-            forRange(
-              j,
-              i32.c(0),
-              i32.c(L4),
-              4,
+            clear(2048),
+            set(top, i32.c(0)),
+            set(j, i32.c(0)),
+            whileLoop(
+              i32.leS(i32.add(get(j), get(gsize)), i32.c(L4)),
               seq(
                 valuesAt(get(j)),
-                set(b, i32.add(get(cand2), get(q))),
-                v4.store(get(b), v4.pmax(v4.load(get(b)), get(vv))),
-                set(q, i32.add(get(q), i32.c(16))),
-                set(q, i32.select(i32.c(0), get(q), i32.eq(get(q), get(gsize)))),
+                set(gm, get(vv)),
+                forRange(q, i32.add(get(j), i32.c(4)), i32.add(get(j), get(gsize)), 4, seq(valuesAt(get(q)), set(gm, v4.pmax(get(gm), get(vv))))),
+                ...[0, 1, 2, 3].map((lane) =>
+                  seq(set(key, i32.shrU(i32.and(v4.laneBits(get(gm), lane), i32.c(0x7fffffff)), i32.c(20))), bump(get(key)), set(top, i32.select(get(key), get(top), i32.gtU(get(key), get(top))))),
+                ),
+                set(j, i32.add(get(j), get(gsize))),
               ),
             ),
-            set(gm, v4.load(get(cand2))),
-            forRange(q, i32.c(16), get(gsize), 16, set(gm, v4.pmin(get(gm), v4.load(i32.add(get(cand2), get(q)))))),
-            set(lb, lanes(gm, f32.min)),
+            set(need, get(k)),
+            findBucket(get(top)),
+            set(lb, f32.fromBits(i32.shl(get(b), i32.c(20)))),
           ),
         ),
         set(lbv, v4.splat(get(lb))),
@@ -168,8 +195,9 @@ function selectKernel({ L }: KernelSizes) {
           seq(
             valuesAt(get(j)),
             set(bits, v4.bitmask(v4.ge(get(vv), get(lbv)))),
-            set(vv, v4.and(get(vv), v4.splatI32(i32.c(0x7fffffff)))), // −0 → 0
-            ...[0, 1, 2, 3].map((lane) => append(cand, m, v4.laneBits(get(vv), lane), i32.and(i32.shrU(get(bits), i32.c(lane)), i32.c(1)))),
+            // Keys of the lanes ≥ lb (−0 → 0), left-packed; past the L candidates there is room (cand2 follows).
+            v4.store(addr(cand, get(m), 4), v4.swizzle(v4.and(get(vv), v4.splatI32(i32.c(0x7fffffff))), v4.load(addr(pack, get(bits), 16)))),
+            set(m, i32.add(get(m), i32.popcnt(get(bits)))),
           ),
         ),
         forRange(j, i32.c(L4), i32.c(L), 1, append(cand, m, keyOf(scalarAt(get(j))), f32.ge(scalarAt(get(j)), get(lb)))),
@@ -202,68 +230,78 @@ function selectKernel({ L }: KernelSizes) {
 }
 
 /**
- * gather(r, next, n, mask, thr, rowPtr, idx, val, absSum, spare): writes each token's kept latents
- * (v_j = r_j·mask_j ≥ thr[t] and > 0; mask = 0: no mask) in latent order from entry rowPtr[t] on:
- * idx (i32) and val (f32); absSum[t] = Σ of the kept values.
+ * gather(r, next, n, mask, thr, rowPtr, idx, val, absSum, pack, scratch): writes each token's kept
+ * latents (v_j = r_j·mask_j ≥ thr[t] and > 0; mask = 0: no mask) in latent order from entry rowPtr[t]
+ * on: idx (i32) and val (f32); absSum[t] = Σ of the kept values. A row is left-packed (packTable) into
+ * the thread's scratch (2·(L + 4) ints, select's), then copied: the packed stores write past the
+ * row's last entry, which in place would be the next token's first ones.
  */
 function gatherKernel({ L }: KernelSizes) {
-  const fn = new FnBuilder('gather', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [r, next, n, mask, thr, rowPtr, idx, val, absSum, spare] = fn.params;
+  const fn = new FnBuilder('gather', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [r, next, n, mask, thr, rowPtr, idx, val, absSum, pack, scratch] = fn.params;
   const t = fn.local('i32');
   const j = fn.local('i32');
   const row = fn.local('i32');
   const p = fn.local('i32');
-  const p0 = fn.local('i32');
   const at = fn.local('i32');
-  const bits = fn.local('i32');
   const hits = fn.local('i32');
+  const sIdx = fn.local('i32');
+  const sVal = fn.local('i32');
   const th = fn.local('f32');
   const v = fn.local('f32');
   const sum = fn.local('f32');
   const thv = fn.local('v128');
   const vv = fn.local('v128');
+  const sh = fn.local('v128');
+  const iota = fn.local('v128');
   const L4 = L - (L % 4);
-
-  /** Writes entry (jj, value) at p and moves p on when `keep` is 1, else writes it at `spare`: no branch. */
-  const append = (jj: Code, value: Code, keep: Code) =>
-    seq(set(bits, keep), set(at, i32.select(get(p), get(spare), get(bits))), i32.store(addr(idx, get(at), 4), jj), f32.store(addr(val, get(at), 4), value), set(p, i32.add(get(p), get(bits))));
-  const body = sharedBlocks(
-    fn,
-    next,
-    get(n),
-    GATHER_BLOCK,
-    t,
-    seq(
-      set(row, addr(r, get(t), 4 * L)),
-      set(th, f32.load(addr(thr, get(t), 4))),
-      set(thv, v4.splat(get(th))),
-      set(p0, i32.load(addr(rowPtr, get(t), 4))),
-      set(p, get(p0)),
-      forRange(
-        j,
-        i32.c(0),
-        i32.c(L4),
-        4,
-        seq(
-          when(get(mask), set(vv, v4.mul(v4.load(addr(row, get(j), 4)), v4.load(addr(mask, get(j), 4)))), set(vv, v4.load(addr(row, get(j), 4)))),
-          set(hits, v4.bitmask(v4.and(v4.ge(get(vv), get(thv)), v4.gt(get(vv), v4.zero())))),
-          ...[0, 1, 2, 3].map((lane) => append(i32.add(get(j), i32.c(lane)), v4.lane(get(vv), lane), i32.and(i32.shrU(get(hits), i32.c(lane)), i32.c(1)))),
+  const body = seq(
+    set(sIdx, get(scratch)),
+    set(sVal, i32.add(get(scratch), i32.c(4 * (L + 4)))),
+    set(iota, v4.load(get(pack), 256)),
+    sharedBlocks(
+      fn,
+      next,
+      get(n),
+      GATHER_BLOCK,
+      t,
+      seq(
+        set(row, addr(r, get(t), 4 * L)),
+        set(th, f32.load(addr(thr, get(t), 4))),
+        set(thv, v4.splat(get(th))),
+        set(p, i32.c(0)),
+        forRange(
+          j,
+          i32.c(0),
+          i32.c(L4),
+          4,
+          seq(
+            when(get(mask), set(vv, v4.mul(v4.load(addr(row, get(j), 4)), v4.load(addr(mask, get(j), 4)))), set(vv, v4.load(addr(row, get(j), 4)))),
+            set(hits, v4.bitmask(v4.and(v4.ge(get(vv), get(thv)), v4.gt(get(vv), v4.zero())))),
+            set(sh, v4.load(addr(pack, get(hits), 16))),
+            v4.store(addr(sIdx, get(p), 4), v4.swizzle(v4.addI32(v4.splatI32(get(j)), get(iota)), get(sh))),
+            v4.store(addr(sVal, get(p), 4), v4.swizzle(get(vv), get(sh))),
+            set(p, i32.add(get(p), i32.popcnt(get(hits)))),
+          ),
         ),
-      ),
-      forRange(
-        j,
-        i32.c(L4),
-        i32.c(L),
-        1,
-        seq(
-          set(v, f32.mul(f32.load(addr(row, get(j), 4)), f32.select(f32.load(addr(mask, get(j), 4)), f32.c(1), get(mask)))),
-          append(get(j), get(v), i32.and(f32.ge(get(v), get(th)), f32.gt(get(v), f32.c(0)))),
+        forRange(
+          j,
+          i32.c(L4),
+          i32.c(L),
+          1,
+          seq(
+            set(v, f32.mul(f32.load(addr(row, get(j), 4)), f32.select(f32.load(addr(mask, get(j), 4)), f32.c(1), get(mask)))),
+            i32.store(addr(sIdx, get(p), 4), get(j)),
+            f32.store(addr(sVal, get(p), 4), get(v)),
+            set(p, i32.add(get(p), i32.and(f32.ge(get(v), get(th)), f32.gt(get(v), f32.c(0))))),
+          ),
         ),
+        // Σ of the kept values in latent order, and the entries to their place.
+        set(at, i32.load(addr(rowPtr, get(t), 4))),
+        set(sum, f32.c(0)),
+        forRange(j, i32.c(0), get(p), 1, seq(set(sum, f32.add(get(sum), f32.load(addr(sVal, get(j), 4)))), i32.store(addr(idx, i32.add(get(at), get(j)), 4), i32.load(addr(sIdx, get(j), 4))), f32.store(addr(val, i32.add(get(at), get(j)), 4), f32.load(addr(sVal, get(j), 4))))),
+        f32.store(addr(absSum, get(t), 4), get(sum)),
       ),
-      // Σ of the kept values in latent order.
-      set(sum, f32.c(0)),
-      forRange(j, get(p0), get(p), 1, set(sum, f32.add(get(sum), f32.load(addr(val, get(j), 4))))),
-      f32.store(addr(absSum, get(t), 4), get(sum)),
     ),
   );
   return { fn, body };
