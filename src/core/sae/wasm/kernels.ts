@@ -74,6 +74,19 @@ function sharedBlocks(fn: FnBuilder, next: Local, end: Code, size: number, i: Lo
   );
 }
 
+/** vv = the v128 of row values from element j on, times the mask's when mask ≠ 0. */
+const maskedValues = (vv: Local, row: Local, mask: Local, j: Code): Code =>
+  when(get(mask), set(vv, v4.mul(v4.load(addr(row, j, 4)), v4.load(addr(mask, j, 4)))), set(vv, v4.load(addr(row, j, 4))));
+
+/**
+ * For each v128 of a row's first L4 values (element j): `lanes(j)` sets `bits` to the mask of the
+ * lanes to keep, then `store(shuffle)` writes them left-packed (packTable) at entry `count`, which
+ * moves on by their number.
+ */
+function packRow(j: Local, L4: number, pack: Local, bits: Local, count: Local, lanesOf: (j: Code) => Code, store: (shuffle: Code) => Code): Code {
+  return forRange(j, i32.c(0), i32.c(L4), 4, seq(lanesOf(get(j)), store(v4.load(addr(pack, get(bits), 16))), set(count, i32.add(get(count), i32.popcnt(get(bits))))));
+}
+
 /** A v128's four f32 lanes combined by op (f32.add: their sum; f32.max: their maximum). */
 const lanes = (v: Local, op: (a: Code, b: Code) => Code) => op(op(v4.lane(get(v), 0), v4.lane(get(v), 1)), op(v4.lane(get(v), 2), v4.lane(get(v), 3)));
 
@@ -116,7 +129,7 @@ function selectKernel({ L }: KernelSizes) {
   const cand2 = fn.local('i32');
   const L4 = L - (L % 4);
 
-  const valuesAt = (jj: Code) => when(get(mask), set(vv, v4.mul(v4.load(addr(row, jj, 4)), v4.load(addr(mask, jj, 4)))), set(vv, v4.load(addr(row, jj, 4))));
+  const valuesAt = (jj: Code) => maskedValues(vv, row, mask, jj);
   const scalarAt = (jj: Code) => f32.mul(f32.load(addr(row, jj, 4)), f32.select(f32.load(addr(mask, jj, 4)), f32.c(1), get(mask)));
   const bump = (bucket: Code) => {
     const at = addr(hist, bucket, 4);
@@ -187,18 +200,15 @@ function selectKernel({ L }: KernelSizes) {
         ),
         set(lbv, v4.splat(get(lb))),
         set(m, i32.c(0)),
-        forRange(
+        // Keys of the values ≥ lb (−0 → 0); past the L candidates there is room for a packed store (cand2 follows).
+        packRow(
           j,
-          i32.c(0),
-          i32.c(L4),
-          4,
-          seq(
-            valuesAt(get(j)),
-            set(bits, v4.bitmask(v4.ge(get(vv), get(lbv)))),
-            // Keys of the lanes ≥ lb (−0 → 0), left-packed; past the L candidates there is room (cand2 follows).
-            v4.store(addr(cand, get(m), 4), v4.swizzle(v4.and(get(vv), v4.splatI32(i32.c(0x7fffffff))), v4.load(addr(pack, get(bits), 16)))),
-            set(m, i32.add(get(m), i32.popcnt(get(bits)))),
-          ),
+          L4,
+          pack,
+          bits,
+          m,
+          (jj) => seq(valuesAt(jj), set(bits, v4.bitmask(v4.ge(get(vv), get(lbv))))),
+          (shuffle) => v4.store(addr(cand, get(m), 4), v4.swizzle(v4.and(get(vv), v4.splatI32(i32.c(0x7fffffff))), shuffle)),
         ),
         forRange(j, i32.c(L4), i32.c(L), 1, append(cand, m, keyOf(scalarAt(get(j))), f32.ge(scalarAt(get(j)), get(lb)))),
         clear(2048),
@@ -270,19 +280,14 @@ function gatherKernel({ L }: KernelSizes) {
         set(th, f32.load(addr(thr, get(t), 4))),
         set(thv, v4.splat(get(th))),
         set(p, i32.c(0)),
-        forRange(
+        packRow(
           j,
-          i32.c(0),
-          i32.c(L4),
-          4,
-          seq(
-            when(get(mask), set(vv, v4.mul(v4.load(addr(row, get(j), 4)), v4.load(addr(mask, get(j), 4)))), set(vv, v4.load(addr(row, get(j), 4)))),
-            set(hits, v4.bitmask(v4.and(v4.ge(get(vv), get(thv)), v4.gt(get(vv), v4.zero())))),
-            set(sh, v4.load(addr(pack, get(hits), 16))),
-            v4.store(addr(sIdx, get(p), 4), v4.swizzle(v4.addI32(v4.splatI32(get(j)), get(iota)), get(sh))),
-            v4.store(addr(sVal, get(p), 4), v4.swizzle(get(vv), get(sh))),
-            set(p, i32.add(get(p), i32.popcnt(get(hits)))),
-          ),
+          L4,
+          pack,
+          hits,
+          p,
+          (jj) => seq(maskedValues(vv, row, mask, jj), set(hits, v4.bitmask(v4.and(v4.ge(get(vv), get(thv)), v4.gt(get(vv), v4.zero()))))),
+          (shuffle) => seq(set(sh, shuffle), v4.store(addr(sIdx, get(p), 4), v4.swizzle(v4.addI32(v4.splatI32(get(j)), get(iota)), get(sh))), v4.store(addr(sVal, get(p), 4), v4.swizzle(get(vv), get(sh)))),
         ),
         forRange(
           j,
