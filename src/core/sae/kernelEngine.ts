@@ -6,7 +6,7 @@ import { DeadLatents, type AuxkStep } from './deadLatents';
 import { buildDenseDecodeGraph, buildDenseGradGraph, DENSE_SHARE, pickDenseLatents } from './denseLatents';
 import { transpose } from './model';
 import { totalVariance } from './metrics';
-import { buildKernels, MAX_PAGES, PACK_TABLE_BYTES, packTable, paddedWidth, selectGroups, selectScratchBytes, type KernelName } from './wasm/kernels';
+import { buildKernels, columnStarts, MAX_PAGES, PACK_TABLE_BYTES, packTable, paddedWidth, selectGroups, selectScratchBytes, type KernelName } from './wasm/kernels';
 import { KernelPool } from './wasm/pool';
 import { relaxedSimd } from './wasm/relaxedSimd';
 import { auxkOf, type SaeHyper, type SparseCodes, type StepResult } from './types';
@@ -123,7 +123,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
     dense: region(L * rowBytes), // the dense latents' gradient rows
     colPtr: region(4 * (L + 1)),
     next: region(4), // the shared block counter of the kernels that split their work dynamically
-    cursor: region(4 * L),
+    counts: Array.from({ length: 2 * nThreads }, () => region(4 * L)), // columns: each thread's main and AuxK counts
     scratch: Array.from({ length: nThreads }, () => region(selectScratchBytes(L))),
     pack: region(PACK_TABLE_BYTES),
   };
@@ -261,7 +261,15 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
     }
     let m = 0;
     if (train) {
-      pool.run('columns', [[c, aux ? c : 0, lay.rowPtr[0], lay.idx[0], lay.val[0], lay.rowPtr[1], lay.idx[1], lay.val[1], R.colPtr, R.cursor, lay.colTok, lay.colVal, R.fired, R.touched]]);
+      const parts = even(c).map(([a, b]) => (aux ? [a, b, a, b] : [a, b, 0, 0]));
+      pool.run('columnsCount', parts.map((q, p) => [...q, lay.rowPtr[0], lay.idx[0], lay.rowPtr[1], lay.idx[1], R.counts[2 * p], R.counts[2 * p + 1]]));
+      columnStarts(
+        R.counts.slice(0, 2 * parts.length).map((at) => i32.subarray(at / 4, at / 4 + L)),
+        i32.subarray(R.colPtr / 4, R.colPtr / 4 + L + 1),
+        u8.subarray(R.fired, R.fired + L),
+        u8.subarray(R.touched, R.touched + L),
+      );
+      pool.run('columnsPlace', parts.map((q, p) => [...q, c, lay.rowPtr[0], lay.idx[0], lay.val[0], lay.rowPtr[1], lay.idx[1], lay.val[1], R.counts[2 * p], R.counts[2 * p + 1], lay.colTok, lay.colVal]));
       m = await denseDecode(c);
     }
     const ends = m > 0 ? lay.rowEnd : lay.rowPtr[0] + 4;

@@ -538,38 +538,49 @@ function sparseOnlyKernel() {
 }
 
 /**
- * columns(n, nAux, rowPtr, idx, val, auxPtr, auxIdx, auxVal, colPtr, cursor, colTok, colVal, fired, touched):
- * the chunk's entries by latent (counting sort): column j holds its main entries in token order
- * (token t) then its AuxK entries (token n + t); colPtr [L + 1]. Sets (u8) fired[j] = 1 where latent
- * j has a main entry and touched[j] = 1 where it has any. Single-threaded; `cursor` is L ints of scratch.
+ * The chunk's entries by latent (a counting sort), for the backward kernel: column j holds its main
+ * entries in token order (token t) then its AuxK entries (token n + t). Each thread takes a range of
+ * main tokens [t0, t1) and of AuxK tokens [a0, a1), the ranges in token order, and has two count
+ * arrays of L ints (cMain, cAux):
+ *   columnsCount(t0, t1, a0, a1, rowPtr, idx, auxPtr, auxIdx, cMain, cAux): counts its entries per latent;
+ *   then the caller turns the counts into each thread's first position per column (columnStarts);
+ *   columnsPlace(t0, t1, a0, a1, n, rowPtr, idx, val, auxPtr, auxIdx, auxVal, cMain, cAux, colTok, colVal):
+ *     writes its entries there, so columns come out the same for any split.
  */
-function columnsKernel({ L }: KernelSizes) {
-  const fn = new FnBuilder('columns', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [n, nAuxTokens, rowPtr, idx, val, auxPtr, auxIdx, auxVal, colPtr, cursor, colTok, colVal, fired, touched] = fn.params;
+function columnsCountKernel({ L }: KernelSizes) {
+  const fn = new FnBuilder('columnsCount', Array.from({ length: 10 }, () => 'i32' as const));
+  const [t0, t1, a0, a1, rowPtr, idx, auxPtr, auxIdx, cMain, cAux] = fn.params;
   const j = fn.local('i32');
   const e = fn.local('i32');
-  const t = fn.local('i32');
-  const c = fn.local('i32');
   const at = fn.local('i32');
-  const count = (ptr: Local, ix: Local, tokens: Code, markFired: boolean) =>
+  const count = (ptr: Local, ix: Local, from: Local, to: Local, counts: Local) =>
     forRange(
       e,
-      i32.c(0),
-      i32.load(addr(ptr, tokens, 4)),
+      i32.load(addr(ptr, get(from), 4)),
+      i32.load(addr(ptr, get(to), 4)),
       1,
-      seq(
-        set(j, i32.load(addr(ix, get(e), 4))),
-        set(at, addr(colPtr, get(j), 4)),
-        i32.store(get(at), i32.add(i32.load(get(at), 4), i32.c(1)), 4),
-        i32.store8(i32.add(get(touched), get(j)), i32.c(1)),
-        markFired ? i32.store8(i32.add(get(fired), get(j)), i32.c(1)) : [],
-      ),
+      seq(set(at, addr(counts, i32.load(addr(ix, get(e), 4)), 4)), i32.store(get(at), i32.add(i32.load(get(at)), i32.c(1)))),
     );
-  const place = (ptr: Local, ix: Local, vals: Local, tokens: Code, tokenBase: Code) =>
+  const body = seq(
+    forRange(j, i32.c(0), i32.c(4 * L), 4, seq(i32.store(i32.add(get(cMain), get(j)), i32.c(0)), i32.store(i32.add(get(cAux), get(j)), i32.c(0)))),
+    count(rowPtr, idx, t0, t1, cMain),
+    when(i32.ltS(get(a0), get(a1)), count(auxPtr, auxIdx, a0, a1, cAux)),
+  );
+  return { fn, body };
+}
+
+function columnsPlaceKernel() {
+  const fn = new FnBuilder('columnsPlace', Array.from({ length: 15 }, () => 'i32' as const));
+  const [t0, t1, a0, a1, n, rowPtr, idx, val, auxPtr, auxIdx, auxVal, cMain, cAux, colTok, colVal] = fn.params;
+  const t = fn.local('i32');
+  const e = fn.local('i32');
+  const c = fn.local('i32');
+  const at = fn.local('i32');
+  const place = (ptr: Local, ix: Local, vals: Local, from: Local, to: Local, cursor: Local, tokenBase: Code) =>
     forRange(
       t,
-      i32.c(0),
-      tokens,
+      get(from),
+      get(to),
       1,
       forRange(
         e,
@@ -585,25 +596,33 @@ function columnsKernel({ L }: KernelSizes) {
         ),
       ),
     );
-  const body = seq(
-    forRange(j, i32.c(0), i32.c(L + 1), 1, i32.store(addr(colPtr, get(j), 4), i32.c(0))),
-    count(rowPtr, idx, get(n), true),
-    count(auxPtr, auxIdx, get(nAuxTokens), false),
-    forRange(
-      j,
-      i32.c(0),
-      i32.c(L),
-      1,
-      seq(
-        set(at, addr(colPtr, get(j), 4)),
-        i32.store(addr(cursor, get(j), 4), i32.load(get(at))),
-        i32.store(get(at), i32.add(i32.load(get(at), 4), i32.load(get(at))), 4),
-      ),
-    ),
-    place(rowPtr, idx, val, get(n), i32.c(0)),
-    place(auxPtr, auxIdx, auxVal, get(nAuxTokens), get(n)),
-  );
+  const body = seq(place(rowPtr, idx, val, t0, t1, cMain, i32.c(0)), place(auxPtr, auxIdx, auxVal, a0, a1, cAux, get(n)));
   return { fn, body };
+}
+
+/**
+ * Between columnsCount and columnsPlace: turns the threads' counts (counts[q] for q = 2p, 2p + 1: thread
+ * p's main and AuxK counts, L ints each) into their first positions per column, main entries of all
+ * threads then AuxK entries; fills colPtr [L + 1] and sets (u8) fired[j] = 1 where latent j has a main
+ * entry, touched[j] = 1 where it has any (here, not in the kernel: threads storing to the same cache
+ * lines made columnsCount 4× slower).
+ */
+export function columnStarts(counts: Int32Array[], colPtr: Int32Array, fired: Uint8Array, touched: Uint8Array): void {
+  const L = colPtr.length - 1;
+  const main = counts.filter((_, q) => q % 2 === 0);
+  const order = [...main, ...counts.filter((_, q) => q % 2 === 1)];
+  let at = 0;
+  for (let j = 0; j < L; j++) {
+    colPtr[j] = at;
+    for (let q = 0; q < order.length; q++) {
+      if (q === main.length && at > colPtr[j]) fired[j] = 1;
+      const n = order[q][j];
+      order[q][j] = at;
+      at += n;
+    }
+    if (at > colPtr[j]) touched[j] = 1;
+  }
+  colPtr[L] = at;
 }
 
 /**
@@ -781,12 +800,12 @@ function adamKernel({ dp, L }: KernelSizes) {
   return { fn, body };
 }
 
-export const KERNEL_NAMES = ['select', 'gather', 'decode', 'columns', 'densify', 'sparseOnly', 'backward', 'adam'] as const;
+export const KERNEL_NAMES = ['select', 'gather', 'decode', 'columnsCount', 'columnsPlace', 'densify', 'sparseOnly', 'backward', 'adam'] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
 /** The kernels' module for one SAE shape. */
 export function buildKernels(sizes: KernelSizes): Uint8Array<ArrayBuffer> {
   if (sizes.dp % 32 !== 0) throw new Error(`padded width ${sizes.dp} is not a multiple of 32`);
-  return buildModule([selectKernel(sizes), gatherKernel(sizes), decodeKernel(sizes), columnsKernel(sizes), densifyKernel(), sparseOnlyKernel(), backwardKernel(sizes), adamKernel(sizes)], MAX_PAGES);
+  return buildModule([selectKernel(sizes), gatherKernel(sizes), decodeKernel(sizes), columnsCountKernel(sizes), columnsPlaceKernel(), densifyKernel(), sparseOnlyKernel(), backwardKernel(sizes), adamKernel(sizes)], MAX_PAGES);
 }
 
