@@ -2,14 +2,15 @@ import { buildModule, f32, FnBuilder, forRange, get, i32, seq, set, tee, v4, whe
 
 /**
  * The sparse parts of the SAE train step as WebAssembly (SIMD) kernels over one shared memory:
- * everything except the dense pre-activation product X·W, which onnxruntime computes (kernelEngine.ts
- * drives them). Per token only its kept latents take part, so the decoder product, ∂loss/∂z and
- * both gradient products cost k·d per token whatever the batch. Rows of Wᵀ, the Adam moments, x and
- * residuals are stored with a padded width `dp` (a multiple of 32, zero-padded), so every row loop
- * is whole 8-lane-group SIMD steps; the padding stays zero through training.
+ * everything except the dense pre-activation product X·W and the dense latents' products, which
+ * onnxruntime computes (kernelEngine.ts drives them, denseLatents.ts says which latents). Per token
+ * only its kept latents take part, so the decoder product, ∂loss/∂z and both gradient products cost
+ * k·d per token whatever the batch. Rows of Wᵀ, the Adam moments, x and residuals are stored with a
+ * padded width `dp` (a multiple of 32, zero-padded), so every row loop is whole 8-lane-group SIMD
+ * steps; the padding stays zero through training.
  *
  * All pointers are byte offsets into the memory. Threads split a call by a token range [t0, t1)
- * (decode) or by taking blocks of tokens or latents from a shared counter (sharedBlocks). Sums are
+ * (decode, columns) or by taking blocks of tokens or latents from a shared counter (sharedBlocks). Sums are
  * written per token (or per latent) and added up by the caller in a fixed order, so results do not
  * depend on how the work was split.
  */
