@@ -78,6 +78,8 @@ function sharedBlocks(fn: FnBuilder, next: Local, end: Code, size: number, i: Lo
 /** vv = the v128 of row values from element j on, times the mask's when mask ≠ 0. */
 const maskedValues = (vv: Local, row: Local, mask: Local, j: Code): Code =>
   when(get(mask), set(vv, v4.mul(v4.load(addr(row, j, 4)), v4.load(addr(mask, j, 4)))), set(vv, v4.load(addr(row, j, 4))));
+/** Row value j times mask value j, or the row value alone when mask = 0 (for the values past the last whole v128). */
+const maskedValue = (row: Local, mask: Local, j: Code): Code => f32.mul(f32.load(addr(row, j, 4)), f32.select(f32.load(addr(mask, j, 4)), f32.c(1), get(mask)));
 
 /**
  * For each v128 of a row's first L4 values (element j): `lanes(j)` sets `bits` to the mask of the
@@ -131,7 +133,7 @@ function selectKernel({ L }: KernelSizes) {
   const L4 = L - (L % 4);
 
   const valuesAt = (jj: Code) => maskedValues(vv, row, mask, jj);
-  const scalarAt = (jj: Code) => f32.mul(f32.load(addr(row, jj, 4)), f32.select(f32.load(addr(mask, jj, 4)), f32.c(1), get(mask)));
+  const scalarAt = (jj: Code) => maskedValue(row, mask, jj);
   const bump = (bucket: Code) => {
     const at = addr(hist, bucket, 4);
     return i32.store(at, i32.add(i32.load(at), i32.c(1)));
@@ -296,7 +298,7 @@ function gatherKernel({ L }: KernelSizes) {
           i32.c(L),
           1,
           seq(
-            set(v, f32.mul(f32.load(addr(row, get(j), 4)), f32.select(f32.load(addr(mask, get(j), 4)), f32.c(1), get(mask)))),
+            set(v, maskedValue(row, mask, get(j))),
             i32.store(addr(sIdx, get(p), 4), get(j)),
             f32.store(addr(sVal, get(p), 4), get(v)),
             set(p, i32.add(get(p), i32.and(f32.ge(get(v), get(th)), f32.gt(get(v), f32.c(0))))),
@@ -437,11 +439,8 @@ function decodeKernel({ dp, L, fma }: KernelSizes) {
       seq(
         set(o, addr(res, get(t), rowBytes)),
         set(b, addr(x, get(t), rowBytes)),
-        when(
-          get(init),
-          groups((g) => v4.store(i32.add(get(o), get(i)), v4.sub(v4.load(i32.add(get(o), get(i)), 16 * g), v4.load(i32.add(get(b), get(i)), 16 * g)), 16 * g)),
-          groups((g) => v4.store(i32.add(get(o), get(i)), v4.sub(v4.zero(), v4.load(i32.add(get(b), get(i)), 16 * g)), 16 * g)),
-        ),
+        when(i32.eqz(get(init)), groups((g) => v4.store(i32.add(get(o), get(i)), v4.zero(), 16 * g))),
+        groups((g) => v4.store(i32.add(get(o), get(i)), v4.sub(v4.load(i32.add(get(o), get(i)), 16 * g), v4.load(i32.add(get(b), get(i)), 16 * g)), 16 * g)),
         when(get(aux), seq(set(o, addr(res, i32.add(get(t), get(c)), rowBytes)), groups((g) => v4.store(i32.add(get(o), get(i)), v4.zero(), 16 * g)))),
       ),
     ),
