@@ -27,15 +27,20 @@ export function pickDenseLatents(colPtr: Int32Array, colTok: Int32Array, c: numb
   return m;
 }
 
-/** y [n, d] = z·Wᵀ_ids = Σ_s zᵀ[s]ᵀ ⊗ Wᵀ_ids[s]: the dense latents' part of x̂. */
+/**
+ * y [n, d] = z·Wᵀ_ids = Σ_s zᵀ[s]ᵀ ⊗ Wᵀ_ids[s]: the dense latents' part of x̂; also outputs their rows
+ * wd = Wᵀ_ids [m, d], which the gradient graph reads.
+ */
 export function buildDenseDecodeGraph(d: number, L: number): Uint8Array {
   const g = new GraphBuilder('sae_dense_decode');
   addNoCopyOutput(g);
   const zt = g.input('zt', 'float', ['m', 'n']);
   const wt = g.input('wt', 'float', [L, d]);
   const ids = g.input('ids', 'int64', ['m']);
-  g.node('Gemm', [zt, g.node('Gather', [wt, ids], { axis: 0 })], { transA: 1 }, ['y']);
+  g.node('Gather', [wt, ids], { axis: 0 }, ['wd']);
+  g.node('Gemm', [zt, 'wd'], { transA: 1 }, ['y']);
   g.output('y', 'float', ['n', d]);
+  g.output('wd', 'float', ['m', d]);
   return g.toBytes(18);
 }
 
@@ -46,15 +51,14 @@ export function buildDenseDecodeGraph(d: number, L: number): Uint8Array {
  * the backward kernel's sums over those latents' entries (the other tokens' terms are zero). Without
  * L1 (`l1` false) the l1Grad/c input is left out.
  */
-export function buildDenseGradGraph(d: number, L: number, l1: boolean): Uint8Array {
+export function buildDenseGradGraph(d: number, l1: boolean): Uint8Array {
   const g = new GraphBuilder('sae_dense_grad');
   addNoCopyOutput(g);
   const res = g.input('res', 'float', ['n', d]);
   const x = g.input('x', 'float', ['n', d]);
   const zt = g.input('zt', 'float', ['m', 'n']);
-  const wt = g.input('wt', 'float', [L, d]);
-  const ids = g.input('ids', 'int64', ['m']);
-  const dots = g.node('Gemm', [g.node('Gather', [wt, ids], { axis: 0 }), res], { transB: 1 });
+  const wd = g.input('wd', 'float', ['m', d]); // Wᵀ_ids, from the decode graph
+  const dots = g.node('Gemm', [wd, res], { transB: 1 });
   const delta = g.node('Mul', [g.node('Sign', [zt]), l1 ? g.node('Add', [dots, g.input('l1_grad', 'float', [1])]) : dots]);
   g.node('Gemm', [zt, res, g.node('Gemm', [delta, x])], {}, ['grad']);
   g.output('grad', 'float', ['m', d]);

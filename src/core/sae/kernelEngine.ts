@@ -184,7 +184,7 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
     KernelPool.create(new WebAssembly.Module(buildKernels({ dp, L, fma })), memory, nThreads),
     ort.InferenceSession.create(buildPreactGraph(d, L), sessionOptions),
     ort.InferenceSession.create(buildDenseDecodeGraph(d, L), sessionOptions),
-    ort.InferenceSession.create(buildDenseGradGraph(d, L, h.l1 > 0), sessionOptions),
+    ort.InferenceSession.create(buildDenseGradGraph(d, h.l1 > 0), sessionOptions),
   ]);
 
   // Wᵀ into the memory (padded rows) and into onnxruntime's copy.
@@ -279,11 +279,13 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
 
   // onnxruntime reads and writes its own buffers, not the kernels' shared memory: the dense latents'
   // codes and sums are copied across (2–3 MB per chunk each way at workload S).
-  const dense = { ids: new BigInt64Array(L), zt: new Float32Array(0), rows: new Float32Array(C * d), grad: new Float32Array(0) };
+  const dense = { ids: new BigInt64Array(L), zt: new Float32Array(0), wd: new Float32Array(0), rows: new Float32Array(C * d), grad: new Float32Array(0) };
+  /** `buf` when it holds m rows of `width` floats, else a new one with room for a quarter more. */
+  const room = (buf: Float32Array<ArrayBuffer>, m: number, width: number) => (buf.length >= m * width ? buf : new Float32Array(Math.min(L, Math.ceil(1.25 * m)) * width));
   /**
    * After `columns`: picks the chunk's dense latents (R.ids, R.slot), puts their part of x̂ into the
    * residual rows for decode to start from, and drops their entries from the rows decode reads
-   * (rowEnd); returns how many.
+   * (rowEnd); leaves their codes (dense.zt) and rows of Wᵀ (dense.wd) for denseGradient; returns how many.
    */
   const denseDecode = async (c: number): Promise<number> => {
     const ids = i32.subarray(R.ids / 4, R.ids / 4 + L);
@@ -295,10 +297,15 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
     }
     // The r rows are spent once the codes are gathered: zᵀ [m, c] goes there.
     shared('densify', () => [R.next, R.colPtr, lay.colTok, lay.colVal, R.ids, m, c, lay.r]);
-    if (dense.zt.length < m * c) dense.zt = new Float32Array(Math.min(L, Math.ceil(1.25 * m)) * C);
+    dense.zt = room(dense.zt, m, C);
+    dense.wd = room(dense.wd, m, d);
     dense.zt.set(f32.subarray(lay.r / 4, lay.r / 4 + m * c));
     const y = dense.rows.subarray(0, c * d);
-    await runInPlace(decodeSession, { zt: new ort.Tensor('float32', dense.zt.subarray(0, m * c), [m, c]), wt: new ort.Tensor('float32', wtOrt, [L, d]), ids: new ort.Tensor('int64', dense.ids.subarray(0, m), [m]) }, { y: new ort.Tensor('float32', y, [c, d]) });
+    await runInPlace(
+      decodeSession,
+      { zt: new ort.Tensor('float32', dense.zt.subarray(0, m * c), [m, c]), wt: new ort.Tensor('float32', wtOrt, [L, d]), ids: new ort.Tensor('int64', dense.ids.subarray(0, m), [m]) },
+      { y: new ort.Tensor('float32', y, [c, d]), wd: new ort.Tensor('float32', dense.wd.subarray(0, m * d), [m, d]) },
+    );
     toPadded(y, c, lay.res);
     shared('sparseOnly', () => [R.next, c, lay.rowPtr[0], lay.idx[0], lay.val[0], R.slot, lay.rowEnd]);
     return m;
@@ -306,14 +313,13 @@ export async function createKernelStep(h: SaeHyper, w0: Float32Array, { threads,
   /** After decode: the m dense latents' gradient rows into R.dense, for the backward kernel to add (times c). */
   const denseGradient = async (xc: Float32Array, c: number, m: number, l1c: number): Promise<void> => {
     fromPadded(lay.res, c, dense.rows);
-    if (dense.grad.length < m * d) dense.grad = new Float32Array(Math.min(L, Math.ceil(1.25 * m)) * d);
+    dense.grad = room(dense.grad, m, d);
     const grad = dense.grad.subarray(0, m * d);
     const feeds: Record<string, ort.Tensor> = {
       res: new ort.Tensor('float32', dense.rows.subarray(0, c * d), [c, d]),
       x: new ort.Tensor('float32', xc, [c, d]),
       zt: new ort.Tensor('float32', dense.zt.subarray(0, m * c), [m, c]),
-      wt: new ort.Tensor('float32', wtOrt, [L, d]),
-      ids: new ort.Tensor('int64', dense.ids.subarray(0, m), [m]),
+      wd: new ort.Tensor('float32', dense.wd.subarray(0, m * d), [m, d]),
     };
     if (h.l1 > 0) feeds.l1_grad = new ort.Tensor('float32', Float32Array.of(l1c), [1]);
     await runInPlace(gradSession, feeds, { grad: new ort.Tensor('float32', grad, [m, d]) });
